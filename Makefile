@@ -1,0 +1,68 @@
+# Two commands for a fresh clone:  `make book`  and  `make test`.
+# Every other target is one small step of those two pipelines, listed in order.
+# Settings live here, once, each with a comment.
+
+# interpreter used to create the virtual environment
+PYTHON_BASE ?= python3
+# the project's own environment (never committed)
+VENV        := .venv
+PY          := $(VENV)/bin/python
+# marker files: a step reruns only when its inputs change
+STAMPS      := .stamps
+# offline JS/fonts + downloads, served via html_extra_path
+ASSETS      := _build/site_assets
+# warnings are errors; report all of them in one run
+JB_FLAGS    := -W --keep-going
+# e.g. PYTEST_ARGS="-k slider" to run a subset
+PYTEST_ARGS ?=
+
+.PHONY: book test venv test-env assets notebooks serve clean
+.DEFAULT_GOAL := book
+
+# ---- step 1: Python environment (requirements pinned, constraints lock the rest)
+$(STAMPS)/venv: requirements.txt constraints.txt pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+venv: $(STAMPS)/venv
+
+# ---- step 2: front-end assets from the npm registry (MathJax, widget manager, fonts)
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: $(STAMPS)/npm $(STAMPS)/venv
+	$(PY) tools/stage_assets.py $(ASSETS)
+
+# ---- step 3: notebooks generated from the one chapter source (nbgrader source + release)
+notebooks: $(STAMPS)/venv
+	$(PY) -m course.notebooks build
+
+# ---- step 4: the site
+book: $(STAMPS)/venv assets notebooks
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	@echo ""
+	@echo "Site built: open _build/html/index.html"
+	@echo "or serve it: $(PY) -m http.server --bind 127.0.0.1 --directory _build/html 8000"
+	@echo "             then browse http://127.0.0.1:8000/"
+
+serve: book
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
+# ---- tests: the same environment plus test tools, a browser and a sandbox
+$(STAMPS)/test-env: $(STAMPS)/venv requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt -c constraints.txt
+	@command -v chromium >/dev/null && command -v bwrap >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium bubblewrap)
+	@touch $@
+test-env: $(STAMPS)/test-env
+
+test: test-env book
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf _build $(STAMPS) grader/source grader/release

@@ -1,0 +1,210 @@
+"""Reusable helpers for tests that look at the built site in a real browser.
+
+Used by ``tests/conftest.py`` (fixtures ``site``, ``browser``, ``page``) and importable by any
+test (``from browser import ...``; pytest puts ``tests/`` on ``sys.path``).
+
+* :class:`SiteServer` serves a built site (``_build/html``) over http on 127.0.0.1 from a
+  background thread, on a free port.
+* :func:`launch_chromium` starts Debian's chromium through Playwright (never a downloaded one).
+* :class:`PageRecord` wraps a Playwright page and records every request URL, console error,
+  page error, failed request and HTTP error response, so a test can assert the page stayed on
+  127.0.0.1 and was clean (:func:`assert_local_only`, :meth:`PageRecord.assert_clean`).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+#: Environment variable naming another built site to test (the folder holding index.html).
+SITE_DIR_ENV = "SITE_DIR"
+DEFAULT_SITE_DIR = REPO / "_build" / "html"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+LOCAL_HOST = "127.0.0.1"
+#: URL schemes that never touch the network.
+INERT_SCHEMES = {"data", "blob", "about", "javascript"}
+
+
+def site_dir() -> Path:
+    """The built site to test: ``$SITE_DIR`` if set, else ``<repo>/_build/html``."""
+    return Path(os.environ.get(SITE_DIR_ENV) or DEFAULT_SITE_DIR).resolve()
+
+
+def check_site_built(root: Path) -> None:
+    """Raise a clear error when ``root`` is not a built site."""
+    if not (root / "index.html").is_file():
+        raise FileNotFoundError(
+            f"No built site at {root} (no index.html). Build it first with `make book`, or "
+            f"`.venv/bin/jupyter-book build . -W --keep-going --path-output /tmp/x` and "
+            f"then set {SITE_DIR_ENV}=/tmp/x/_build/html."
+        )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, no request log on stderr."""
+
+    def log_message(self, format, *args):  # noqa: A002 (stdlib signature)
+        pass
+
+
+class SiteServer:
+    """Serve ``root`` on http://127.0.0.1:<free port>/ from a daemon thread.
+
+    Use as a context manager or call :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+        check_site_built(self.root)
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        # port 0: the OS picks a free port
+        self._httpd = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://{LOCAL_HOST}:{self.port}/"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"site-server-{self.port}", daemon=True
+        )
+
+    def start(self) -> "SiteServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "SiteServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def page_url(self, rel_path: str | Path) -> str:
+        """URL of a file of the site given its path relative to the site root."""
+        return self.url + Path(rel_path).as_posix().lstrip("/")
+
+
+def launch_chromium(playwright, **kwargs):
+    """Debian's headless chromium through Playwright (``playwright install`` is never used)."""
+    if not Path(CHROMIUM).exists():
+        raise FileNotFoundError(
+            f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`), "
+            "`make test-env` does it."
+        )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), **kwargs)
+
+
+def is_local(url: str) -> bool:
+    """True when loading ``url`` does not leave 127.0.0.1 (data:, blob:, about: count as local)."""
+    parts = urlsplit(url)
+    if parts.scheme in INERT_SCHEMES:
+        return True
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname == LOCAL_HOST
+
+
+@dataclass
+class PageRecord:
+    """A Playwright page plus everything it did since it was created.
+
+    ``requests``: every request URL; ``console_errors``: console messages of type error;
+    ``page_errors``: uncaught exceptions; ``failed_requests``: requests that failed at the
+    network level ("url: reason"); ``bad_responses``: HTTP status >= 400 ("status url").
+    """
+
+    page: object
+    requests: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+    console_messages: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+    failed_requests: list = field(default_factory=list)
+    bad_responses: list = field(default_factory=list)
+
+    @classmethod
+    def attach(cls, page) -> "PageRecord":
+        rec = cls(page)
+        page.on("request", lambda r: rec.requests.append(r.url))
+        page.on("console", rec._on_console)
+        page.on("pageerror", lambda e: rec.page_errors.append(str(e)))
+        page.on("requestfailed", lambda r: rec.failed_requests.append(f"{r.url}: {r.failure}"))
+        page.on(
+            "response",
+            lambda r: rec.bad_responses.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+        return rec
+
+    def _on_console(self, msg) -> None:
+        text = f"[{msg.type}] {msg.text} ({msg.location.get('url', '')})"
+        self.console_messages.append(text)
+        if msg.type == "error":
+            self.console_errors.append(text)
+
+    def __getattr__(self, name):
+        # convenience: rec.goto(...), rec.evaluate(...) go to the Playwright page
+        return getattr(self.page, name)
+
+    def remote_requests(self) -> list:
+        return [u for u in self.requests if not is_local(u)]
+
+    def problems(self) -> dict:
+        """Everything that makes a page unclean, by kind (empty lists left out)."""
+        found = {
+            "requests leaving 127.0.0.1": self.remote_requests(),
+            "console errors": self.console_errors,
+            "page errors": self.page_errors,
+            "failed requests": self.failed_requests,
+            "HTTP errors": self.bad_responses,
+        }
+        return {k: v for k, v in found.items() if v}
+
+    def assert_clean(self, where: str = "") -> None:
+        """Fail listing every remote request, console/page error, failed or 4xx/5xx request."""
+        problems = self.problems()
+        assert not problems, _format_problems(where or self.page.url, problems)
+
+
+def assert_local_only(record: PageRecord, where: str = "") -> None:
+    """Fail if any request recorded by ``record`` left 127.0.0.1."""
+    remote = record.remote_requests()
+    assert not remote, _format_problems(where or record.page.url, {"requests leaving 127.0.0.1": remote})
+
+
+def _format_problems(where: str, problems: dict) -> str:
+    lines = [f"{where}:"]
+    for kind, items in problems.items():
+        lines.append(f"  {kind} ({len(items)}):")
+        lines.extend(f"    {item}" for item in items[:20])
+        if len(items) > 20:
+            lines.append(f"    ... and {len(items) - 20} more")
+    return "\n".join(lines)
+
+
+def html_pages(root: Path) -> list:
+    """Every content page of a built site, as paths relative to ``root`` (sorted).
+
+    Discovered from the files, not from a list: every ``*.html`` (search and genindex included)
+    except files under asset folders (``_static``, ``_sources``, ``_images``, ...).
+    """
+    skip_dirs = {"_static", "_sources", "_images", "_downloads", "site_assets"}
+    pages = []
+    for path in sorted(root.rglob("*.html")):
+        rel = path.relative_to(root)
+        if skip_dirs.intersection(rel.parts[:-1]):
+            continue
+        pages.append(rel)
+    return pages

@@ -1,0 +1,70 @@
+"""Shared pytest fixtures for tests of the built site (helpers live in tests/browser.py).
+
+Fixtures
+--------
+site      (session) the built site served on http://127.0.0.1:<free port>/ from a thread.
+          ``site.root`` is the folder (``$SITE_DIR`` or ``_build/html``), ``site.url`` the base
+          URL, ``site.page_url("book/intro.html")`` a page's URL. Fails with a clear message
+          when the site is not built.
+browser   (session) headless Debian chromium driven by Playwright (sync API).
+page      (function) a factory: ``rec = page()`` opens a fresh page (own browser context) and
+          returns a :class:`browser.PageRecord` recording requests, console errors, page errors
+          and failed requests; ``rec.assert_clean()`` / ``assert_local_only(rec)`` check them.
+          ``page(color_scheme="dark")`` etc. pass options to ``browser.new_context``.
+
+To test another build: ``SITE_DIR=/tmp/me-build/_build/html .venv/bin/python -m pytest ...``
+"""
+from __future__ import annotations
+
+import pytest
+
+import browser as _browser
+
+
+@pytest.fixture(scope="session")
+def site():
+    """The built site, served on 127.0.0.1 for the whole session."""
+    root = _browser.site_dir()
+    try:
+        _browser.check_site_built(root)
+    except FileNotFoundError as err:
+        pytest.fail(str(err), pytrace=False)
+    server = _browser.SiteServer(root).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_sync():
+    """One Playwright driver for the session."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_sync):
+    """Headless Debian chromium (flags from the team brief), closed at the end."""
+    try:
+        chromium = _browser.launch_chromium(playwright_sync)
+    except FileNotFoundError as err:
+        pytest.fail(str(err), pytrace=False)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """Factory of recorded pages: ``rec = page(**context_options)``; all closed afterwards."""
+    contexts = []
+
+    def new_page(**context_options) -> _browser.PageRecord:
+        context = browser.new_context(**context_options)
+        contexts.append(context)
+        return _browser.PageRecord.attach(context.new_page())
+
+    yield new_page
+    for context in contexts:
+        context.close()

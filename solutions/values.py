@@ -12,5 +12,5 @@ input_data = np.ones(1000)
 
 # Task 3: a signal frequency that makes the Task 3 neuron spike, and one that does not
 # (spikes for slow oscillations, silence for fast ones; see solutions.filters)
-max_x_spiking = np.pi * 2
-max_x_silent = np.pi * 40
+max_x_spiking = np.pi * 5
+max_x_silent = np.pi * 30

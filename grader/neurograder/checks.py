@@ -1,0 +1,421 @@
+"""The hidden checks of assignment ``module1``: one :class:`Check` per graded cell.
+
+A check is data plus a judge, so the same check runs in two graders:
+
+* in a notebook kernel (plain nbgrader, and the instructor's ``nbgrader
+  validate``), the hidden test cell calls :func:`run_check`;
+* in the sandboxed autograder, the trusted process sends :meth:`Check.cases`
+  to a sandbox, gets back what the student's code returned (reduced by
+  :func:`neurograder.wire.to_plain`), and calls :meth:`Check.judge` itself.
+
+Expected values come from :mod:`solutions` and exist only where ``judge``
+runs. Messages tell a student *what* is wrong (length, first value, reset,
+threshold, axis, ...) without printing expected numbers.
+
+Cases are drawn from a fixed seed, so every student gets the same cases and a
+re-run gives the same grade. LIF cases never put the membrane within
+``MARGIN`` of the threshold, so float32 and ``>=`` do not decide a grade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .wire import prepare_args, to_plain
+
+#: LIF cases keep every pre-jump membrane value at least this far from the threshold.
+MARGIN = 1e-4
+#: Tolerances: float32 implementations of 200-step runs pass, wrong models do not.
+RTOL, ATOL = 1e-4, 1e-6
+#: One seed for all cases (change it and every student's cases change).
+SEED = 20261125
+
+
+class CheckFailed(AssertionError):
+    """A submission's answer is wrong; the message is shown to the student."""
+
+
+@dataclass(frozen=True)
+class Check:
+    grade_id: str  # nbgrader grade_id of the hidden test cell
+    name: str  # the student's global that is graded
+    kind: str  # "call": name(*args) for each case; "value": the global itself
+    points: float
+    cases: Callable[[], list] = field(repr=False)  # -> list of argument tuples (JSON-able)
+    judge: Callable[[list, list], None] = field(repr=False)  # raises CheckFailed
+    bonus: bool = False  # optional task: extra credit
+    task: str = ""  # task number in the notebook
+
+
+# ---------------------------------------------------------------- references
+def _li(x, tau):
+    from solutions.neurons import li
+
+    return np.asarray(li(np.asarray(x, float), tau), dtype=float)
+
+
+def _lif(x, tau, threshold):
+    from solutions.neurons import lif
+
+    spikes, membrane = lif(np.asarray(x, float), tau, threshold)
+    return np.asarray(spikes, dtype=float), np.asarray(membrane, dtype=float)
+
+
+def _pre_jump(x, tau, membrane):
+    """The membrane just before each threshold comparison."""
+    x = np.asarray(x, float)
+    before = np.concatenate([np.zeros(x.shape[:-1] + (1,)), membrane[..., :-1]], axis=-1)
+    return before + (x - before) / tau
+
+
+def _clear_of_threshold(x, tau, threshold):
+    _, membrane = _lif(x, tau, threshold)
+    return np.min(np.abs(_pre_jump(x, tau, membrane) - threshold)) > MARGIN
+
+
+# ---------------------------------------------------------------- case makers
+def _rng(salt):
+    return np.random.default_rng([SEED, salt])
+
+
+def _li_cases():
+    rng = _rng(1)
+    cases = [
+        ([1.0] * 30, 1.0),  # tau = 1 returns the input
+        ([1.0] * 40, 5.0),  # constant input: closed form
+        ([0.0, 0.0, 1.0, 0.0, 0.0, 0.0], 2.0),  # an impulse
+        ([0.7], 3.0),  # a single step
+    ]
+    for _ in range(24):
+        n = int(rng.integers(2, 120))
+        x = rng.uniform(-1.0, 2.0, n).round(6)
+        tau = float(rng.choice([1.0, 2.0, 3.5, 10.0, 37.0, round(float(rng.uniform(1.0, 60.0)), 3)]))
+        cases.append((x.tolist(), tau))
+    return cases
+
+
+def _lif_cases():
+    rng = _rng(2)
+    wanted = [
+        ([1.0] * 60, 5.0, 0.5),  # seed-like constant input that spikes regularly
+        ([0.3] * 60, 4.0, 0.5),  # sub-threshold constant input: never spikes
+        ([2.0, 0.0, 0.0, 2.0, 2.0, 0.0, 2.0], 1.0, 1.0),  # tau = 1: membrane is the input
+    ]
+    cases = [c for c in wanted if _clear_of_threshold(*c)]
+    while len(cases) < 30:
+        n = int(rng.integers(5, 150))
+        x = rng.uniform(0.0, 2.0, n).round(6)
+        tau = round(float(rng.uniform(1.0, 25.0)), 3)
+        threshold = round(float(rng.uniform(0.2, 1.4)), 3)
+        if _clear_of_threshold(x, tau, threshold) and (len(cases) % 3 or _lif(x, tau, threshold)[0].sum() > 0):
+            cases.append((x.tolist(), tau, threshold))
+    return cases
+
+
+def _raster(rng, channels, steps, density=0.15):
+    return (rng.random((channels, steps)) < density).astype(float)
+
+
+def _surface_cases(with_threshold):
+    rng = _rng(3 if with_threshold else 4)
+    cases = []
+    shapes = [(6, 40), (12, 12), (3, 90), (20, 25), (1, 50), (9, 60)]
+    for c, t in shapes:
+        while True:
+            r = _raster(rng, c, t, density=float(rng.uniform(0.05, 0.4)))
+            tau = float(rng.choice([1.0, 2.0, 4.0, 7.5, 15.0]))
+            if not with_threshold:
+                cases.append((r.tolist(), tau))
+                break
+            threshold = round(float(rng.uniform(0.1, 0.6)), 3)
+            if _clear_of_threshold(r, tau, threshold):
+                cases.append((r.tolist(), tau, threshold))
+                break
+    return cases
+
+
+# ---------------------------------------------------------------- judging helpers
+def _array(out, what):
+    try:
+        arr = np.asarray(out, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise CheckFailed(f"{what} could not be turned into a float array ({type(err).__name__}).")
+    if not np.all(np.isfinite(arr)):
+        raise CheckFailed(f"{what} contains NaN or infinite values.")
+    return arr
+
+
+def _close(a, b):
+    return a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+def _describe(case_no, case):
+    x = np.asarray(case[0], float)
+    parts = [f"case {case_no}: input of shape {x.shape}", f"tau={case[1]:g}"]
+    if len(case) > 2:
+        parts.append(f"threshold={case[2]:g}")
+    return ", ".join(parts)
+
+
+def _diagnose_li(x, tau, got, ref):
+    """Name the most likely mistake of a wrong leaky integrator (no expected numbers)."""
+    n = x.shape[-1]
+    if got.shape[-1] == n + 1:
+        return "the output is one step too long: it should not include the initial v = 0."
+    if got.shape[-1] == n - 1:
+        return "the output is one step too short: record v after every input step."
+    if got.shape != ref.shape:
+        return f"the output has shape {got.shape}; it must have the input's shape {x.shape}."
+    if np.allclose(got[..., 1:], ref[..., :-1], rtol=RTOL, atol=ATOL) and not _close(got, ref):
+        return "the output lags one step behind: update v with input[k] before recording out[k]."
+    if _close(got, _li_variant(x, lambda v, i: v + (i - v) * tau)):
+        return "tau is used as a multiplier; the step is (input - v) / tau."
+    if tau != 1 and _close(got, _li_variant(x, lambda v, i: v + (i - v) / tau**2)):
+        return "the step divides by tau squared; it is (input - v) / tau."
+    if _close(got, _li_variant(x, lambda v, i: v + i / tau)):
+        return "the leak is missing: the step is (input - v) / tau, not input / tau."
+    if _close(got, x / tau):
+        return "v is not carried from one step to the next: each step must start from the previous v."
+    if abs(got[..., 0] - ref[..., 0]).max() > ATOL + RTOL:
+        return "the very first value is wrong: v starts at 0, so out[0] = input[0] / tau."
+    return "the output differs from the leaky-integrator equation v = v + (input - v) / tau."
+
+
+def _li_variant(x, step):
+    v, out = 0.0, []
+    for i in x:
+        v = step(v, i)
+        out.append(v)
+    return np.asarray(out)
+
+
+def _judge_li(cases, outputs):
+    for no, (case, out) in enumerate(zip(cases, outputs), 1):
+        x, tau = np.asarray(case[0], float), case[1]
+        got, ref = _array(out, "The output of leaky_integrator"), _li(x, tau)
+        if not _close(got, ref):
+            raise CheckFailed(f"leaky_integrator, {_describe(no, case)}: {_diagnose_li(x, tau, got, ref)}")
+
+
+def _diagnose_lif(x, tau, threshold, spikes, membrane):
+    ref_s, ref_m = _lif(x, tau, threshold)
+    if spikes.shape != ref_s.shape or membrane.shape != ref_m.shape:
+        return (f"spikes and membrane must both have the input's shape {x.shape}; "
+                f"got {spikes.shape} and {membrane.shape}.")
+    if not np.all((spikes == 0) | (spikes == 1)):
+        return "spikes must be 0 or 1 at every step."
+    if _close(membrane, _li(x, tau)) and ref_s.sum() > 0:
+        return "the membrane is never reset: after a spike v jumps to v_reset = 0."
+    if np.any(membrane > threshold + ATOL):
+        return "the membrane is above the threshold after a step: did you reset v after a spike?"
+    if ref_s.sum() > 0 and np.allclose(membrane[spikes == 1], 1.0) and threshold < 1:
+        return "after a spike v is set to 1; the reset is v = (1 - z) v + z * v_reset with v_reset = 0."
+    if ref_s.sum() > 0 and np.allclose(membrane[spikes == 1], threshold):
+        return "after a spike v is set to the threshold; it must be reset to v_reset = 0."
+    if _close(spikes, ref_s) and not _close(membrane, ref_m):
+        return "the spikes are right but the membrane is not: record v after the reset jump."
+    if not _close(spikes, ref_s):
+        return "the spike times differ: spike when v > threshold (after the update), then reset."
+    return "the output differs from the LIF equations."
+
+
+def _judge_lif(cases, outputs):
+    for no, (case, out) in enumerate(zip(cases, outputs), 1):
+        x, tau, threshold = np.asarray(case[0], float), case[1], case[2]
+        if not isinstance(out, (list, tuple)) or len(out) != 2:
+            raise CheckFailed("leaky_integrate_and_fire must return two things: (spikes, membrane).")
+        spikes = _array(out[0], "spikes")
+        membrane = _array(out[1], "membrane")
+        ref_s, ref_m = _lif(x, tau, threshold)
+        if not (_close(spikes, ref_s) and _close(membrane, ref_m)):
+            raise CheckFailed(f"leaky_integrate_and_fire, {_describe(no, case)}: "
+                              f"{_diagnose_lif(x, tau, threshold, spikes, membrane)}")
+
+
+def _surface_hint(x, got, ref, name):
+    if got.shape == ref.shape[::-1] and got.shape != ref.shape:
+        return (f"{name} has shape {got.shape}, the transpose of the raster's {ref.shape}: "
+                "keep (channels, time).")
+    if got.shape != ref.shape:
+        return f"{name} has shape {got.shape}; it must have the raster's shape (channels, time) = {ref.shape}."
+    return None
+
+
+def _judge_li_surface(cases, outputs):
+    for no, (case, out) in enumerate(zip(cases, outputs), 1):
+        x, tau = np.asarray(case[0], float), case[1]
+        got, ref = _array(out, "The time surface"), _li(x, tau)
+        if _close(got, ref):
+            continue
+        hint = _surface_hint(x, got, ref, "The time surface")
+        if hint is None and _close(got, _li(x.T, tau).T):
+            hint = "the neuron ran along the channel axis; run it along time (the last axis) of each channel."
+        if hint is None and x.shape[0] > 1 and _close(got, _li(x.reshape(1, -1), tau).reshape(x.shape)):
+            hint = "the state leaks from one channel into the next: start every channel at v = 0."
+        raise CheckFailed(f"li_time_surface, {_describe(no, case)}: "
+                          f"{hint or 'each channel must be the leaky integrator of that channel.'}")
+
+
+def _judge_lif_surface(cases, outputs):
+    for no, (case, out) in enumerate(zip(cases, outputs), 1):
+        x, tau, threshold = np.asarray(case[0], float), case[1], case[2]
+        if not isinstance(out, (list, tuple)) or len(out) != 2:
+            raise CheckFailed("lif_time_surface must return two surfaces: (spikes, membrane).")
+        spikes, membrane = _array(out[0], "The spike surface"), _array(out[1], "The membrane surface")
+        ref_s, ref_m = _lif(x, tau, threshold)
+        if _close(spikes, ref_s) and _close(membrane, ref_m):
+            continue
+        hint = _surface_hint(x, spikes, ref_s, "The spike surface") or _surface_hint(
+            x, membrane, ref_m, "The membrane surface")
+        if hint is None and _close(spikes, _lif(x.T, tau, threshold)[0].T):
+            hint = "the neuron ran along the channel axis; run it along time (the last axis) of each channel."
+        raise CheckFailed(f"lif_time_surface, {_describe(no, case)}: "
+                          f"{hint or 'each channel must be the LIF neuron of that channel (spikes, membrane).'}")
+
+
+def _judge_input_data(cases, outputs):
+    (value,) = outputs
+    x = _array(value, "input_data")
+    if x.ndim != 1:
+        raise CheckFailed(f"input_data must be 1-D; it has shape {x.shape}.")
+    if x.size < 1000:
+        raise CheckFailed(f"input_data has {x.size} values; it needs at least 1000.")
+    if not np.all(x == 1):
+        raise CheckFailed("input_data must be all ones.")
+
+
+# ---------------------------------------------------------------- Task 3
+def _cosine_cases():
+    return [(np.pi * 5, 100), (np.pi * 5, 37), (1.0, 100), (40.0, 100), (np.pi * 0.5, 10)]
+
+
+def _judge_cosine(cases, outputs):
+    for no, (case, out) in enumerate(zip(cases, outputs), 1):
+        max_x, samples = case
+        got = _array(out, "cosine_signal")
+        ref = (np.cos(np.linspace(0, max_x, samples)) + 1) / 2
+        if got.shape != ref.shape:
+            raise CheckFailed(f"cosine_signal({max_x:g}, {samples}) has shape {got.shape}; "
+                              f"it must have {samples} samples.")
+        if not _close(got, ref):
+            hint = ("values must lie in [0, 1]: (cos(x) + 1) / 2" if got.min() < -ATOL or got.max() > 1 + ATOL
+                    else "sample x = linspace(0, max_x, samples), endpoints included")
+            raise CheckFailed(f"cosine_signal({max_x:g}, {samples}) is wrong: {hint}.")
+
+
+def _spike_count_for(max_x):
+    from solutions import filters
+
+    x = (np.cos(np.linspace(0, max_x, filters.TASK3_SAMPLES)) + 1) / 2
+    return int(_lif(x, filters.TASK3_TAU, filters.TASK3_THRESHOLD)[0].sum())
+
+
+def _judge_frequency(should_spike):
+    name = "max_x_spiking" if should_spike else "max_x_silent"
+
+    def judge(cases, outputs):
+        (value,) = outputs
+        max_x = _array(value, name)
+        if max_x.shape != () or not 0 < float(max_x) <= 1e4:
+            raise CheckFailed(f"{name} must be one positive number (the max_x of the signal).")
+        count = _spike_count_for(float(max_x))
+        if should_spike and count == 0:
+            raise CheckFailed(f"with max_x = {float(max_x):g} the Task 3 neuron does not spike; try another max_x.")
+        if not should_spike and count > 0:
+            raise CheckFailed(f"with max_x = {float(max_x):g} the Task 3 neuron spikes {count} times; "
+                              "look for a max_x where it stays silent.")
+
+    return judge
+
+
+# ---------------------------------------------------------------- Task 3.1
+def _band_pass_cases():
+    from solutions import filters
+
+    return [(filters.pulse_train(p, filters.BAND_PASS_STEPS).tolist(),)
+            for p in filters.BAND_PASS_PERIODS.values()]
+
+
+def _judge_band_pass(cases, outputs):
+    from solutions import filters
+
+    for (case, out, (band, period)) in zip(cases, outputs, filters.BAND_PASS_PERIODS.items()):
+        spikes = _array(out, "band_pass output")
+        n = len(case[0])
+        if spikes.shape != (n,):
+            raise CheckFailed(f"band_pass must return one spike train as long as its input ({n}); "
+                              f"got shape {spikes.shape}.")
+        if not np.all((spikes == 0) | (spikes == 1)):
+            raise CheckFailed("band_pass must return spikes: 0 or 1 at every step.")
+        count = int(spikes.sum())
+        if band == "middle" and count == 0:
+            raise CheckFailed(f"a pulse every {period} steps (the middle band) must pass, but no spike came out.")
+        if band != "middle" and count > 0:
+            raise CheckFailed(f"a pulse every {period} steps ({band} events) must be rejected, "
+                              f"but {count} spikes came out.")
+
+
+# ---------------------------------------------------------------- the table
+def _one_value():
+    return [()]
+
+
+CHECKS: dict[str, Check] = {c.grade_id: c for c in [
+    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data, task="0"),
+    Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li, task="1"),
+    Check("task2_lif_hidden", "leaky_integrate_and_fire", "call", 4, _lif_cases, _judge_lif, task="2"),
+    Check("task3_cosine_signal", "cosine_signal", "call", 1, _cosine_cases, _judge_cosine, task="3"),
+    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True), task="3"),
+    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False), task="3"),
+    Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass, bonus=True,
+          task="3.1"),
+    Check("task41_li_surface_hidden", "li_time_surface", "call", 2, lambda: _surface_cases(False),
+          _judge_li_surface, task="4.1"),
+    Check("task42_lif_surface_hidden", "lif_time_surface", "call", 2, lambda: _surface_cases(True),
+          _judge_lif_surface, task="4.2"),
+]}
+
+
+def collect(check: Check, namespace: dict, cases: list) -> list:
+    """Run a student's code for one check in *this* process; return reduced outputs.
+
+    Used in a kernel (plain nbgrader). The sandbox does the same with
+    :mod:`neurograder.wire` on its side of the pipe.
+    """
+    if check.name not in namespace:
+        raise CheckFailed(f"`{check.name}` is not defined: run the cell that defines it.")
+    target = namespace[check.name]
+    if check.kind == "value":
+        return [to_plain(target)]
+    return [to_plain(target(*prepare_args(case))) for case in cases]
+
+
+def judge(check: Check, outputs: list, cases: list | None = None) -> None:
+    """Compare reduced outputs with the reference; raise CheckFailed with a message if wrong."""
+    cases = check.cases() if cases is None else cases
+    if len(outputs) != len(cases):
+        raise CheckFailed(f"{check.name}: expected {len(cases)} results, got {len(outputs)}.")
+    try:
+        check.judge(cases, outputs)
+    except CheckFailed:
+        raise
+    except Exception as err:  # a malformed output must fail cleanly, never crash the grader
+        raise CheckFailed(f"{check.name}: the output could not be checked ({type(err).__name__}: {err}).")
+
+
+def run_check(grade_id: str, namespace: dict) -> None:
+    """The body of a hidden test cell: raise CheckFailed if the answer is wrong."""
+    check = CHECKS[grade_id]
+    cases = check.cases()
+    try:
+        outputs = collect(check, namespace, cases)
+    except CheckFailed:
+        raise
+    except NotImplementedError:
+        raise CheckFailed(f"`{check.name}` is not implemented yet.") from None
+    except Exception as err:
+        raise CheckFailed(f"calling `{check.name}` raised {type(err).__name__}: {err}") from None
+    judge(check, outputs, cases)

@@ -96,6 +96,20 @@ def test_every_float16_time_lands_in_the_exact_bin(every_float16, width):
     assert got.sum() == times.size
 
 
+def test_decimal_float64_times_on_bin_edges_land_in_the_later_bin(tmp_path):
+    """Do decimal times stored as float64 (another tool's SHD-layout file) that sit on a bin
+    edge, like 0.003 s with 1 ms bins (0.003 / 0.001 = 2.9999999999999996 in floating
+    point), land in the bin that starts there, as exact decimal arithmetic says?"""
+    decimals = ["0.003", "0.3", "0.007", "0.029", "0.6", "1.1", "0.0035"]
+    path = write_shd_file(tmp_path / "f64.h5", [([float(d) for d in decimals], [0] * 7)], [0],
+                          times_dtype=np.float64)
+    for width in ("0.001", "0.0001", "0.1"):
+        got = shd.load_raster(path, 0, bin_width=float(width))
+        want = sorted(math.floor(Fraction(d) / Fraction(width)) for d in decimals)
+        np.testing.assert_array_equal(np.repeat(np.arange(got.shape[1]), got[0].astype(int)),
+                                      want)
+
+
 def test_naive_float16_scaling_would_misplace_spikes():
     """Does the data above exercise the float16 pitfall (so the test can fail)? Scaling the
     stored float16 seconds in float16 moves spikes above 1 s into wrong 1 ms bins, and

@@ -457,3 +457,177 @@ def lif_surface_slider(raster, threshold: float, taus=SURFACE_TAUS, bin_width: f
     """Tau slider over the LIF time surface (membrane, output spikes) of a raster."""
     return tau_slider(lif_surface_frames(raster, threshold, taus, bin_width), "tau",
                       "Time constant tau of the LIF time surface")
+
+
+# ---- Task 4.3: driving a student's widget (grading stand-in) -----------------------------
+class WidgetDriveError(AssertionError):
+    """The student's widget could not be driven, or what it shows does not follow tau."""
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()) or ():
+        yield from _walk(child)
+
+
+def _controls(widget):
+    import ipywidgets as widgets
+    kinds = (widgets.widget_int._Int, widgets.widget_float._Float,
+             widgets.widget_selection._Selection)
+    return [w for w in _walk(widget) if isinstance(w, kinds)
+            and not isinstance(w, (widgets.Play, widgets.IntProgress, widgets.FloatProgress))]
+
+
+def _find_control(widget, control):
+    if control is not None:
+        return control
+    found = _controls(widget)
+    if len(found) > 1:
+        named = [w for w in found
+                 if any(k in str(getattr(w, "description", "")).lower() for k in ("tau", "τ"))]
+        found = named or found
+    if len(found) != 1:
+        raise WidgetDriveError(
+            f"expected one tau control (slider, dropdown, ...) in the widget, found "
+            f"{len(found)}: {[type(w).__name__ for w in found]}; pass control=<the slider>")
+    return found[0]
+
+
+def _default_values(ctl):
+    """Two clearly different tau values the control accepts (a quarter and three
+    quarters of its range, or its second and last option)."""
+    import ipywidgets as widgets
+    if isinstance(ctl, widgets.widget_selection._Selection):
+        opts = [o[1] if isinstance(o, tuple) else o for o in ctl.options]
+        if len(opts) < 2:
+            raise WidgetDriveError("the tau control offers fewer than two options")
+        return [opts[min(1, len(opts) - 1)], opts[-1]]
+    lo, hi = float(ctl.min), float(ctl.max)
+    if not hi > lo:
+        raise WidgetDriveError(f"the tau control's range [{lo}, {hi}] is empty")
+    vals = [lo + 0.25 * (hi - lo), lo + 0.75 * (hi - lo)]
+    if isinstance(ctl, widgets.FloatLogSlider):
+        base = float(ctl.base)
+        vals = [base ** v for v in vals]
+    if isinstance(ctl, widgets.widget_int._Int):
+        vals = [int(round(v)) for v in vals]
+    return vals
+
+
+def _digest(obj) -> str:
+    h = hashlib.sha256()
+    if isinstance(obj, (bytes, bytearray)):
+        h.update(bytes(obj))
+    elif isinstance(obj, np.ndarray):
+        h.update(str(obj.shape).encode())
+        h.update(np.ascontiguousarray(obj, dtype=np.float64).tobytes())
+    else:
+        h.update(repr(obj).encode())
+    return h.hexdigest()[:16]
+
+
+def drive_widget(widget, values=None, control=None, expected=None, require_repeatable=True):
+    """Drive a student's tau widget inside the kernel and check that what it shows follows tau.
+
+    ``widget``: what the student's cell shows: an ``interactive`` (``interact`` /
+    ``interactive``), a box holding a slider and an ``Output`` / ``Image``, or the slider
+    itself (when its ``observe`` callbacks draw somewhere).  The tau control is found in the
+    widget tree (the one value widget, or the one whose description mentions tau), or given
+    as ``control``.  For each of two tau ``values`` (default: a quarter and three quarters of
+    the control's range), the control's value is set from Python, which runs the student's
+    callbacks synchronously, and everything the widget then shows is recorded: what was
+    displayed (images, text; errors count as failures), the bytes of every ``Image`` widget
+    in the tree, and ``interactive.result``.  Then the first value is set again.
+
+    Raises :class:`WidgetDriveError` when nothing is shown, when an update raised or showed
+    a traceback, when two different taus show the same thing, when ``require_repeatable``
+    and the first tau does not show the same thing again, or when ``expected`` (a function
+    tau -> array) is given and ``interactive.result`` differs from ``expected(tau)``.
+    Returns ``{tau: digest}``.  The control's original value is restored.
+    """
+    import ipywidgets as widgets
+    ctl = _find_control(widget, control)
+    vals = list(values) if values is not None else _default_values(ctl)
+    if len(vals) < 2 or len({repr(v) for v in vals}) < 2:
+        raise WidgetDriveError(f"need two different tau values, got {vals!r}")
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    pub = getattr(shell, "display_pub", None)
+    shown: list = []
+    errors: list = []
+
+    def record(data, *args, **kwargs):
+        shown.append({k: v for k, v in data.items()
+                      if k in ("image/png", "image/svg+xml", "image/jpeg", "text/plain",
+                               "text/html", "application/vnd.jupyter.widget-view+json")})
+        return original(data, *args, **kwargs)
+
+    original = getattr(pub, "publish", None)
+    old_value = ctl.value
+
+    def show(v):
+        shown.clear()
+        errors.clear()
+        try:
+            ctl.value = v
+        except Exception as err:  # the student's callback raised while we set the value
+            raise WidgetDriveError(f"setting tau = {v!r} raised {type(err).__name__}: {err}")
+        parts = [("display", _digest(repr(shown)))] if shown else []
+        for w in _walk(widget):
+            if isinstance(w, widgets.Image) and w.value:
+                parts.append(("image", _digest(w.value)))
+        result = getattr(widget, "result", None)
+        if result is not None:
+            try:
+                arr = np.asarray(result, dtype=np.float64)
+                parts.append(("result", _digest(arr)))
+                if expected is not None:
+                    want = np.asarray(expected(v), dtype=np.float64)
+                    if arr.shape != want.shape or not np.allclose(arr, want, rtol=1e-6,
+                                                                  atol=1e-9):
+                        raise WidgetDriveError(
+                            f"at tau = {v!r} the widget's result differs from the expected "
+                            f"surface (shape {arr.shape} vs {want.shape})")
+            except (TypeError, ValueError):
+                parts.append(("result", _digest(repr(result))))
+        if errors:
+            raise WidgetDriveError(f"at tau = {v!r} the widget's update failed: {errors[0]}")
+        if not parts:
+            raise WidgetDriveError(
+                f"at tau = {v!r} the widget showed nothing (no image, no display, no result)")
+        return _digest(repr(parts))
+
+    if pub is not None:
+        pub.publish = record
+    saved_showtb = None
+    if shell is not None:
+        saved_showtb = shell.showtraceback
+        shell.showtraceback = lambda *a, **k: errors.append(
+            "an exception was shown (traceback) during the update")
+    try:
+        first = show(vals[0])
+        digests = {vals[0]: first}
+        for v in vals[1:]:
+            digests[v] = show(v)
+        again = show(vals[0])
+    finally:
+        if pub is not None:
+            pub.publish = original
+        if shell is not None:
+            shell.showtraceback = saved_showtb
+        try:
+            ctl.value = old_value
+        except Exception:
+            pass
+    distinct = set(digests.values())
+    if len(distinct) < len(digests):
+        raise WidgetDriveError(
+            f"the widget shows the same picture/data for different tau values {vals!r}: "
+            "it does not redraw when tau changes")
+    if require_repeatable and again != first:
+        raise WidgetDriveError(
+            f"setting tau = {vals[0]!r} again shows something else than the first time")
+    return digests

@@ -1,0 +1,296 @@
+"""Trusted grading logic: source notebook -> sandbox job -> judged outcome per test cell.
+
+Everything here runs in the grader's own process and never executes student code.
+
+* :class:`SourceSpec` reads the instructor's SOURCE notebook (``source/<a>/<nb>.ipynb``): its
+  locked setup cells, its solution cells (by ``grade_id``) and its graded test cells.
+* :func:`grade_notebook` picks the student's solution cells by the SOURCE's grade_ids, builds
+  the job (setup code from the source, not from the student's copy; argument tuples from each
+  check's ``cases()``), runs it in the sandbox (:mod:`neurograder.sandbox`) and judges every
+  output with the check's ``judge`` here, so expected values never leave this process.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import sandbox
+
+HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?",
+                       re.S | re.M)
+HIDDEN_NOTE = "# (hidden test: run by the grader, its code is not shown)\n"
+#: modules imported lazily by setup cells (only a check that uses them pays for the import)
+HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py", "pandas",
+                 "PIL", "shd_data", "tqdm"]
+DEFAULT_CHECKS = "neurograder.checks"
+#: argument/result conversion shared with the plain in-kernel grader (runs inside the sandbox)
+WIRE_SOURCE = Path(__file__).with_name("wire.py")
+
+
+def strip_hidden(source: str) -> str:
+    """Remove every ``### BEGIN HIDDEN TESTS`` .. ``### END HIDDEN TESTS`` region."""
+    return HIDDEN_RE.sub(HIDDEN_NOTE, source)
+
+
+def nbg(cell) -> dict:
+    md = cell.get("metadata", {}).get("nbgrader", {})
+    return md if isinstance(md, dict) else {}
+
+
+def used_names(source: str) -> set[str]:
+    """Names a (test) cell reads."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def function_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level names a cell defines (def, class, assignment, import)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Name):
+                        names.add(sub.id)
+    return names
+
+
+@dataclass
+class SourceSpec:
+    """What the instructor's source notebook says (trusted)."""
+    path: Path
+    setup: list[str]                          # locked, non-graded code cells, in order
+    solutions: dict[str, str]                 # grade_id -> source (code solution cells)
+    solution_order: list[str]
+    tests: dict[str, float]                   # grade_id -> points (graded code test cells)
+    test_sources: dict[str, str]              # grade_id -> source of the test cell
+    nb: nbformat.NotebookNode = field(repr=False)
+
+    @classmethod
+    def load(cls, path) -> "SourceSpec":
+        path = Path(path)
+        nb = nbformat.read(str(path), as_version=4)
+        setup, solutions, order, tests, test_sources = [], {}, [], {}, {}
+        for cell in nb.cells:
+            md = nbg(cell)
+            if cell.cell_type != "code":
+                continue
+            if md.get("solution"):
+                solutions[md["grade_id"]] = cell.source
+                order.append(md["grade_id"])
+            elif md.get("grade"):
+                tests[md["grade_id"]] = float(md.get("points", 0))
+                test_sources[md["grade_id"]] = cell.source
+            elif md.get("locked"):
+                setup.append(cell.source)
+        return cls(path, setup, solutions, order, tests, test_sources, nb)
+
+    def student_names(self) -> dict[str, str]:
+        """Every name the solution cells define -> 'call' (a def) or 'value'."""
+        kinds = {}
+        for gid in self.solution_order:
+            funcs = function_names(self.solutions[gid])
+            for name in defined_names(self.solutions[gid]):
+                kinds[name] = "call" if name in funcs else "value"
+        return kinds
+
+    def target_cell(self, name: str) -> str | None:
+        """grade_id of the solution cell that defines ``name`` (last one wins, like Jupyter)."""
+        found = None
+        for gid in self.solution_order:
+            if name in defined_names(self.solutions[gid]):
+                found = gid
+        return found
+
+
+_SPEC_CACHE: dict = {}
+
+
+def load_spec(path) -> SourceSpec:
+    path = Path(path).resolve()
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _SPEC_CACHE:
+        _SPEC_CACHE.clear()
+        _SPEC_CACHE[key] = SourceSpec.load(path)
+    return _SPEC_CACHE[key]
+
+
+def load_checks(module: str | None = None) -> tuple[dict, type]:
+    """``CHECKS`` and ``CheckFailed`` of the checks module (default :mod:`neurograder.checks`)."""
+    mod = importlib.import_module(module or os.environ.get("NEUROGRADER_CHECKS") or DEFAULT_CHECKS)
+    return mod.CHECKS, getattr(mod, "CheckFailed", AssertionError)
+
+
+def student_solution_cells(nb, spec: SourceSpec) -> tuple[list[dict], list[str]]:
+    """The student's code for each SOURCE solution cell, matched by grade_id (first match).
+
+    A solution cell whose metadata the student lost is found by the names it defines; anything
+    else in the student's notebook (extra cells, locked cells, test cells) is never run.
+    """
+    notes = []
+    by_id = {}
+    for cell in nb.cells:
+        gid = nbg(cell).get("grade_id")
+        if cell.get("cell_type") == "code" and gid in spec.solutions and gid not in by_id \
+                and nbg(cell).get("solution"):
+            by_id[gid] = cell.get("source", "")
+    cells = []
+    for gid in spec.solution_order:
+        src = by_id.get(gid)
+        if src is None:
+            wanted = defined_names(spec.solutions[gid])
+            for cell in nb.cells:
+                if cell.get("cell_type") == "code" and not nbg(cell).get("locked") and wanted \
+                        and wanted & defined_names(cell.get("source", "")):
+                    src = cell.get("source", "")
+            notes.append(f"solution cell '{gid}' " +
+                         ("was found by the names it defines (its metadata was missing)"
+                          if src is not None else "is missing from the submission"))
+        cells.append({"grade_id": gid, "source": src or ""})
+    return cells, notes
+
+
+@dataclass
+class Outcome:
+    grade_id: str
+    name: str
+    points: float
+    passed: bool
+    message: str
+
+
+def _numeric(obj, depth=0) -> bool:
+    if isinstance(obj, bool):
+        return True
+    if isinstance(obj, (int, float)):
+        return True
+    if isinstance(obj, list) and depth < 8:
+        return all(_numeric(e, depth + 1) for e in obj)
+    return False
+
+
+def _describe(status: dict, name: str, limits: sandbox.Limits) -> str:
+    kind = status.get("status")
+    if kind == "timeout":
+        return (f"`{name}` did not finish within {limits.timeout:g} s "
+                "(an endless loop, or far too slow).")
+    if kind == "toolarge":
+        return f"`{name}` returned a result that is far too large."
+    return status.get("message") or f"`{name}` could not be run ({kind})."
+
+
+def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, str]:
+    """Judge one check's sandbox result in the trusted process."""
+    name = check.name
+    if status.get("status") != "ok":
+        return False, _describe(status, name, limits)
+    outs = status.get("outputs")
+    if not isinstance(outs, list):
+        return False, f"`{name}`: no result came back."
+    values = []
+    for k, out in enumerate(outs):
+        if not isinstance(out, dict):
+            return False, f"`{name}`: unreadable result."
+        if "error" in out:
+            return False, (f"`{name}` raised an error on hidden test case {k + 1} of {len(outs)}:\n"
+                           + str(out["error"])[:1500])
+        value = out.get("value")
+        if not _numeric(value):
+            return False, f"`{name}` did not return numbers (or arrays of numbers)."
+        values.append(value)
+    if check.kind == "call" and len(values) != len(cases):
+        return False, f"`{name}`: some test cases returned no result."
+    try:
+        check.judge(cases, values)
+    except failed_type as exc:
+        return False, str(exc) or f"`{name}` gave a wrong result."
+    except Exception as exc:  # judge tripped over a malformed result: wrong shape or type
+        return False, (f"`{name}` returned a result of the wrong shape or type "
+                       f"({type(exc).__name__}).")
+    return True, "passed"
+
+
+def _plain_cases(cases):
+    """Cases must be JSON-able (they travel to the sandbox); tuples become lists."""
+    return json.loads(json.dumps([list(c) for c in cases], allow_nan=True))
+
+
+def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type=None,
+                   limits: sandbox.Limits | None = None, assignment_dir=None,
+                   mode: str | None = None) -> tuple[dict, dict]:
+    """Grade one student notebook. Returns ({test grade_id: Outcome}, info)."""
+    if checks is None:
+        checks, failed_type = load_checks()
+    failed_type = failed_type or AssertionError
+    limits = limits or sandbox.Limits()
+    cells, notes = student_solution_cells(nb, spec)
+    index = {c["grade_id"]: i for i, c in enumerate(cells)}
+    job_checks, cases_by_id = [], {}
+    student_names = spec.student_names()
+    for gid in spec.tests:
+        check = checks.get(gid)
+        if check is None:
+            # a visible (public) test cell: its code runs in the sandbox's supervisor and
+            # reaches the student's code only through proxies (see _child.run_script_check)
+            names = sorted(used_names(spec.test_sources[gid]) & set(student_names))
+            targets = sorted({index.get(spec.target_cell(n)) for n in names}, key=str)
+            job_checks.append({"grade_id": gid, "kind": "script", "source": spec.test_sources[gid],
+                               "names": names, "kinds": {n: student_names[n] for n in names},
+                               "targets": targets})
+            continue
+        cases = _plain_cases(check.cases())
+        cases_by_id[gid] = cases
+        target = spec.target_cell(check.name)
+        job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
+                           "target": index.get(target), "cases": cases})
+    job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES,
+           "wire": WIRE_SOURCE.read_text()}
+    result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
+    outcomes = {}
+    for gid, points in spec.tests.items():
+        check = checks.get(gid)
+        if check is None:
+            status = result.checks.get(gid) or {"status": "error", "message": result.error}
+            label = "self-check " + ", ".join(
+                next((c["names"] for c in job_checks if c["grade_id"] == gid), [])) or gid
+            if status.get("status") == "passed":
+                outcomes[gid] = Outcome(gid, label, points, True, "passed")
+            else:
+                outcomes[gid] = Outcome(gid, label, points, False,
+                                        _describe(status, label, limits))
+            continue
+        status = result.checks.get(gid)
+        if status is None:
+            status = {"status": "error",
+                      "message": "the grader could not run your code: " + (result.error or "?")}
+        passed, msg = judge_check(check, status, cases_by_id[gid], failed_type, limits)
+        outcomes[gid] = Outcome(gid, check.name, points, passed, msg)
+    info = {"mode": result.mode, "seconds": result.seconds, "notes": notes,
+            "setup_errors": result.setup_errors, "error": result.error}
+    return outcomes, info

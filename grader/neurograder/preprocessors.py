@@ -1,0 +1,220 @@
+"""nbgrader preprocessors that put the sandbox into ``nbgrader autograde`` / ``generate_feedback``.
+
+Wired in by ``grader/nbgrader_config.py``:
+
+* :class:`NormalizeSubmission` (sanitize step; replaces ClearOutput, DeduplicateIds and
+  OverwriteCells): every nbgrader cell of the submission gets the SOURCE notebook's metadata;
+  locked cells get the source text (test cells with their hidden-test regions removed, so
+  the autograded notebook, and hence the feedback, never contains hidden tests); cells with an
+  unknown, duplicated or retyped grade_id become ordinary cells; deleted nbgrader cells are put
+  back; the student's own outputs are kept only as PNG images and short plain text (their
+  plots stay in the feedback; no HTML/JS, nothing on grade cells).
+* :class:`SandboxExecute` (autograde step; replaces Execute): runs all checks of the notebook
+  in one sandbox (:mod:`neurograder.sandbox`), judges the outputs here, and writes each test
+  cell's output: ``passed`` on stdout, or an error output with the check's message. nbgrader's
+  own SaveAutoGrades then scores the cells (error -> 0, otherwise full points).
+* :class:`StripHiddenTests` (feedback step): a safety net removing any hidden-test region.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat.v4 import new_output
+from traitlets import Bool, Float, Integer, Unicode
+
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader import utils as nbutils
+
+from . import grading, sandbox
+
+MAX_TEXT = 4000          # characters of plain text kept per student output
+MAX_PNG = 3_000_000      # base64 characters of one kept PNG
+
+
+def _source_paths(config, resources):
+    """SOURCE notebook and released assignment folder for this notebook (trusted paths)."""
+    cd = CourseDirectory(config=config)
+    assignment = resources["nbgrader"]["assignment"]
+    notebook = resources["nbgrader"]["notebook"]
+    src = Path(cd.format_path(cd.source_directory, ".", assignment)) / f"{notebook}.ipynb"
+    rel = Path(cd.format_path(cd.release_directory, ".", assignment))
+    return src, (str(rel) if rel.is_dir() else None)
+
+
+def clean_outputs(outputs) -> list:
+    """The student's own outputs, reduced to what is safe to show: PNG and short text."""
+    kept = []
+    for out in outputs or []:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout":
+            text = out.get("text", "")
+            text = text if isinstance(text, str) else "".join(text)
+            kept.append(new_output("stream", name="stdout", text=text[:MAX_TEXT]))
+        elif kind in ("display_data", "execute_result"):
+            data = out.get("data", {})
+            new = {}
+            png = data.get("image/png")
+            if isinstance(png, str) and len(png) <= MAX_PNG and png.strip().startswith("iVBOR"):
+                new["image/png"] = png
+            txt = data.get("text/plain")
+            if isinstance(txt, list):
+                txt = "".join(txt)
+            if isinstance(txt, str):
+                new["text/plain"] = txt[:MAX_TEXT]
+            if new:
+                kept.append(new_output("display_data", data=new))
+    return kept
+
+
+class NormalizeSubmission(NbGraderPreprocessor):
+    """Make the submission's nbgrader structure exactly the SOURCE notebook's."""
+
+    def preprocess(self, nb, resources):
+        src_path, _ = _source_paths(self.config, resources)
+        spec = grading.load_spec(src_path)
+        source_cells = [c for c in spec.nb.cells if grading.nbg(c).get("grade_id")]
+        by_id = {grading.nbg(c)["grade_id"]: c for c in source_cells}
+        checksums = self._checksums(resources, by_id)
+        seen = set()
+        new_cells = []
+        for cell in nb.cells:
+            md = grading.nbg(cell)
+            gid = md.get("grade_id")
+            ref = by_id.get(gid)
+            if md and (ref is None or gid in seen or ref.cell_type != cell.cell_type):
+                # unknown, duplicated or retyped nbgrader cell: an ordinary cell from now on
+                if ref is not None and gid not in seen and ref.cell_type != cell.cell_type:
+                    self.log.warning("cell %s changed type; restored from source", gid)
+                    new_cells.append(self._from_source(ref, checksums.get(gid)))
+                    seen.add(gid)
+                    continue
+                self.log.warning("cell with grade_id %r is not a (unique) source cell; "
+                                 "treated as an ordinary cell", gid)
+                cell = copy.deepcopy(cell)
+                cell.metadata.pop("nbgrader", None)
+                md, gid, ref = {}, None, None
+            if ref is not None:
+                seen.add(gid)
+                rmd = grading.nbg(ref)
+                if rmd.get("locked") or (rmd.get("grade") and not rmd.get("solution")):
+                    new_cells.append(self._from_source(ref, checksums.get(gid)))
+                    continue
+                cell = copy.deepcopy(cell)
+                cell.metadata["nbgrader"] = copy.deepcopy(rmd)
+                if gid in checksums:   # what "no response" is measured against
+                    cell.metadata["nbgrader"]["checksum"] = checksums[gid][0]
+            if cell.cell_type == "code":
+                cell.outputs = clean_outputs(cell.get("outputs"))
+                cell.execution_count = None
+            new_cells.append(cell)
+        # deleted nbgrader cells come back after the cell that precedes them in the source
+        for k, ref in enumerate(source_cells):
+            gid = grading.nbg(ref)["grade_id"]
+            if gid in seen:
+                continue
+            self.log.warning("cell %s was missing from the submission; restored", gid)
+            pos = 0
+            for prev in reversed(source_cells[:k]):
+                pid = grading.nbg(prev)["grade_id"]
+                hits = [i for i, c in enumerate(new_cells) if grading.nbg(c).get("grade_id") == pid]
+                if hits:
+                    pos = hits[0] + 1
+                    break
+            new_cells.insert(pos, self._from_source(ref, checksums.get(gid)))
+            seen.add(gid)
+        nb.cells = new_cells
+        return nb, resources
+
+    @staticmethod
+    def _checksums(resources, by_id):
+        """The gradebook's checksums of the released cells (nbgrader's 'no response' test)."""
+        from nbgrader.api import Gradebook, MissingEntry
+        out = {}
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            for gid in by_id:
+                try:
+                    sc = gb.find_source_cell(gid, info["notebook"], info["assignment"])
+                    out[gid] = (sc.checksum, sc.source)
+                except MissingEntry:
+                    pass
+        return out
+
+    @staticmethod
+    def _from_source(ref, released=None):
+        """A cell as released: metadata and text from the source/gradebook, no outputs."""
+        cell = copy.deepcopy(ref)
+        md = grading.nbg(cell)
+        if released:
+            md["checksum"] = released[0]
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            if md.get("grade") and not md.get("solution"):
+                cell.source = grading.strip_hidden(cell.source)
+        if md.get("solution"):
+            # a missing answer is the released stub ("no response"), never the reference
+            cell.source = released[1] if released else ""
+        return cell
+
+
+class SandboxExecute(NbGraderPreprocessor):
+    """Grade every test cell with the sandboxed checks; write their outputs."""
+
+    timeout = Float(10.0, help="Wall-clock seconds per graded check.").tag(config=True)
+    cpu_seconds = Integer(10, help="CPU seconds per graded check.").tag(config=True)
+    memory_mb = Integer(1024, help="Address space per check, MB.").tag(config=True)
+    checks_module = Unicode("", help="Module with CHECKS (default neurograder.checks, or "
+                                     "$NEUROGRADER_CHECKS).").tag(config=True)
+    sandbox_mode = Unicode("", help="'bwrap', 'fallback' or '' (auto).").tag(config=True)
+
+    def limits(self):
+        return sandbox.Limits(timeout=self.timeout, cpu=self.cpu_seconds, mem_mb=self.memory_mb)
+
+    def preprocess(self, nb, resources):
+        src_path, release_dir = _source_paths(self.config, resources)
+        spec = grading.load_spec(src_path)
+        checks, failed = grading.load_checks(self.checks_module or None)
+        outcomes, info = grading.grade_notebook(
+            nb, spec, checks, failed, self.limits(), assignment_dir=release_dir,
+            mode=self.sandbox_mode or None)
+        if info["error"]:
+            self.log.error("sandbox failed for %s: %s", resources["nbgrader"].get("student"),
+                           info["error"])
+        for note in info["notes"]:
+            self.log.warning(note)
+        resources.setdefault("neurograder", {})[resources["nbgrader"]["notebook"]] = {
+            "outcomes": {g: vars(o) for g, o in outcomes.items()}, **info}
+        count = 0
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            md = grading.nbg(cell)
+            gid = md.get("grade_id")
+            if md.get("grade") and not md.get("solution") and gid in outcomes:
+                count += 1
+                cell.execution_count = count
+                o = outcomes[gid]
+                if o.passed:
+                    cell.outputs = [new_output(
+                        "stream", name="stdout",
+                        text=f"passed: {o.name} ({o.points:g} of {o.points:g} points)\n")]
+                else:
+                    cell.outputs = [new_output(
+                        "error", ename=f"Test failed: {o.name}",
+                        evalue=f"0 of {o.points:g} points",
+                        traceback=[f"FAILED: {o.name} (0 of {o.points:g} points)", o.message])]
+        return nb, resources
+
+
+class StripHiddenTests(Preprocessor):
+    """Feedback safety net: no hidden-test region ever reaches the HTML."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "HIDDEN TESTS" in cell.source:
+            cell.source = grading.strip_hidden(cell.source)
+        return cell, resources

@@ -1,0 +1,314 @@
+"""Run untrusted student code in a throw-away sandbox and get back plain numbers.
+
+Trusted side of the sandbox (the other side is :mod:`neurograder._child`, which runs inside).
+
+One call of :func:`run_job` = one sandbox = one submission:
+
+* **bubblewrap** (preferred; ``bwrap`` runs here as root): new PID, network, IPC, UTS and
+  cgroup namespaces, ``--die-with-parent``, a new session, an empty environment and a private
+  ``/tmp``; the only files visible are read-only binds of what Python needs (``/usr``,
+  ``/lib*``, a few ``/etc`` files, the interpreter's prefix and the venv) and, read-only, the
+  released assignment folder (public files only). ``/work``, ``/root``, the host ``/tmp``,
+  the course directory, the gradebook, the source notebook and other students do not exist
+  inside. All capabilities are dropped except CAP_SETUID/CAP_SETGID, which the supervisor
+  needs to start each check as the submission's private uid (see below).
+* **fallback** (no working bwrap; set ``NEUROGRADER_SANDBOX=fallback`` to force it):
+  the same supervisor started directly in a new session with the same per-check private uid,
+  rlimits and kill-by-uid. Without a mount namespace, the course directory must not be
+  readable by other users (``chmod 700 grader``) and the interpreter must be readable by them;
+  :func:`fallback_problems` lists what is wrong. There is no network isolation in this mode.
+
+Per check (inside either mode): a forked child drops to a **private uid** (one per running
+sandbox, from a range no account uses; allocated with a lock file so parallel graders never
+share one), ``no_new_privs``, rlimits (CPU, address space, processes, file size, open files,
+no core), an empty work dir, stdin/stdout/stderr on ``/dev/null``; results come back framed on
+its own pipe; afterwards every process of that uid is SIGKILLed. The supervisor sends the
+collected results to the grader on a private pipe (``result_fd``), never on stdout. The
+grader enforces an overall wall clock and kills the whole sandbox (PID namespace) on expiry.
+
+Expected values never enter the sandbox: it receives argument tuples and returns outputs.
+"""
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHILD_SOURCE = Path(__file__).with_name("_child.py")
+#: private uids for sandboxed code: UID_BASE + slot; no account on a normal system uses them.
+UID_BASE = 3_100_000
+UID_SLOTS = 512
+LOCK_DIR = Path(tempfile.gettempdir()) / "neurograder-uids"
+
+
+@dataclass
+class Limits:
+    """Resource limits of one graded check (one child process)."""
+    timeout: float = 10.0      # wall-clock seconds per check
+    cpu: int = 10              # CPU seconds per check (RLIMIT_CPU)
+    mem_mb: int = 1024         # address space on top of the warm supervisor (RLIMIT_AS)
+    nproc: int = 32            # processes/threads of the private uid (RLIMIT_NPROC)
+    fsize_mb: int = 16         # largest file the code may write (RLIMIT_FSIZE)
+    max_result_mb: int = 32    # largest result message accepted from one check
+
+    def as_job(self) -> dict:
+        return {"timeout": self.timeout, "cpu": self.cpu, "mem_mb": self.mem_mb,
+                "nproc": self.nproc, "fsize_mb": self.fsize_mb,
+                "max_result_mb": self.max_result_mb}
+
+
+@dataclass
+class SandboxResult:
+    checks: dict                 # grade_id -> {"status": ..., ...} as sent by the sandbox
+    setup_errors: list = field(default_factory=list)
+    mode: str = "bwrap"
+    seconds: float = 0.0
+    error: str | None = None     # the sandbox as a whole failed (then checks is empty)
+
+
+class UidSlot:
+    """A private uid held for the life of one sandbox (flock on a per-slot file)."""
+
+    def __init__(self):
+        LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+        start = os.getpid() % UID_SLOTS
+        for k in range(UID_SLOTS):
+            slot = (start + k) % UID_SLOTS
+            fh = open(LOCK_DIR / f"{slot}.lock", "a")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.close()
+                continue
+            self._fh, self.uid = fh, UID_BASE + slot
+            return
+        raise RuntimeError("no free sandbox uid slot")
+
+    def release(self):
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def python_executable() -> str:
+    """The venv's interpreter (the same one the grader runs in)."""
+    return sys.executable
+
+
+def _ro_paths() -> list[str]:
+    """Host paths Python + numpy (+ torch, matplotlib) need, bound read-only."""
+    paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
+    prefixes = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
+                os.path.realpath(sys.exec_prefix), sys.prefix,
+                os.path.dirname(os.path.realpath(sys.executable))}
+    # the venv's bin/python is a symlink into the base interpreter's prefix
+    paths += sorted(prefixes)
+    return paths
+
+
+ETC_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+             "/etc/fonts", "/etc/alternatives", "/etc/nsswitch.conf", "/etc/passwd",
+             "/etc/group", "/etc/mime.types", "/etc/ssl/certs/ca-certificates.crt"]
+
+
+def _dirs_for(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[:k]) for k in range(1, len(parts) + 1)]
+
+
+def bwrap_command(assignment_dir: str | None) -> list[str]:
+    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
+           "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+           "--hostname", "sandbox"]
+    made = set()
+
+    def mkdirs(path):
+        for d in _dirs_for(path):
+            if d not in made and d not in ("/usr", "/lib", "/lib64"):
+                made.add(d)
+                cmd.extend(["--perms", "0755", "--dir", d])
+
+    for p in _ro_paths():
+        if os.path.exists(p):
+            mkdirs(p)
+            cmd.extend(["--ro-bind", p, p])
+    for p in ETC_FILES:
+        if os.path.exists(p):
+            mkdirs(p)
+            cmd.extend(["--ro-bind", p, p])
+    cmd.extend(["--dev", "/dev", "--proc", "/proc",
+                "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"])
+    if assignment_dir:
+        cmd.extend(["--perms", "0755", "--dir", "/assignment",
+                    "--ro-bind", assignment_dir, "/assignment"])
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "student", "LOGNAME": "student",
+           "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    for k, v in env.items():
+        cmd.extend(["--setenv", k, v])
+    cmd.extend(["--chdir", "/tmp"])
+    return cmd
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_works() -> bool:
+    """Can bubblewrap build our sandbox here (installed, allowed, running as root)?"""
+    if shutil.which("bwrap") is None or os.geteuid() != 0:
+        return False
+    try:
+        r = subprocess.run(bwrap_command(None) + [python_executable(), "-I", "-c", "print(7*6)"],
+                           capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0 and r.stdout.strip() == b"42"
+
+
+def sandbox_mode() -> str:
+    forced = os.environ.get("NEUROGRADER_SANDBOX", "").strip().lower()
+    if forced in ("bwrap", "fallback"):
+        return forced
+    return "bwrap" if bwrap_works() else "fallback"
+
+
+def fallback_problems(course_root: str | os.PathLike) -> list[str]:
+    """Why the fallback sandbox would be weaker than promised on this machine."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("not running as root: cannot switch student code to a private uid")
+    mode = os.stat(course_root).st_mode
+    if mode & 0o007:
+        problems.append(f"{course_root} is accessible to other users (chmod o-rwx it)")
+    exe = os.path.realpath(python_executable())
+    for d in _dirs_for(exe) + [os.path.dirname(exe)]:
+        if os.path.isdir(d) and not os.stat(d).st_mode & 0o001:
+            problems.append(f"{d} is not searchable by other users: sandboxed python cannot start")
+            break
+    problems.append("no network or mount isolation without bubblewrap")
+    return problems
+
+
+def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None = None,
+            mode: str | None = None) -> SandboxResult:
+    """Run one submission's job (see :mod:`neurograder._child`) in a fresh sandbox."""
+    limits = limits or Limits()
+    mode = mode or sandbox_mode()
+    started = time.monotonic()
+    rfd, wfd = os.pipe()
+    with UidSlot() as slot:
+        job = dict(job, uid=slot.uid, result_fd=wfd, **limits.as_job())
+        if mode == "bwrap":
+            job["assignment_dir"] = "/assignment" if assignment_dir else None
+            cmd = bwrap_command(assignment_dir)
+        else:
+            job["assignment_dir"] = assignment_dir
+            cmd = []
+        cmd += [python_executable(), "-I", "-c", CHILD_SOURCE.read_text()]
+        env = None if mode == "bwrap" else {
+            "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+        n_checks = max(1, len(job.get("checks", [])))
+        budget = n_checks * (limits.timeout + 2.0) + 20.0
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, pass_fds=(wfd,), env=env,
+                                start_new_session=True, cwd="/")
+        os.close(wfd)
+        try:
+            data, err = _communicate(proc, json.dumps(job).encode(), rfd, budget,
+                                     cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks)
+        finally:
+            os.close(rfd)
+            _kill_tree(proc)
+    seconds = time.monotonic() - started
+    if data is None:
+        return SandboxResult({}, mode=mode, seconds=seconds, error=err)
+    try:
+        payload = json.loads(data)
+        checks = payload["checks"]
+    except (ValueError, KeyError, TypeError):
+        return SandboxResult({}, mode=mode, seconds=seconds,
+                             error="sandbox returned no readable result: " + (err or "")[-500:])
+    return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds)
+
+
+def _communicate(proc, stdin_data, rfd, budget, cap):
+    """Feed stdin, read the result pipe up to ``cap`` bytes, within ``budget`` seconds."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    out = bytearray()
+    errbuf = bytearray()
+    os.set_blocking(proc.stdin.fileno(), False)
+    pending = memoryview(stdin_data)
+    sel.register(proc.stdin, selectors.EVENT_WRITE)
+    sel.register(rfd, selectors.EVENT_READ)
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + budget
+    open_reads = 2
+    while open_reads:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, "sandbox exceeded its wall-clock budget of %.0f s" % budget
+        for key, _ in sel.select(min(left, 1.0)):
+            if key.fileobj is proc.stdin:
+                try:
+                    n = os.write(proc.stdin.fileno(), pending[:1 << 16])
+                except BrokenPipeError:
+                    n = len(pending)
+                pending = pending[n:]
+                if not pending:
+                    sel.unregister(proc.stdin)
+                    proc.stdin.close()
+            elif key.fileobj is rfd:
+                chunk = os.read(rfd, 1 << 20)
+                if not chunk:
+                    sel.unregister(rfd)
+                    open_reads -= 1
+                out += chunk
+                if len(out) > cap:
+                    return None, "sandbox result larger than %d bytes" % cap
+            else:
+                chunk = os.read(proc.stderr.fileno(), 1 << 16)
+                if not chunk:
+                    sel.unregister(proc.stderr)
+                    open_reads -= 1
+                errbuf = (errbuf + chunk)[-8192:]
+    try:
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        pass
+    err = errbuf.decode(errors="replace")
+    if not out:
+        return None, "sandbox failed (exit %s): %s" % (proc.returncode, err[-1000:])
+    return bytes(out), err
+
+
+def _kill_tree(proc):
+    """Kill the sandbox: its session (fallback) or bwrap, whose death ends the PID namespace."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (proc.stdin, proc.stderr):
+        if stream and not stream.closed:
+            try:
+                stream.close()
+            except OSError:
+                pass

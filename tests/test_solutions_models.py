@@ -240,6 +240,18 @@ def test_li_is_time_invariant(impl, x, shift, tau):
     np.testing.assert_allclose(delayed[shift:], f(x, tau), rtol=1e-12, atol=1e-12)
 
 
+def test_step_functions_are_pure_and_match_the_equations():
+    """Do li_step / lif_step compute one step of the equations without changing their inputs?"""
+    v = np.array([0.0, 0.5, 0.9])
+    i = np.array([1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(neurons.li_step(v, i, neurons.LIParameters(2.0)), [0.5, 0.75, 0.95])
+    z, v_next = neurons.lif_step(v, i, neurons.LIFParameters(2.0, 0.75))
+    np.testing.assert_array_equal(z, [False, False, True])  # 0.75 is not > 0.75
+    np.testing.assert_array_equal(v_next, [0.5, 0.75, 0.0])
+    np.testing.assert_array_equal(v, [0.0, 0.5, 0.9])
+    np.testing.assert_array_equal(i, [1.0, 1.0, 1.0])
+
+
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     "call",

@@ -109,3 +109,24 @@ def test_sample_equals_a_fresh_regeneration(tmp_path):
     assert outs[0] == outs[1], "two runs of make_digit.py differ"
     assert outs[0] == SAMPLE.read_bytes(), \
         "shipped sample differs from a fresh run of tools/make_digit.py: regenerate and commit"
+
+
+def test_lauscher_comparison_table_matches_the_stored_spikes():
+    """Is lauscher_comparison.csv (quoted in data/README.md) what the shipped sample and the
+    stored Lauscher spikes (lauscher_seven.h5, same audio) actually contain, band by band?"""
+    data = SAMPLE.parent
+    rows = [line.split(",") for line in (data / "lauscher_comparison.csv").read_text().split()]
+    assert rows[0] == ["channels", "stand_in_spikes", "lauscher_spikes", "stand_in_active",
+                       "lauscher_active"]
+    _, u_stand, _, _ = shd.read_sample(SAMPLE, 0)
+    _, u_laus, label, key = shd.read_sample(data / "lauscher_seven.h5", 0)
+    assert (label, key) == (7, "seven")
+    c_stand = np.bincount(u_stand, minlength=700)
+    c_laus = np.bincount(u_laus, minlength=700)
+    for row in rows[1:]:
+        lo, hi = (0, 699) if row[0] == "all" else map(int, row[0].split("-"))
+        s, l = c_stand[lo:hi + 1], c_laus[lo:hi + 1]
+        assert [int(x) for x in row[1:]] == [s.sum(), l.sum(), (s > 0).sum(), (l > 0).sum()]
+    assert rows[-1][0] == "all" and len(rows) == 9
+    readme = (data / "README.md").read_text()
+    assert f"| all | {c_stand.sum():,} | {c_laus.sum():,} |" in readme

@@ -90,7 +90,7 @@ def _espeak_version():
 
 def test_sample_equals_a_fresh_regeneration(tmp_path):
     """Does running tools/make_digit.py now give the committed file byte for byte (so the
-    shipped sample is what the script says, and the script is deterministic)? Two runs."""
+    shipped sample is what the script says, and the script is deterministic)?"""
     version = _espeak_version()
     if version is None:
         pytest.skip("espeak-ng is not installed: cannot regenerate the sample "
@@ -100,14 +100,12 @@ def test_sample_equals_a_fresh_regeneration(tmp_path):
     if version != made_with:
         pytest.skip(f"espeak-ng {version} installed, sample made with {made_with}: "
                     "audio may differ")
-    outs = []
-    for run in (1, 2):
-        out = tmp_path / f"run{run}.h5"
-        subprocess.run([sys.executable, str(GENERATOR), "--quiet", "--out", str(out)],
-                       check=True, capture_output=True, cwd=tmp_path, timeout=120)
-        outs.append(out.read_bytes())
-    assert outs[0] == outs[1], "two runs of make_digit.py differ"
-    assert outs[0] == SAMPLE.read_bytes(), \
+    # one fresh run: the committed file came from an earlier run, so equality also shows
+    # that the generator is deterministic across runs (no timestamps, seeded noise)
+    out = tmp_path / "fresh.h5"
+    subprocess.run([sys.executable, str(GENERATOR), "--quiet", "--out", str(out)],
+                   check=True, capture_output=True, cwd=tmp_path, timeout=120)
+    assert out.read_bytes() == SAMPLE.read_bytes(), \
         "shipped sample differs from a fresh run of tools/make_digit.py: regenerate and commit"
 
 

@@ -153,9 +153,9 @@ def band_pass(input_data):
     the other a high cutoff (it passes only the dense trains); let the second
     one stop the first.
 
-    It is checked on trains of unit pulses (value 1 at steps 0, P, 2P, ...,
-    0 elsewhere) with periods P = 30 (slow: no spikes), P = 8 (middle: spikes)
-    and P = 2 (fast: no spikes).
+    It is checked on trains of 500 steps of unit pulses (value 1 at steps 0, P,
+    2P, ..., 0 elsewhere) with periods P = 30 (slow: no spikes), P = 8 (middle:
+    spikes) and P = 2 (fast: no spikes).
 
     Parameters
     ----------

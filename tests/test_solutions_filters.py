@@ -216,3 +216,20 @@ def test_cosine_batch_rows_equal_reference_signal():
     batch = F.cosine_batch(F.TASK3_MAX_XS)
     for row, max_x in zip(batch, F.TASK3_MAX_XS):
         np.testing.assert_allclose(row, reference.cosine_signal(max_x), atol=1e-15)
+
+
+def test_band_pass_docstring_states_the_checked_trains():
+    """Does the task text students see name the periods and length that the check uses?"""
+    doc = " ".join(reference.band_pass.__doc__.split())
+    for period in F.BAND_PASS_PERIODS.values():
+        assert f"P = {period} " in doc
+    assert f"{F.BAND_PASS_STEPS} steps" in doc
+
+
+def test_pulse_train_source_runs_alone_in_a_notebook():
+    """The notebook gets pulse_train's source verbatim: does it work with only numpy imported?"""
+    import inspect
+
+    namespace = {"np": np}
+    exec(inspect.getsource(F.pulse_train), namespace)
+    np.testing.assert_array_equal(namespace["pulse_train"](4, 10, 2.0, 1), F.pulse_train(4, 10, 2.0, 1))

@@ -9,6 +9,7 @@ fast vectorised paths are also checked against each other, to 1e-12.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -20,8 +21,10 @@ from scipy.signal import lfilter
 
 from solutions import neurons, reference
 
-# Keep the whole file to a few seconds: few, small examples, no per-example deadline.
-FEW = settings(max_examples=40, deadline=None)
+# Few, small examples and no per-example deadline keep the file to seconds; no example
+# database (nothing written into the work tree); fixed examples under CI, so a CI run
+# is reproducible (locally the examples vary and keep searching).
+FEW = settings(max_examples=40, deadline=None, database=None, derandomize=bool(os.environ.get("CI")))
 
 LI = {"reference": reference.leaky_integrator, "fast": neurons.li}
 LIF = {"reference": reference.leaky_integrate_and_fire, "fast": neurons.lif}
@@ -64,13 +67,13 @@ def test_li_tau_one_returns_the_input(impl, x):
 @st.composite
 def supra_threshold_constant(draw):
     """(c, tau, threshold, interval) where c > threshold > 0 and the interval from the
-    closed form is not within 1e-6 of a step boundary (rounding cannot decide it)."""
+    closed form is not within 1e-4 of a step boundary (rounding cannot decide it)."""
     tau = draw(st.floats(1.5, 60.0))
     threshold = draw(st.floats(0.05, 2.0))
     c = threshold * draw(st.floats(1.01, 5.0))
     # v_k = c (1 - d**k) from rest; first k with v_k > threshold: k > ln(1 - th/c) / ln d
     bound = math.log(1 - threshold / c) / math.log(1 - 1 / tau)
-    assume(abs(bound - round(bound)) > 1e-6)
+    assume(abs(bound - round(bound)) > 1e-4)
     return c, tau, threshold, math.floor(bound) + 1
 
 

@@ -44,6 +44,11 @@ notebooks: $(STAMPS)/venv
 
 # ---- step 4: the site
 book: $(STAMPS)/venv assets notebooks
+	@# pages keep the script list (mathjax_path, nb_ipywidgets_js) they were first written with,
+	@# and Sphinx copies html_extra_path only when a page changes: after a change of _config.yml
+	@# or of the staged assets rewrite every page (the execution cache is kept)
+	@if [ _config.yml -nt $(STAMPS)/book-config ] || [ $(ASSETS)/.staged -nt $(STAMPS)/book-config ]; \
+	  then rm -rf _build/html _build/.doctrees; mkdir -p $(STAMPS); touch $(STAMPS)/book-config; fi
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo ""
 	@echo "Site built: open _build/html/index.html"

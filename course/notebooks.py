@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import os
 import re
 import shutil
 import subprocess
@@ -65,6 +66,10 @@ INPUTS = [CHAPTER, ANSWERS, Path(__file__), ROOT / "course" / "stubs.py",
 BOOK_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-input", "hide-output", "hide-cell"}
 
 SCHEMA = 3  # nbgrader cell metadata schema
+#: Optional tasks (COURSE_SPEC.md): their points are extra credit.
+OPTIONAL_TASKS = {"3.1", "3.2", "4.3"}
+#: Where the generated points table goes in a notebook-only cell of the chapter.
+POINTS_MARK = "{points-table}"
 
 
 class SourceError(ValueError):
@@ -144,8 +149,10 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
                 raise SourceError(f"cell {n}: no check {gid!r} in neurograder.checks")
             check = CHECKS[gid]
             kind = "bonus points" if check.bonus else "points"
-            source = (f"# Hidden tests of `{check.name}` ({check.points:g} {kind if check.points != 1 else kind[:-1]}) run here when your "
-                      "notebook is graded.\n### BEGIN HIDDEN TESTS\nfrom neurograder.checks import run_check\n"
+            unit = kind if check.points != 1 else kind[:-1]
+            source = (f"# `{check.name}` must be defined and run; hidden tests ({check.points:g} {unit}) "
+                      f"check it on many inputs when your notebook is graded.\n{check.smoke_code()}\n"
+                      "### BEGIN HIDDEN TESTS\nfrom neurograder.checks import run_check\n"
                       f"run_check({gid!r}, globals())\n### END HIDDEN TESTS")
             new = nbformat.v4.new_code_cell(source, metadata=meta)
             new.metadata["nbgrader"] = _nbgrader(gid, grade=True, locked=True, points=check.points)
@@ -180,12 +187,55 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
         else:
             raise SourceError(f"cell {n}: unknown course role {role!r}")
         cells.append(new)
+    table = points_table_markdown(cells)
+    for cell in cells:
+        if POINTS_MARK in cell.source:
+            cell.source = cell.source.replace(POINTS_MARK, table)
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                                   "name": "python3"},
                    "language_info": {"name": "python"}}
     nbformat.validate(nb)
     return nb
+
+
+# ---------------------------------------------------------------- points
+def task_of(grade_id: str) -> str:
+    """'task41_li_surface_hidden' -> '4.1'; 'task0_input_data' -> '0'."""
+    m = re.match(r"task(\d)(\d?)_", grade_id)
+    if not m:
+        raise SourceError(f"grade_id {grade_id!r} does not start with task<N>_")
+    return m.group(1) + (f".{m.group(2)}" if m.group(2) else "")
+
+
+def points_by_task(cells) -> dict[str, dict[str, float]]:
+    """{task: {"autograded": points, "written": points}} over the graded cells, in order."""
+    table: dict[str, dict[str, float]] = {}
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        kind = "autograded" if cell.cell_type == "code" and not meta.get("solution") else "manual"
+        row = table.setdefault(task_of(meta["grade_id"]), {"autograded": 0.0, "manual": 0.0})
+        row[kind] += float(meta["points"])
+    return table
+
+
+def points_table_markdown(cells=None) -> str:
+    """The points table of the assignment, from the graded cells themselves."""
+    if cells is None:
+        cells = instructor_notebook().cells
+    rows = ["| task | autograded | graded by hand | points |", "|---|---|---|---|"]
+    core = extra = 0.0
+    for task, p in points_by_task(cells).items():
+        total = p["autograded"] + p["manual"]
+        optional = task in OPTIONAL_TASKS
+        core, extra = (core, extra + total) if optional else (core + total, extra)
+        label = f"{task} (optional)" if optional else task
+        rows.append(f"| {label} | {p['autograded']:g} | {p['manual']:g} | "
+                    f"{total:g}{' extra credit' if optional else ''} |")
+    rows.append(f"| **total** | | | **{core:g}** + {extra:g} extra credit |")
+    return "\n".join(rows)
 
 
 # ---------------------------------------------------------------- pipeline steps
@@ -197,21 +247,36 @@ def _digest() -> str:
     return h.hexdigest()
 
 
-def step_source() -> None:
-    SOURCE_DIR.mkdir(parents=True, exist_ok=True)
-    nbformat.write(instructor_notebook(), SOURCE_DIR / NOTEBOOK)
+def write_source(dest: Path) -> Path:
+    """Write the instructor notebook and its companion files into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    nbformat.write(instructor_notebook(), dest / NOTEBOOK)
     for src, rel in COMPANIONS:
-        if src.exists():
-            (SOURCE_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, SOURCE_DIR / rel)
+        if not src.exists():
+            raise SourceError(f"{src.relative_to(ROOT)} is missing; the notebook needs it")
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest / rel)
+    return dest / NOTEBOOK
+
+
+def step_source() -> None:
+    write_source(SOURCE_DIR)
     print(f"[notebooks] wrote {SOURCE_DIR.relative_to(ROOT)}/{NOTEBOOK}", flush=True)
+
+
+def venv_env() -> dict:
+    """The environment with this interpreter's bin/ first on PATH: nbgrader runs
+    `alembic` from PATH when it creates a gradebook."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
 
 def step_release() -> None:
     cmd = [str(Path(sys.executable).with_name("nbgrader")), "generate_assignment", ASSIGNMENT,
            "--force", "--log-level=WARN"]
     print(f"[notebooks] {' '.join(cmd[1:])} (in grader/)", flush=True)
-    subprocess.run(cmd, cwd=COURSE_DIR, check=True)
+    subprocess.run(cmd, cwd=COURSE_DIR, check=True, env=venv_env())
 
 
 def step_download() -> None:

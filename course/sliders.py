@@ -516,7 +516,7 @@ def _default_values(ctl):
 
 def _digest(obj) -> str:
     h = hashlib.sha256()
-    if isinstance(obj, (bytes, bytearray)):
+    if isinstance(obj, (bytes, bytearray, memoryview)):
         h.update(bytes(obj))
     elif isinstance(obj, np.ndarray):
         h.update(str(obj.shape).encode())

@@ -174,6 +174,7 @@ def band_pass(input_data):
     inhibition = 5.0
     input_data = np.asarray(input_data, dtype=float)
     fast_spikes, _ = leaky_integrate_and_fire(input_data, tau_high_cutoff, threshold_high_cutoff)
+    fast_spikes = np.asarray(fast_spikes, dtype=float)
     spikes, _ = leaky_integrate_and_fire(
         input_data - inhibition * fast_spikes, tau_low_cutoff, threshold_low_cutoff
     )

@@ -47,7 +47,10 @@ class Check:
     cases: Callable[[], list] = field(repr=False)  # -> list of argument tuples (JSON-able)
     judge: Callable[[list, list], None] = field(repr=False)  # raises CheckFailed
     bonus: bool = False  # optional task: extra credit
-    task: str = ""  # task number in the notebook
+    smoke: str = ""  # visible smoke call in the test cell: fails for a stub, reveals nothing
+
+    def smoke_code(self) -> str:
+        return self.smoke or self.name
 
 
 # ---------------------------------------------------------------- references
@@ -364,18 +367,23 @@ def _one_value():
 
 
 CHECKS: dict[str, Check] = {c.grade_id: c for c in [
-    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data, task="0"),
-    Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li, task="1"),
-    Check("task2_lif_hidden", "leaky_integrate_and_fire", "call", 4, _lif_cases, _judge_lif, task="2"),
-    Check("task3_cosine_signal", "cosine_signal", "call", 1, _cosine_cases, _judge_cosine, task="3"),
-    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True), task="3"),
-    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False), task="3"),
+    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data),
+    Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li,
+          smoke="leaky_integrator(np.ones(3), 2.0)"),
+    Check("task2_lif_hidden", "leaky_integrate_and_fire", "call", 4, _lif_cases, _judge_lif,
+          smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)"),
+    Check("task3_cosine_signal", "cosine_signal", "call", 1, _cosine_cases, _judge_cosine,
+          smoke="cosine_signal(np.pi)"),
+    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True)),
+    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False)),
     Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass, bonus=True,
-          task="3.1"),
+          smoke="band_pass(np.ones(3))"),
     Check("task41_li_surface_hidden", "li_time_surface", "call", 2, lambda: _surface_cases(False),
-          _judge_li_surface, task="4.1"),
+          _judge_li_surface,
+          smoke="li_time_surface(np.ones((2, 3)), 2.0)"),
     Check("task42_lif_surface_hidden", "lif_time_surface", "call", 2, lambda: _surface_cases(True),
-          _judge_lif_surface, task="4.2"),
+          _judge_lif_surface,
+          smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)"),
 ]}
 
 

@@ -1,0 +1,134 @@
+"""Is the module1 assignment graded right? (issue 5)
+
+Through the real nbgrader CLI in a temporary course directory: the instructor
+notebook validates, the release's stubs fail validation, a submission made of
+the reference solutions gets full marks and the untouched release gets zero.
+Through the notebook's own test cells: every wrong implementation of the corpus
+loses exactly the points it should, and every correct variant keeps them all.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from chapter_tools import graded_cells, make_submission, nbgrader_meta, score_in_process
+from corpus.module1 import CORRECT, WRONG
+from course import notebooks
+
+NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
+NB = notebooks.NOTEBOOK
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run a real nbgrader command in ``course`` (plain nbgrader: no project config)."""
+    quiet = [] if args[0] == "validate" else ["--log-level=WARN"]  # validate has no --log-level
+    return subprocess.run([NBGRADER, *args, *quiet], cwd=course, capture_output=True, text=True,
+                          timeout=600, env=notebooks.venv_env())
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A temporary nbgrader course with module1 generated from the chapter source and released."""
+    root = tmp_path_factory.mktemp("course")
+    notebooks.write_source(root / "source" / notebooks.ASSIGNMENT)
+    done = nbgrader(root, "generate_assignment", notebooks.ASSIGNMENT, "--force")
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def instructor(course):
+    return nbformat.read(course / "source" / notebooks.ASSIGNMENT / NB, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def release(course):
+    return nbformat.read(course / "release" / notebooks.ASSIGNMENT / NB, as_version=4)
+
+
+def test_instructor_notebook_passes_nbgrader_validate(course):
+    """Do the reference solutions pass every visible and hidden test, run by nbgrader?"""
+    done = nbgrader(course, "validate", str(course / "source" / notebooks.ASSIGNMENT / NB))
+    assert done.returncode == 0 and "Success! Your notebook passes all the tests." in done.stdout, (
+        done.stdout + done.stderr)
+
+
+def test_release_notebook_fails_nbgrader_validate_invert(course):
+    """Do the stubs of the release fail the tests (validate --invert succeeds)?"""
+    done = nbgrader(course, "validate", "--invert", str(course / "release" / notebooks.ASSIGNMENT / NB))
+    assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr
+
+
+def test_release_keeps_no_solution_or_hidden_test(release, instructor):
+    """Does the student notebook hold stubs only: no solution body, no hidden test code?"""
+    text = nbformat.writes(release)
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "run_check" not in text and "neurograder" not in text
+    for cell in release.cells:
+        if nbgrader_meta(cell).get("solution") and cell.cell_type == "code":
+            assert "raise NotImplementedError()" in cell.source
+
+
+def _student(course: Path, name: str, nb) -> None:
+    dest = course / "submitted" / name / notebooks.ASSIGNMENT
+    shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest, dirs_exist_ok=True)
+    nbformat.write(nb, dest / NB)
+
+
+def test_round_trip_through_nbgrader(course, instructor, release):
+    """Reference solutions get every autograded point, the untouched release none, and two wrong
+    submissions lose exactly their cells' points, through nbgrader autograde and its gradebook."""
+    from nbgrader.api import Gradebook
+
+    students = {
+        "reference": make_submission(instructor, release),
+        "untouched": release,
+        "reset_to_one": make_submission(instructor, release, WRONG["lif_reset_to_one_as_the_seed_typo"]["cells"]),
+        "transposed": make_submission(instructor, release, WRONG["li_surface_transposed"]["cells"]),
+        "torch": make_submission(instructor, release, CORRECT["torch_tensors"]),
+    }
+    for name, nb in students.items():
+        _student(course, name, nb)
+    done = nbgrader(course, "autograde", notebooks.ASSIGNMENT, "--force")
+    assert done.returncode == 0, done.stderr
+    points = graded_cells(instructor)
+    expected_lost = {
+        "reference": set(),
+        "untouched": set(points),
+        "reset_to_one": WRONG["lif_reset_to_one_as_the_seed_typo"]["fails"],
+        "transposed": WRONG["li_surface_transposed"]["fails"],
+        "torch": set(),
+    }
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for name, lost in expected_lost.items():
+            got = {gid: gb.find_grade(gid, "neurons", notebooks.ASSIGNMENT, name).auto_score for gid in points}
+            want = {gid: (0.0 if gid in lost else pts) for gid, pts in points.items()}
+            assert got == want, name
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_implementation_loses_its_points(name, instructor, release):
+    """Does each plausible wrong implementation lose exactly the points of the cells it breaks?"""
+    entry = WRONG[name]
+    results = score_in_process(make_submission(instructor, release, entry["cells"]), instructor)
+    failed = {gid for gid, ok in results.items() if not ok}
+    assert failed == set(entry["fails"]), f"{name}: failed {sorted(failed)}"
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_correct_variant_gets_full_marks(name, instructor, release):
+    """Does each correct variant (loop, vectorised, torch, lists, float32, >=, ...) keep every point?"""
+    results = score_in_process(make_submission(instructor, release, CORRECT[name]), instructor)
+    assert all(results.values()), f"{name}: failed {sorted(g for g, ok in results.items() if not ok)}"
+    assert set(results) == set(graded_cells(instructor))
+
+
+def test_corpus_is_big_enough():
+    """Issue 5 asks for at least 15 wrong implementations and 8 correct variants."""
+    assert len(WRONG) >= 15 and len(CORRECT) >= 8

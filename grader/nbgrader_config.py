@@ -10,7 +10,7 @@ hidden-test stripper in the feedback chain. Plain nbgrader (in-kernel run_check)
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
+from nbgrader.preprocessors import (AssignLatePenalties, GetGrades,
                                     IgnorePattern, LimitOutput, OverwriteKernelspec,
                                     SaveAutoGrades)
 
@@ -22,12 +22,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 if not os.environ.get("NEUROGRADER_PLAIN"):
     from neurograder.preprocessors import NormalizeSubmission, SandboxExecute, StripHiddenTests
 
-    c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec,
-                                          CheckCellMetadata]
+    c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
+    # (CheckCellMetadata is left out: NormalizeSubmission already rebuilt every nbgrader cell
+    # from the source notebook, and validating twice cost ~0.25 s per student)
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties,
-                                           CheckCellMetadata]
+                                           SaveAutoGrades, AssignLatePenalties]
     c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     # per graded function: wall clock and CPU seconds, address space
     c.SandboxExecute.timeout = 10.0

@@ -215,7 +215,9 @@ def load_student(job, targets, ns, pre_trees):
             except BaseException as exc:  # noqa: BLE001
                 errors.append(_short_tb(exc))
         else:
-            run_statements(definitions_only(tree), ns, fname, [])
+            heavy = set(job.get("heavy", []))
+            plain = [n for n in definitions_only(tree) if not _lazy_imports(n, heavy, ns)]
+            run_statements(plain, ns, fname, [])
     return errors
 
 
@@ -519,6 +521,9 @@ def run_check(job, check, base_ns, pre_trees, result_fd):
         return {"status": "crash", "message": "your code's result could not be read"}
 
 
+T0 = time.monotonic()
+
+
 def main():
     job = json.loads(sys.stdin.buffer.read())
     result_fd = job["result_fd"]
@@ -531,6 +536,7 @@ def main():
         sys.path.insert(0, job["assignment_dir"])
         os.chdir(job["assignment_dir"])
     import numpy as np  # noqa: F401  (warm: every child inherits it)
+    import ctypes  # noqa: F401  (used by every child for no_new_privs)
     if job.get("wire"):
         wire = {"__name__": "neurograder_wire"}
         exec(compile(job["wire"], "<wire>", "exec"), wire)
@@ -558,10 +564,27 @@ def main():
             pre_trees.append(ast.parse(cell["source"], "<cell %s>" % cell["grade_id"]))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pre_trees.append(None)
+    # warm: heavy modules the student's cells import are imported once here (the real module
+    # from the read-only venv, before any student code runs), not once per check
+    wanted = set()
+    for tree in pre_trees:
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Import):
+                wanted.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                wanted.add(node.module.split(".")[0])
+    for mod in sorted(wanted & set(job.get("prewarm", []))):
+        try:
+            __import__(mod)
+        except Exception:
+            pass
     results = {}
+    timings = {"startup": time.monotonic() - T0}
     for check in job["checks"]:
+        t_check = time.monotonic()
         if check["kind"] == "script":
             results[check["grade_id"]] = run_script_check(job, check, base_ns, pre_trees, result_fd)
+            timings[check["grade_id"]] = time.monotonic() - t_check
             continue
         t = check.get("target")
         if t is not None and pre_trees[t] is None:
@@ -571,8 +594,10 @@ def main():
                            % check["name"]}
             continue
         results[check["grade_id"]] = run_check(job, check, base_ns, pre_trees, result_fd)
+        timings[check["grade_id"]] = time.monotonic() - t_check
     os.chdir("/")
-    data = json.dumps({"checks": results, "setup_errors": setup_errors}).encode()
+    data = json.dumps({"checks": results, "setup_errors": setup_errors,
+                       "timings": timings}).encode()
     view = memoryview(data)
     while view:
         n = os.write(result_fd, view)

@@ -12,6 +12,7 @@ Everything here runs in the grader's own process and never executes student code
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 import math
@@ -30,6 +31,8 @@ HIDDEN_NOTE = "# (hidden test: run by the grader, its code is not shown)\n"
 #: modules imported lazily by setup cells (only a check that uses them pays for the import)
 HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py", "pandas",
                  "PIL", "shd_data", "tqdm"]
+#: imported once per sandbox (not once per check) when the student's cells import them
+PREWARM_MODULES = ["torch", "scipy"]
 DEFAULT_CHECKS = "neurograder.checks"
 #: argument/result conversion shared with the plain in-kernel grader (runs inside the sandbox)
 WIRE_SOURCE = Path(__file__).with_name("wire.py")
@@ -45,29 +48,34 @@ def nbg(cell) -> dict:
     return md if isinstance(md, dict) else {}
 
 
-def used_names(source: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def used_names(source: str) -> frozenset[str]:
     """Names a (test) cell reads."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        return frozenset()
+    return frozenset(n.id for n in ast.walk(tree)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
 
-def function_names(source: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def function_names(source: str) -> frozenset[str]:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        return frozenset()
+    return frozenset(n.name for n in tree.body
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
-def defined_names(source: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def defined_names(source: str) -> frozenset[str]:
     """Top-level names a cell defines (def, class, assignment, import)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+        return frozenset()
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -78,7 +86,7 @@ def defined_names(source: str) -> set[str]:
                 for sub in ast.walk(t):
                     if isinstance(sub, ast.Name):
                         names.add(sub.id)
-    return names
+    return frozenset(names)
 
 
 @dataclass
@@ -270,6 +278,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
         job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
                            "target": index.get(target), "cases": cases})
     job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES,
+           "prewarm": PREWARM_MODULES,
            "wire": WIRE_SOURCE.read_text()}
     result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
     outcomes = {}

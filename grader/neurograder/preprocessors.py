@@ -100,8 +100,15 @@ class NormalizeSubmission(NbGraderPreprocessor):
             if ref is not None:
                 seen.add(gid)
                 rmd = grading.nbg(ref)
-                if rmd.get("locked") or (rmd.get("grade") and not rmd.get("solution")):
+                if rmd.get("grade") and not rmd.get("solution"):
                     new_cells.append(self._from_source(ref, checksums.get(gid)))
+                    continue
+                if rmd.get("locked"):
+                    # source text; the student's own (sanitized) outputs, e.g. their plots
+                    restored = self._from_source(ref, checksums.get(gid))
+                    if restored.cell_type == "code":
+                        restored.outputs = clean_outputs(cell.get("outputs"))
+                    new_cells.append(restored)
                     continue
                 cell = copy.deepcopy(cell)
                 cell.metadata["nbgrader"] = copy.deepcopy(rmd)

@@ -73,6 +73,7 @@ class SandboxResult:
     mode: str = "bwrap"
     seconds: float = 0.0
     error: str | None = None     # the sandbox as a whole failed (then checks is empty)
+    timings: dict = field(default_factory=dict)  # seconds inside the sandbox, per check
 
 
 class UidSlot:
@@ -241,7 +242,8 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
     except (ValueError, KeyError, TypeError):
         return SandboxResult({}, mode=mode, seconds=seconds,
                              error="sandbox returned no readable result: " + (err or "")[-500:])
-    return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds)
+    return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds,
+                         timings=payload.get("timings", {}))
 
 
 def _communicate(proc, stdin_data, rfd, budget, cap):

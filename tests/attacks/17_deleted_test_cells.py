@@ -1,0 +1,11 @@
+"""Wrong answer; the test cells of Task 1 and Task 4.1 deleted from the notebook.
+
+cell: task1_leaky_integrator_solution
+edit: delete-tests
+fails: task1_leaky_integrator_visible task1_leaky_integrator_hidden task41_li_surface_visible task41_li_surface_hidden
+plain: same
+"""
+
+
+def leaky_integrator(input_data, tau):
+    return np.zeros(len(input_data))

@@ -1,0 +1,227 @@
+"""Build submissions (honest and hostile) for grader tests and the grading benchmark.
+
+Used by ``tests/test_grader_attacks.py`` and ``bench/bench_grading.py``. A submission is
+the RELEASED notebook (what students download) with solution cells filled in: the honest
+ones with the instructor's solutions (from the source notebook), the hostile ones with one
+cell replaced by an attack file of this folder (see README.md).
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+GRADER = REPO / "grader"
+ASSIGNMENT = "module1"
+NOTEBOOK = "neurons.ipynb"
+#: a 1x1 PNG: stands for the student's own plot in a plotting cell's outputs
+PNG_1x1 = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201"
+    "a5f6b3a50000000049454e44ae426082")).decode()
+
+
+@dataclass
+class Attack:
+    name: str
+    doc: str
+    cell: str | None
+    code: str
+    fails: set[str]
+    plain: str
+    edit: str | None = None
+
+
+def load_attacks() -> list[Attack]:
+    attacks = []
+    for path in sorted(HERE.glob("[0-9][0-9]_*.py")):
+        text = path.read_text()
+        m = re.match(r'\s*"""(.*?)"""\n(.*)', text, re.S)
+        if not m:
+            raise ValueError(f"{path.name}: no docstring header")
+        doc, code = m.groups()
+        head = dict(re.findall(r"^(cell|fails|plain|edit):[ \t]*(.*)$", doc, re.M))
+        cell = head.get("cell", "none").strip()
+        attacks.append(Attack(
+            name=path.stem, doc=doc.strip().splitlines()[0], code=code,
+            cell=None if cell == "none" else cell,
+            fails=set(head.get("fails", "").split()), plain=head.get("plain", "same").strip(),
+            edit=(head.get("edit") or "").strip() or None))
+    return attacks
+
+
+def _nbg(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def strip_solution_markers(src: str) -> str:
+    return "\n".join(line for line in src.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def honest_notebook(course: Path) -> nbformat.NotebookNode:
+    """The released notebook with every code solution cell filled in from the source."""
+    release = nbformat.read(str(course / "release" / ASSIGNMENT / NOTEBOOK), as_version=4)
+    source = nbformat.read(str(course / "source" / ASSIGNMENT / NOTEBOOK), as_version=4)
+    answers = {_nbg(c)["grade_id"]: c.source for c in source.cells
+               if _nbg(c).get("solution") and c.cell_type == "code"}
+    for cell in release.cells:
+        gid = _nbg(cell).get("grade_id")
+        if gid in answers and gid != "task43_slider_answer":
+            cell.source = strip_solution_markers(answers[gid])
+        if gid == "code-014":   # the student's own plot, as Jupyter saved it
+            cell.outputs = [nbformat.v4.new_output(
+                "display_data", data={"image/png": PNG_1x1, "text/plain": "<Figure>"})]
+    return release
+
+
+def set_cell(nb, grade_id: str, source: str):
+    for cell in nb.cells:
+        if _nbg(cell).get("grade_id") == grade_id:
+            cell.source = source
+            return
+    raise KeyError(grade_id)
+
+
+def attack_notebook(course: Path, attack: Attack) -> nbformat.NotebookNode:
+    from nbgrader.utils import compute_checksum
+    nb = honest_notebook(course)
+    if attack.cell:
+        set_cell(nb, attack.cell, attack.code)
+    if attack.edit == "delete-tests":
+        gone = {"task1_leaky_integrator_visible", "task1_leaky_integrator_hidden",
+                "task41_li_surface_visible", "task41_li_surface_hidden"}
+        nb.cells = [c for c in nb.cells if _nbg(c).get("grade_id") not in gone]
+    elif attack.edit == "edit-metadata":
+        for cell in nb.cells:
+            md = _nbg(cell)
+            if md.get("grade_id") == "task1_leaky_integrator_hidden":
+                cell.source = "pass"
+                md["locked"] = False
+                md["points"] = 100
+                md["checksum"] = compute_checksum(cell)
+            elif md.get("grade_id") == "task1_leaky_integrator_visible":
+                md["grade"] = False
+            elif md.get("grade_id") == "task2_lif_visible":
+                md["points"] = 100
+    return nb
+
+
+NO_RESET_LIF = '''def leaky_integrate_and_fire(input_data, tau, threshold):
+    x = np.asarray(input_data, dtype=float)
+    spikes, membrane, v = np.zeros(len(x)), np.zeros(len(x)), 0.0
+    for k in range(len(x)):
+        v = v + (x[k] - v) / tau
+        spikes[k] = 1.0 if v > threshold else 0.0
+        membrane[k] = v          # forgot the reset
+    return spikes, membrane
+'''
+
+TORCH_LI = '''import torch
+
+def leaky_integrator(input_data, tau):
+    x = torch.as_tensor(input_data, dtype=torch.float64)
+    out = torch.zeros_like(x)
+    v = torch.tensor(0.0, dtype=torch.float64)
+    for k in range(len(x)):
+        v = v + (x[k] - v) / tau
+        out[k] = v
+    return out
+'''
+
+WRONG_COSINE = '''def cosine_signal(max_x, samples=100):
+    return np.cos(np.linspace(0, max_x, samples))      # forgot (... + 1) / 2
+'''
+
+
+def honest_variants(course: Path) -> dict[str, nbformat.NotebookNode]:
+    """Honest submissions with known marks (plain nbgrader grades them correctly)."""
+    full = honest_notebook(course)
+    partial = honest_notebook(course)
+    set_cell(partial, "task2_lif_solution", NO_RESET_LIF)
+    set_cell(partial, "task3_cosine_signal_solution", WRONG_COSINE)
+    torch_nb = honest_notebook(course)
+    set_cell(torch_nb, "task1_leaky_integrator_solution", TORCH_LI)
+    stub = nbformat.read(str(course / "release" / ASSIGNMENT / NOTEBOOK), as_version=4)
+    return {"honest_full": full, "honest_partial": partial, "honest_torch": torch_nb,
+            "honest_stub": stub, "honest_late": copy.deepcopy(full)}
+
+
+def write_submission(course: Path, student: str, nb=None, raw: bytes | None = None,
+                     timestamp: str | None = None):
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / NOTEBOOK
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        nbformat.write(nb, str(path))
+    if timestamp:
+        (folder / "timestamp.txt").write_text(timestamp)
+
+
+FOREIGN = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('my holiday pictures')")])
+
+#: due date of the test course, and timestamps on either side of it
+DUEDATE = "2026-11-20 12:00:00 UTC"
+ON_TIME = "2026-11-19 10:00:00 UTC"
+LATE = "2026-11-22 09:30:00 UTC"
+
+
+def tool(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def venv_env(**extra) -> dict:
+    """Environment for the venv's CLIs (nbgrader runs `alembic` from PATH)."""
+    import os
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(extra)
+    return env
+
+
+def make_course(dest: Path, overrides: str = "") -> Path:
+    """A fresh nbgrader course: our config (+ overrides), the source notebook, and the real
+    ``nbgrader generate_assignment`` for the release and gradebook."""
+    src = GRADER / "source" / ASSIGNMENT / NOTEBOOK
+    if not src.exists():
+        subprocess.run([sys.executable, "-m", "course.notebooks", "build"], cwd=REPO, check=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(GRADER / "source", dest / "source")
+    cfg = (GRADER / "nbgrader_config.py").read_text() + "\n" + overrides + "\n"
+    (dest / "nbgrader_config.py").write_text(cfg)
+    subprocess.run([tool("nbgrader"), "generate_assignment", ASSIGNMENT, "--force",
+                    "--log-level=ERROR"], cwd=dest, check=True, capture_output=True, env=venv_env())
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{dest / 'gradebook.db'}") as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=DUEDATE)
+        gb.update_or_create_student("zz_missing", first_name="Never", last_name="Submitted")
+    return dest
+
+
+def populate(course: Path, attacks: list[Attack], plain: bool = False) -> dict[str, str]:
+    """Write the whole corpus into ``course/submitted``; return student -> kind."""
+    kinds = {}
+    for name, nb in honest_variants(course).items():
+        write_submission(course, name, nb, timestamp=LATE if name == "honest_late" else ON_TIME)
+        kinds[name] = "honest"
+    for attack in attacks:
+        if plain and attack.plain in ("skip", "stopped"):
+            continue
+        write_submission(course, attack.name, attack_notebook(course, attack), timestamp=ON_TIME)
+        kinds[attack.name] = "attack"
+    if not plain:
+        write_submission(course, "bad_corrupted", raw=b'{"cells": [ not json', timestamp=ON_TIME)
+        write_submission(course, "bad_foreign", FOREIGN, timestamp=ON_TIME)
+        kinds["bad_corrupted"] = kinds["bad_foreign"] = "bad"
+    return kinds

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser import assert_local_only, html_pages, site_dir
 
@@ -53,18 +54,24 @@ def open_page(rec, url: str, redirect: str | None = None) -> None:
         rec.goto(url, wait_until="load")
     # lazy images would never load in a headless viewport: make them eager
     rec.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-    rec.wait_for_function(
-        """() => {
-            const math = document.querySelectorAll('.math');
-            const done = [...math].every(m => m.querySelector('mjx-container'));
-            const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
-            const shown = [...views].every(s => s.parentElement.querySelector('.jupyter-widgets'));
-            const imgs = [...document.images].every(i => i.complete);
-            return done && shown && imgs;
-        }""",
-        timeout=SETTLE_MS,
-        polling=100,
-    ) if _has_work(rec) else None
+    if not _has_work(rec):
+        rec.wait_for_load_state("networkidle")
+        return
+    try:
+        rec.wait_for_function(
+            """() => {
+                const math = document.querySelectorAll('.math');
+                const done = [...math].every(m => m.querySelector('mjx-container'));
+                const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+                const shown = [...views].every(s => s.parentElement.querySelector('.jupyter-widgets'));
+                const imgs = [...document.images].every(i => i.complete);
+                return done && shown && imgs;
+            }""",
+            timeout=SETTLE_MS,
+            polling=100,
+        )
+    except PlaywrightTimeout:
+        pass  # the assertions on the page report say what did not render, and why
     rec.wait_for_load_state("networkidle")  # late requests, e.g. fonts MathJax asks for
 
 

@@ -238,6 +238,21 @@ def _style_axes(ax):
     ax.yaxis.label.set_color("#222222")
 
 
+def _default_style(func):
+    """Draw with matplotlib's default style whatever rcParams the notebook has set, so the
+    frames are the same in the book, a live notebook and the tests."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+        with matplotlib.rc_context():
+            matplotlib.rcdefaults()
+            return func(*args, **kwargs)
+    return wrapper
+
+
+@_default_style
 def _trace_frames(kind: str, taus, threshold: float | None, steps: int) -> Frames:
     from solutions.reference import cosine_signal
     li, lif = _models()
@@ -312,6 +327,7 @@ def lif_trace_frames(taus=TRACE_TAUS, threshold: float = TRACE_THRESHOLD,
     return _trace_frames("lif", taus, float(threshold), steps)
 
 
+@_default_style
 def _surface_frames(kind: str, raster, taus, threshold, bin_width) -> Frames:
     from matplotlib import colormaps
     from matplotlib.colors import LogNorm, Normalize

@@ -30,12 +30,14 @@ $(STAMPS)/venv: requirements.txt constraints.txt pyproject.toml
 venv: $(STAMPS)/venv
 
 # ---- step 2: front-end assets from the npm registry (MathJax, widget manager, fonts)
-$(STAMPS)/npm: package.json package-lock.json
-	@mkdir -p $(STAMPS)
+# (npm ci writes node_modules/.package-lock.json: the target is redone if node_modules goes)
+NPM_DONE    := node_modules/.package-lock.json
+$(NPM_DONE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-assets: $(STAMPS)/npm $(STAMPS)/venv
+# copies only the files pages load into $(ASSETS)/vendor (+ favicon); no-op when up to date
+assets: $(NPM_DONE) $(STAMPS)/venv
 	$(PY) tools/stage_assets.py $(ASSETS)
 
 # ---- step 3: notebooks generated from the one chapter source (nbgrader source + release)

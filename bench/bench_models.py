@@ -51,7 +51,7 @@ def load_raster(force_random=False):
                   "using a random raster", file=sys.stderr)
     rng = np.random.default_rng(0)
     raster = (rng.random((700, 1000)) < 0.015).astype(np.float64)
-    return raster, "random 0/1 raster, seed 0, density 1.5% (stand-in until the digit ships)"
+    return raster, "random 0/1 raster, seed 0, density 1.5% (--random, or the digit did not load)"
 
 
 def median_time(fn, repeats):

@@ -191,3 +191,21 @@ def test_student_notebook_runs_offline_and_only_stubs_fail(tmp_path):
     outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "Not implemented yet" in outputs  # the plotting cells explain instead of crashing
     assert "the word 'seven'" in outputs  # the data loads next to the notebook
+
+
+def test_figure_captions_quote_the_parameters_the_figures_use():
+    """Captions are text, not code: do the numbers they quote still equal solutions.filters' constants?"""
+    text = notebooks.CHAPTER.read_text()
+    low, high = filters.LOW_CUTOFF, filters.HIGH_CUTOFF
+    lo, hi = filters.BAND_PASS_BAND
+    quoted = [
+        f"$\\tau = {low.tau:g}$ and threshold {low.threshold:g}",
+        f"cutoff (a pulse every {filters.cutoff_period(low.tau, low.threshold)} steps)",
+        f"($\\tau = {filters.TASK3_TAU:g}$, threshold {filters.TASK3_THRESHOLD:g})",
+        f"($x_{{\\max}} = {filters.TASK3_SPIKING_MAX_X / 3.141592653589793:g}\\pi$)",
+        f"low cutoff ($\\tau = {low.tau:g}$, threshold {low.threshold:g})",
+        f"high cutoff ($\\tau = {high.tau:g}$, threshold {high.threshold:g})",
+        f"(a pulse every {lo} to {hi} steps)",
+    ]
+    missing = [q for q in quoted if " ".join(q.split()) not in " ".join(text.split())]
+    assert not missing, missing

@@ -200,7 +200,7 @@ def html_pages(root: Path) -> list:
     Discovered from the files, not from a list: every ``*.html`` (search and genindex included)
     except files under asset folders (``_static``, ``_sources``, ``_images``, ...).
     """
-    skip_dirs = {"_static", "_sources", "_images", "_downloads", "site_assets"}
+    skip_dirs = {"_static", "_sources", "_images", "_downloads", "vendor"}
     pages = []
     for path in sorted(root.rglob("*.html")):
         rel = path.relative_to(root)

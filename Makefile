@@ -63,8 +63,8 @@ serve: book
 # ---- tests: the same environment plus test tools, a browser and a sandbox
 $(STAMPS)/test-env: $(STAMPS)/venv requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt -c constraints.txt
-	@command -v chromium >/dev/null && command -v bwrap >/dev/null || \
-	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium bubblewrap)
+	@command -v chromium >/dev/null && command -v bwrap >/dev/null && command -v espeak-ng >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium bubblewrap espeak-ng)
 	@touch $@
 test-env: $(STAMPS)/test-env
 

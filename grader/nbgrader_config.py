@@ -20,6 +20,8 @@ c.CourseDirectory.course_id = "spiking-neurons"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 if not os.environ.get("NEUROGRADER_PLAIN"):
+    # nbformat validates every notebook read and written: the compiled validator is faster
+    os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.preprocessors import NormalizeSubmission, SandboxExecute, StripHiddenTests
 
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import importlib
 import json
 import math
@@ -234,14 +235,25 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
         values.append(value)
     if check.kind == "call" and len(values) != len(cases):
         return False, f"`{name}`: some test cases returned no result."
-    try:
-        check.judge(cases, values)
-    except failed_type as exc:
-        return False, str(exc) or f"`{name}` gave a wrong result."
-    except Exception as exc:  # judge tripped over a malformed result: wrong shape or type
-        return False, (f"`{name}` returned a result of the wrong shape or type "
-                       f"({type(exc).__name__}).")
-    return True, "passed"
+    key = (check.grade_id, hashlib.sha256(json.dumps(values).encode()).hexdigest())
+    if key not in _VERDICTS:   # judges are pure: equal outputs get the same verdict
+        try:
+            check.judge(cases, values)
+            verdict = (True, "passed")
+        except failed_type as exc:
+            verdict = (False, str(exc) or f"`{name}` gave a wrong result.")
+        except Exception as exc:  # judge tripped over a malformed result: wrong shape or type
+            verdict = (False, f"`{name}` returned a result of the wrong shape or type "
+                              f"({type(exc).__name__}).")
+        if len(_VERDICTS) > 4096:
+            _VERDICTS.clear()
+        _VERDICTS[key] = verdict
+    return _VERDICTS[key]
+
+
+#: (grade_id, sha256 of the outputs) -> verdict; most correct answers are bit-identical, so
+#: the reference runs once per batch worker instead of once per student
+_VERDICTS: dict = {}
 
 
 def _plain_cases(cases):

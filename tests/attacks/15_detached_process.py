@@ -2,7 +2,7 @@
 
 cell: task1_leaky_integrator_solution
 fails:
-plain: same
+plain: outlives
 """
 import pathlib
 import subprocess

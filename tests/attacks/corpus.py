@@ -78,10 +78,21 @@ def honest_notebook(course: Path) -> nbformat.NotebookNode:
         gid = _nbg(cell).get("grade_id")
         if gid in answers and gid != "task43_slider_answer":
             cell.source = strip_solution_markers(answers[gid])
-        if gid == "code-014":   # the student's own plot, as Jupyter saved it
-            cell.outputs = [nbformat.v4.new_output(
-                "display_data", data={"image/png": PNG_1x1, "text/plain": "<Figure>"})]
+    plot_cell(release).outputs = [nbformat.v4.new_output(   # the student's plot, as saved
+        "display_data", data={"image/png": PNG_1x1, "text/plain": "<Figure>"})]
     return release
+
+
+def plot_cell(nb):
+    """The locked plotting cell right after the Task 1 solution (its id is generated)."""
+    seen = False
+    for cell in nb.cells:
+        md = _nbg(cell)
+        if md.get("grade_id") == "task1_leaky_integrator_solution":
+            seen = True
+        elif seen and cell.cell_type == "code" and md.get("locked") and not md.get("grade"):
+            return cell
+    raise LookupError("no plotting cell after the Task 1 solution")
 
 
 def set_cell(nb, grade_id: str, source: str):
@@ -209,14 +220,22 @@ def make_course(dest: Path, overrides: str = "") -> Path:
     return dest
 
 
-def populate(course: Path, attacks: list[Attack], plain: bool = False) -> dict[str, str]:
-    """Write the whole corpus into ``course/submitted``; return student -> kind."""
+def populate(course: Path, attacks: list[Attack], plain: bool = False,
+             honest: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Write the corpus into ``course/submitted``; return student -> kind.
+
+    ``plain=True`` writes only what plain nbgrader can safely run in one batch: the attacks
+    marked ``fooled`` or ``robbed`` (``stopped`` ones must run alone, ``skip`` ones would harm
+    the machine, ``same`` ones add only time), and the honest ones named in ``honest``.
+    """
     kinds = {}
     for name, nb in honest_variants(course).items():
+        if honest is not None and name not in honest:
+            continue
         write_submission(course, name, nb, timestamp=LATE if name == "honest_late" else ON_TIME)
         kinds[name] = "honest"
     for attack in attacks:
-        if plain and attack.plain in ("skip", "stopped"):
+        if plain and attack.plain not in ("fooled", "robbed", "outlives"):
             continue
         write_submission(course, attack.name, attack_notebook(course, attack), timestamp=ON_TIME)
         kinds[attack.name] = "attack"

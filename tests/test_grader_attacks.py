@@ -1,0 +1,309 @@
+"""Does the sandboxed autograder grade a hostile class correctly, where plain nbgrader fails?
+
+One batch through our grader (``python -m neurograder.batch``, the instructor's command) and
+the same corpus through plain nbgrader (``NEUROGRADER_PLAIN=1 nbgrader autograde``, the real
+CLI), both on a fresh course made by the real ``nbgrader generate_assignment``. The attack
+files (tests/attacks/) state which tests each must fail under our grader and what plain
+nbgrader does with it; honest submissions must get exactly plain nbgrader's marks (it grades
+honest code correctly: an independent reference).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attacks import corpus  # noqa: E402
+
+ATTACKS = corpus.load_attacks()
+BY_NAME = {a.name: a for a in ATTACKS}
+#: test-course limits: a timeout costs this much wall time per graded function
+OURS_CFG = "c.SandboxExecute.timeout = 5.0\nc.SandboxExecute.cpu_seconds = 5\n"
+PLAIN_CFG = "c.Execute.timeout = 5\n"
+DETACHED_MARK = "neurograder-attack-detached"
+AUTO_TESTS = None  # filled from the source notebook
+
+
+def _auto_tests(course: Path) -> dict[str, float]:
+    from neurograder import grading
+    return dict(grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests)
+
+
+def _scores(course: Path) -> dict[str, dict]:
+    """student -> {'score', 'failed' (auto tests below full marks), 'grades'} from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        tests = _auto_tests(course)
+        for student in gb.students:
+            try:
+                sub = gb.find_submission("module1", student.id)
+            except MissingEntry:
+                continue
+            grades = {g.name: g for g in sub.notebooks[0].grades}
+            failed = {n for n in tests if n in grades and (grades[n].score or 0) < grades[n].max_score}
+            out[student.id] = {"score": sub.score, "failed": failed,
+                               "late": sub.total_seconds_late}
+    return out
+
+
+def _pids_with(mark: str) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if mark.encode() in (d / "cmdline").read_bytes():
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return corpus.make_course(tmp_path_factory.mktemp("course") / "template", OURS_CFG)
+
+
+def _copy(template: Path, dest: Path, extra_cfg: str = "") -> Path:
+    shutil.copytree(template, dest)
+    if extra_cfg:
+        with open(dest / "nbgrader_config.py", "a") as fh:
+            fh.write("\n" + extra_cfg + "\n")
+    return dest
+
+
+def _batch(course: Path, *args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                           "--jobs", "2", "--no-progress", *args],
+                          capture_output=True, text=True, timeout=timeout, env=corpus.venv_env())
+
+
+@pytest.fixture(scope="module")
+def ours(template, tmp_path_factory):
+    """The whole corpus graded once by our batch command."""
+    course = _copy(template, tmp_path_factory.mktemp("ours") / "course")
+    kinds = corpus.populate(course, ATTACKS)
+    started = time.monotonic()
+    run = _batch(course)
+    seconds = time.monotonic() - started
+    # (processes of sandbox uids are checked by test_grader_sandbox; here the marked one,
+    # because other sandboxes may be running concurrently on a shared machine)
+    survivors = _pids_with(DETACHED_MARK)
+    return {"course": course, "kinds": kinds, "run": run, "seconds": seconds,
+            "scores": _scores(course), "survivors": survivors}
+
+
+@pytest.fixture(scope="module")
+def plain(template, tmp_path_factory):
+    """The attacks plain nbgrader can run in one batch, plus two honest submissions."""
+    course = _copy(template, tmp_path_factory.mktemp("plain") / "course", PLAIN_CFG)
+    kinds = corpus.populate(course, ATTACKS, plain=True, honest=("honest_partial", "honest_torch"))
+    env = corpus.venv_env(NEUROGRADER_PLAIN="1")
+    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                         capture_output=True, text=True, timeout=1200, env=env)
+    survivors = _pids_with(DETACHED_MARK)
+    for pid in survivors:     # the plain run's leftovers: end them (we started them)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course),
+            "survivors": survivors}
+
+
+@pytest.fixture(scope="module")
+def plain_stopped(template, tmp_path_factory):
+    """Each 'stopped' attack alone through plain nbgrader, next to one honest student graded
+    after it in the same command: does the batch survive?"""
+    results = {}
+    for attack in [a for a in ATTACKS if a.plain == "stopped"]:
+        course = _copy(template, tmp_path_factory.mktemp("stop") / "course", PLAIN_CFG)
+        corpus.write_submission(course, "a_" + attack.name,
+                                corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME)
+        corpus.write_submission(course, "b_honest", corpus.honest_notebook(course),
+                                timestamp=corpus.ON_TIME)
+        run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                             capture_output=True, text=True, timeout=600,
+                             env=corpus.venv_env(NEUROGRADER_PLAIN="1"))
+        results[attack.name] = {"run": run, "scores": _scores(course)}
+    return results
+
+
+# ------------------------------------------------------------------------------ the corpus
+def test_corpus_has_every_attack_of_the_issue():
+    """At least 20 hostile submissions, covering every attack the issue lists."""
+    assert len(ATTACKS) >= 20
+    needed = ["patch_allclose", "read_source_notebook", "write_gradebook", "input_transformer",
+              "reference_from_kernel", "kill_grader", "hold_db_lock", "stderr_warning",
+              "os_exit", "sys_exit", "loop_catching_interrupt", "memory_bomb", "fork_bomb",
+              "output_100mb", "detached_process", "edited_metadata", "deleted_test_cells",
+              "eq_always_true", "ndarray_liar", "proc_and_environment"]
+    names = " ".join(BY_NAME)
+    assert [n for n in needed if n not in names] == []
+    for a in ATTACKS:
+        assert a.plain in {"fooled", "stopped", "robbed", "same", "skip"}, a.name
+
+
+# ------------------------------------------------------------------------------ our grader
+def test_batch_finishes_and_reports_every_student(ours):
+    """The batch goes through the whole hostile class and names corrupted/foreign/missing/late."""
+    run = ours["run"]
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    out = run.stdout
+    assert "bad_corrupted: corrupted" in out
+    assert "bad_foreign: foreign" in out
+    assert "zz_missing: missing" in out
+    assert "late: honest_late" in out
+
+
+def test_each_attack_loses_exactly_the_functions_it_attacked(ours):
+    """Every hostile submission fails exactly the tests its file names, and passes the rest
+    (a hostile act in one function costs only that function)."""
+    wrong = {}
+    for attack in ATTACKS:
+        got = ours["scores"][attack.name]["failed"]
+        if got != attack.fails:
+            wrong[attack.name] = {"should fail too": sorted(attack.fails - got),
+                                  "should pass": sorted(got - attack.fails)}
+    assert wrong == {}
+
+
+def test_attack_scores_add_up(ours):
+    """Score = full marks minus the points of the failed tests; no extra credit smuggled in."""
+    tests = _auto_tests(ours["course"])
+    full = sum(tests.values())
+    for attack in ATTACKS:
+        expected = full - sum(tests[t] for t in attack.fails)
+        assert ours["scores"][attack.name]["score"] == pytest.approx(expected), attack.name
+
+
+def test_bad_submissions_get_zero(ours):
+    for name in ("bad_corrupted", "bad_foreign", "honest_stub"):
+        assert ours["scores"][name]["score"] == 0, name
+
+
+def test_nothing_started_by_student_code_survives(ours):
+    """The detached process of attack 15 does not outlive the batch."""
+    assert ours["survivors"] == []
+
+
+def test_gradebook_and_csv_hold_exactly_the_expected_rows(ours):
+    course = ours["course"]
+    tests = _auto_tests(course)
+    full = sum(tests.values())
+    with open(course / "grades.csv") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    expected_students = set(ours["kinds"]) | {"zz_missing"}
+    assert set(rows) == expected_students
+    for attack in ATTACKS:
+        assert float(rows[attack.name]["score"]) == pytest.approx(
+            full - sum(tests[t] for t in attack.fails)), attack.name
+    assert float(rows["zz_missing"]["score"]) == 0
+    assert float(rows["honest_full"]["score"]) == full
+    assert set(ours["scores"]) == set(ours["kinds"])   # one submission per submitting student
+    with open(course / "module1_report.csv") as fh:
+        report = {r["student"]: r for r in csv.DictReader(fh)}
+    assert report["bad_corrupted"]["status"] == "corrupted"
+    assert "not a valid notebook" in report["bad_corrupted"]["message"]
+    assert report["zz_missing"]["status"] == "missing"
+    assert float(report["honest_late"]["late_seconds"]) > 0
+    assert float(report["honest_full"]["late_seconds"]) == 0
+
+
+def test_rerun_is_idempotent_and_force_regrades_the_same(ours):
+    """A second run skips everyone and changes nothing; --force regrades to the same grades."""
+    course = ours["course"]
+    before = (course / "grades.csv").read_text()
+    again = _batch(course)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "graded" not in again.stdout.split("\n")[0].split(";")[1]
+    assert (course / "grades.csv").read_text() == before
+    # one student changed: only that one is graded again
+    sub = course / "submitted" / "bad_foreign" / "module1" / "neurons.ipynb"
+    nb = corpus.honest_notebook(course)
+    import nbformat
+    nbformat.write(nb, str(sub))
+    third = _batch(course)
+    assert ", graded 1," in third.stdout.split("\n")[0] + ",", third.stdout
+    assert _scores(course)["bad_foreign"]["score"] == _scores(course)["honest_full"]["score"]
+
+
+# ------------------------------------------------------------------------------ vs plain
+def test_honest_submissions_get_plain_nbgraders_marks(ours, plain):
+    """Plain nbgrader grades honest code correctly: ours must agree test by test."""
+    for name in ("honest_partial", "honest_torch"):
+        assert ours["scores"][name]["failed"] == plain["scores"][name]["failed"], name
+        assert ours["scores"][name]["score"] == plain["scores"][name]["score"], name
+    assert ours["scores"]["honest_partial"]["failed"]        # it is really partial
+
+
+def test_sandbox_stops_what_fools_plain_nbgrader(ours, plain):
+    """'fooled': plain nbgrader gives unearned points; 'robbed': it takes earned points."""
+    table = []
+    for attack in ATTACKS:
+        if attack.plain not in ("fooled", "robbed"):
+            continue
+        p, o = plain["scores"].get(attack.name, {}).get("score"), ours["scores"][attack.name]["score"]
+        table.append((attack.name, attack.plain, p, o))
+    print("\nattack | plain nbgrader | ours")
+    for row in table:
+        print(" | ".join(map(str, row)))
+    for name, kind, p, o in table:
+        p = p or 0.0
+        if kind == "fooled":
+            assert p > o, f"{name}: plain nbgrader was not fooled ({p} vs {o})"
+        else:
+            assert p < o, f"{name}: plain nbgrader did not lose earned points ({p} vs {o})"
+
+
+def test_detached_process_survives_plain_but_not_ours(ours, plain):
+    assert plain["survivors"], "plain nbgrader left no detached process (attack did not run?)"
+    assert ours["survivors"] == []
+
+
+def test_kill_and_db_lock_stop_plain_nbgrader_but_not_ours(ours, plain_stopped):
+    """Under plain nbgrader the student graded after the attack gets no grade (or the command
+    fails); ours graded the whole class (see test_batch_finishes...)."""
+    assert plain_stopped
+    for name, res in plain_stopped.items():
+        honest = res["scores"].get("b_honest", {}).get("score")
+        assert res["run"].returncode != 0 or honest is None, name
+        assert ours["scores"][name]["failed"] == BY_NAME[name].fails
+
+
+# ------------------------------------------------------------------------------ feedback
+def test_feedback_shows_results_and_plots_but_no_hidden_tests(ours):
+    course = ours["course"]
+    run = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", "module1"], cwd=course,
+                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    html = {p.parts[-3]: p.read_text() for p in (course / "feedback").glob("*/module1/neurons.html")}
+    assert "honest_partial" in html and "01_patch_allclose" in html
+    for student, page in html.items():
+        assert "HIDDEN TESTS" not in page and "run_check" not in page, student
+    page = html["honest_partial"]
+    assert "passed: leaky_integrator (3 of 3 points)" in page
+    assert "FAILED: leaky_integrate_and_fire (0 of 4 points)" in page
+    assert "spike" in page.split("FAILED: leaky_integrate_and_fire")[1][:2000]  # a helpful message
+    assert "data:image/png;base64," + corpus.PNG_1x1[:20] in page             # the student's plot
+    stub = html["honest_stub"]                                                # no reference code
+    assert "tau_low_cutoff" not in stub and "fast_spikes" not in stub
+    assert "tau_low_cutoff" in html["honest_full"]   # (the fragment is real reference code)
+
+
+def test_export_lists_every_student(ours):
+    course = ours["course"]
+    run = subprocess.run([corpus.tool("nbgrader"), "export", "--to", "export.csv"], cwd=course,
+                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    with open(course / "export.csv") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == set(ours["kinds"]) | {"zz_missing"}

@@ -95,6 +95,39 @@ def model_answers(path: Path = ANSWERS) -> dict[str, str]:
     return {k: "\n".join(v).strip() for k, v in answers.items()}
 
 
+MATH_BLOCK = re.compile(r"^```\{math\}\n(?::label: *(\S+)\n)?(.*?)^```\n?", re.S | re.M)
+ROLE = re.compile(r"\{(\w+)(?::\w+)?\}`([^`]*)`")
+
+
+def equation_numbers(cells) -> dict[str, int]:
+    """Labels of the chapter's numbered equations, numbered in order of appearance."""
+    labels = [m.group(1) for c in cells if c.cell_type == "markdown" for m in MATH_BLOCK.finditer(c.source)
+              if m.group(1)]
+    return {label: n for n, label in enumerate(labels, 1)}
+
+
+def myst_to_jupyter(text: str, equations: dict[str, int]) -> str:
+    """MyST markup that plain Jupyter cannot render, as Markdown + LaTeX that it can.
+
+    ```{math}``` blocks become $$ ... \\tag{N} $$; {eq}`label` becomes "Eq. (N)"; other roles
+    ({doc}, {numref}, {cite}, ...) keep their text (the book links them; the notebook cannot).
+    """
+    def block(m):
+        tag = f" \\tag{{{equations[m.group(1)]}}}" if m.group(1) else ""
+        return f"$$\n{m.group(2).strip()}{tag}\n$$\n"
+
+    def role(m):
+        kind, body = m.groups()
+        if kind == "eq":
+            return f"Eq. ({equations[body]})"
+        if kind == "numref":
+            return "a figure on the course's web page"
+        return re.sub(r"\s*<[^>]*>$", "", body)
+
+    text = re.sub(r"^\(\S+\)=\n", "", text, flags=re.M)  # (target)= labels
+    return ROLE.sub(role, MATH_BLOCK.sub(block, text))
+
+
 def _nbgrader(grade_id, *, solution=False, grade=False, locked=False, points=None):
     meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA,
             "solution": solution, "task": False}
@@ -122,6 +155,7 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
     chapter = chapter or read_chapter()
     reference = importlib.import_module("solutions.reference")
     answers = model_answers()
+    equations = equation_numbers(chapter.cells)
     cells, seen = [], set()
     for n, cell in enumerate(chapter.cells):
         role = cell.metadata.get("course")
@@ -181,8 +215,10 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
             new = nbformat.v4.new_code_cell(stubs.function_source(func), metadata=meta)
             new.metadata["nbgrader"] = _nbgrader(f"provided-{n:03d}", locked=True)
         elif role in (None, "notebook"):
-            make = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
-            new = make(cell.source, metadata=meta)
+            if cell.cell_type == "code":
+                new = nbformat.v4.new_code_cell(cell.source, metadata=meta)
+            else:
+                new = nbformat.v4.new_markdown_cell(myst_to_jupyter(cell.source, equations), metadata=meta)
             new.metadata["nbgrader"] = _nbgrader(f"{cell.cell_type}-{n:03d}", locked=True)
         else:
             raise SourceError(f"cell {n}: unknown course role {role!r}")

@@ -209,3 +209,16 @@ def test_figure_captions_quote_the_parameters_the_figures_use():
     ]
     missing = [q for q in quoted if " ".join(q.split()) not in " ".join(text.split())]
     assert not missing, missing
+
+
+def test_notebook_markdown_has_no_myst_only_markup(release):
+    """Would Jupyter show raw MyST ({math} blocks, {eq}/{doc}/{numref} roles, ::: fences) to a student?"""
+    leftovers = []
+    for cell in release.cells:
+        if cell.cell_type == "markdown":
+            for pattern in [r"```\{", r"\{(eq|doc|numref|cite|download|ref)(:\w+)?\}`", r"^:::", r"^\(\S+\)=$"]:
+                if re.search(pattern, cell.source, re.M):
+                    leftovers.append(f"{pattern}: {cell.source[:80]!r}")
+    assert not leftovers, leftovers
+    text = "\n".join(c.source for c in release.cells if c.cell_type == "markdown")
+    assert "\\tag{1}" in text and "Eq. (1)" in text  # numbered equations survive as LaTeX

@@ -149,7 +149,7 @@ def test_corpus_has_every_attack_of_the_issue():
     names = " ".join(BY_NAME)
     assert [n for n in needed if n not in names] == []
     for a in ATTACKS:
-        assert a.plain in {"fooled", "stopped", "robbed", "same", "skip"}, a.name
+        assert a.plain in {"fooled", "outlives", "stopped", "robbed", "same", "skip"}, a.name
 
 
 # ------------------------------------------------------------------------------ our grader
@@ -307,3 +307,49 @@ def test_export_lists_every_student(ours):
     with open(course / "export.csv") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert set(rows) == set(ours["kinds"]) | {"zz_missing"}
+
+
+# ------------------------------------------------------------------------------ instructor CLI
+def test_nbgrader_autograde_cli_uses_the_sandbox(template, tmp_path, ours):
+    """`nbgrader autograde module1` from the course folder (our nbgrader_config.py) grades
+    through the sandbox: the allclose patch earns nothing, as in the batch."""
+    course = _copy(template, tmp_path / "cli")
+    attack = BY_NAME["01_patch_allclose"]
+    corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack))
+    corpus.write_submission(course, "honest_partial", corpus.honest_variants(course)["honest_partial"])
+    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = _scores(course)
+    for name in (attack.name, "honest_partial"):
+        assert got[name]["failed"] == ours["scores"][name]["failed"], name
+        assert got[name]["score"] == ours["scores"][name]["score"], name
+
+
+def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
+    """Ctrl-C during the batch: it stops soon, and the same command finishes the rest,
+    skipping the students already graded; the grades are those of an uninterrupted run."""
+    course = _copy(template, tmp_path / "resume")
+    honest = corpus.honest_notebook(course)
+    names = [f"student{k:02d}" for k in range(8)]
+    for name in names:
+        corpus.write_submission(course, name, honest, timestamp=corpus.ON_TIME)
+    proc = subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                             "--jobs", "1", "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=corpus.venv_env())
+    markers = lambda: list(course.glob("autograded/*/module1/.neurograder.json"))  # noqa: E731
+    deadline = time.monotonic() + 300
+    while not markers() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    first = len(markers())
+    assert proc.returncode == 130, out + err[-2000:]
+    assert "interrupted after" in err
+    assert 1 <= first < len(names)
+    again = _batch(course)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"skipped {first}" in again.stdout.split("\n")[0]
+    scores = _scores(course)
+    full = sum(_auto_tests(course).values())
+    assert {n: scores[n]["score"] for n in names} == {n: full for n in names}

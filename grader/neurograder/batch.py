@@ -210,8 +210,10 @@ def main(argv=None) -> int:
 
     started = time.monotonic()
     bar = tqdm(total=len(todo), unit="student", disable=args.no_progress, desc=args.assignment)
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs), initializer=_worker_init,
-                             initargs=(str(course),)) as pool:
+    pool = ProcessPoolExecutor(max_workers=max(1, args.jobs), initializer=_worker_init,
+                               initargs=(str(course),))
+    done = 0
+    try:
         futures = {pool.submit(grade_one, str(course), args.assignment, sid, args.force): sid
                    for sid in todo}
         for fut in as_completed(futures):
@@ -224,7 +226,15 @@ def main(argv=None) -> int:
             if prev and prev["status"] == "foreign" and res["status"] != "error":
                 res = dict(res, status="foreign", message=prev["message"])
             rows[sid] = res
+            done += 1
             bar.update(1)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        bar.close()
+        print(f"\ninterrupted after {done} of {len(todo)} students; run the same command "
+              "again to grade the rest (graded students are skipped)", file=sys.stderr)
+        return 130
+    pool.shutdown(wait=True)
     bar.close()
     elapsed = time.monotonic() - started
 

@@ -103,9 +103,10 @@ def ours(template, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def plain(template, tmp_path_factory):
-    """The attacks plain nbgrader can run in one batch, plus two honest submissions."""
+    """The attacks plain nbgrader can run in one batch, plus three honest submissions."""
     course = _copy(template, tmp_path_factory.mktemp("plain") / "course", PLAIN_CFG)
-    kinds = corpus.populate(course, ATTACKS, plain=True, honest=("honest_partial", "honest_torch"))
+    kinds = corpus.populate(course, ATTACKS, plain=True,
+                            honest=("honest_partial", "honest_torch", "honest_lost_metadata"))
     env = corpus.venv_env(NEUROGRADER_PLAIN="1")
     run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
                          capture_output=True, text=True, timeout=1200, env=env)
@@ -239,7 +240,7 @@ def test_rerun_is_idempotent_and_force_regrades_the_same(ours):
 # ------------------------------------------------------------------------------ vs plain
 def test_honest_submissions_get_plain_nbgraders_marks(ours, plain):
     """Plain nbgrader grades honest code correctly: ours must agree test by test."""
-    for name in ("honest_partial", "honest_torch"):
+    for name in ("honest_partial", "honest_torch", "honest_lost_metadata"):
         assert ours["scores"][name]["failed"] == plain["scores"][name]["failed"], name
         assert ours["scores"][name]["score"] == plain["scores"][name]["score"], name
     assert ours["scores"]["honest_partial"]["failed"]        # it is really partial

@@ -229,6 +229,10 @@ def main(argv=None) -> int:
             done += 1
             bar.update(1)
     except KeyboardInterrupt:
+        # stop now: queued students are cancelled, running ones killed (their marker is not
+        # written, so the next run grades them again; SQLite rolls back half a transaction)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
         pool.shutdown(wait=False, cancel_futures=True)
         bar.close()
         print(f"\ninterrupted after {done} of {len(todo)} students; run the same command "

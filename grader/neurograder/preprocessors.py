@@ -123,6 +123,20 @@ class NormalizeSubmission(NbGraderPreprocessor):
             gid = grading.nbg(ref)["grade_id"]
             if gid in seen:
                 continue
+            rmd = grading.nbg(ref)
+            if rmd.get("solution") and ref.cell_type == "code":
+                # the student's answer lost its metadata (e.g. a copied cell): adopt the last
+                # ordinary cell that defines what the solution cell defines
+                wanted = grading.defined_names(ref.source)
+                found = [c for c in new_cells if c.cell_type == "code" and not grading.nbg(c)
+                         and wanted & grading.defined_names(c.source)]
+                if wanted and found:
+                    self.log.warning("solution cell %s found by the names it defines", gid)
+                    found[-1].metadata["nbgrader"] = copy.deepcopy(rmd)
+                    if gid in checksums:
+                        found[-1].metadata["nbgrader"]["checksum"] = checksums[gid][0]
+                    seen.add(gid)
+                    continue
             self.log.warning("cell %s was missing from the submission; restored", gid)
             pos = 0
             for prev in reversed(source_cells[:k]):

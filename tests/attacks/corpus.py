@@ -163,8 +163,14 @@ def honest_variants(course: Path) -> dict[str, nbformat.NotebookNode]:
     torch_nb = honest_notebook(course)
     set_cell(torch_nb, "task1_leaky_integrator_solution", TORCH_LI)
     stub = nbformat.read(str(course / "release" / ASSIGNMENT / NOTEBOOK), as_version=4)
+    lost = honest_notebook(course)     # the Task 1 answer pasted into a fresh cell
+    for cell in lost.cells:
+        if _nbg(cell).get("grade_id") == "task1_leaky_integrator_solution":
+            del cell.metadata["nbgrader"]
+            cell.metadata.pop("deletable", None)
+            cell.metadata.pop("editable", None)
     return {"honest_full": full, "honest_partial": partial, "honest_torch": torch_nb,
-            "honest_stub": stub, "honest_late": copy.deepcopy(full)}
+            "honest_stub": stub, "honest_late": copy.deepcopy(full), "honest_lost_metadata": lost}
 
 
 def write_submission(course: Path, student: str, nb=None, raw: bytes | None = None,

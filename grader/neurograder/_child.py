@@ -232,6 +232,8 @@ def encode_result(value):
     """A returned value as plain data plus its outer shape (tuple/list of arrays, array)."""
     if type(value) is tuple:
         return {"tuple": [to_plain(v) for v in value]}
+    if type(value) is list:
+        return {"list": [to_plain(v) for v in value]}
     return {"array": to_plain(value)}
 
 
@@ -378,9 +380,17 @@ class StudentCallError(Exception):
 def decode_result(reply):
     import numpy as np
     if "tuple" in reply:
-        return tuple(np.asarray(v, dtype=float) for v in reply["tuple"])
+        return tuple(_decode_item(v) for v in reply["tuple"])
+    if "list" in reply:
+        return [_decode_item(v) for v in reply["list"]]
     arr = np.asarray(reply["array"], dtype=float)
     return arr[()] if arr.ndim == 0 else arr
+
+
+def _decode_item(v):
+    import numpy as np
+    arr = np.asarray(v, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def run_script_check(job, check, base_ns, pre_trees, result_fd):

@@ -1,8 +1,9 @@
 """Tau sliders that move pictures on the static website and in a live notebook.
 
 Every slider is an ``ipywidgets.SelectionSlider`` whose ``index`` is linked *in the
-browser* (``widgets.jslink``) to the ``selected_index`` of a ``widgets.Stack`` of
-``widgets.Image`` frames.  The frames are PNG pictures precomputed from the reference
+browser* (``widgets.jslink``) to the ``selected_index`` of a ``widgets.Stack`` of frames
+(``widgets.HTML`` holding an ``<img>`` with a data: URI and alt text; ``widgets.Image``
+has no alt text).  The frames are PNG pictures precomputed from the reference
 models (``solutions.neurons.li`` / ``solutions.neurons.lif``) when the cell runs, so the
 widget state that myst-nb saves into the page carries every picture: moving the slider
 on the static page needs no kernel, no callback and no network.  The same cell works
@@ -31,8 +32,9 @@ Design decisions (see the functions for the parameters):
 * Size: surfaces are shown at 350 x 500 (channels x time) by 2 x 2 block reduction
   (mean for voltages, max for spikes), drawn 1:1 into the figure, and all frames are
   stored as 8-bit palette PNGs.  See ``bench/bench_sliders.py`` for the page weight.
-* Accessibility: the slider has a visible description (``tau``) and a tooltip naming
-  what it controls; every frame has a tooltip (its accessible name) saying what it shows.
+* Accessibility: next to the slider, a labelled drop-down ("time constant") with the same
+  options, linked the same way, is the readout and the keyboard/screen-reader control;
+  every frame is an ``<img>`` whose alt text says what it shows, including tau.
 
 Task 4.3 grading stand-in: :func:`drive_widget` drives a student's widget inside the
 kernel and checks that the picture or data it shows changes with tau.
@@ -426,53 +428,61 @@ def frame_html(png: bytes, alt: str, size: tuple) -> str:
             f'display:block">')
 
 
-def tau_slider(frames: Frames, description: str = "tau", tooltip: str = "",
+def tau_slider(frames: Frames, description: str = "time constant", tooltip: str = "",
                start: int = START_INDEX):
-    """A VBox(slider, Stack(images)) with the slider's index jslinked to the stack.
+    """VBox(HBox(choice, slider), Stack(frames)): a labelled drop-down and a slider, both
+    jslinked (``index`` <-> ``selected_index``) to a Stack of the precomputed frames.
 
-    ``slider.value`` is the tau of the shown frame (in steps) in a live kernel."""
+    The slider is for the mouse and the arrow keys; the drop-down (a native ``<select>``
+    with a ``<label>``, so screen readers announce "time constant, tau = 8 steps (8 ms)")
+    is the slider's readout and its accessible twin: ipywidgets' noUiSlider handle has no
+    accessible name and announces only the option's index.  ``slider.value`` (and
+    ``choice.value``) is the tau of the shown frame, in steps, in a live kernel."""
     import ipywidgets as widgets
     n = len(frames.pngs)
     start = min(max(int(start), 0), n - 1)
     w, _ = frames.size
+    options = list(zip(frames.labels, frames.taus))
     images = [widgets.HTML(frame_html(png, title, frames.size)) for png, title
               in zip(frames.pngs, frames.titles)]
     stack = widgets.Stack(images, selected_index=start)
-    slider = widgets.SelectionSlider(
-        options=list(zip(frames.labels, frames.taus)), index=start,
-        description=description, tooltip=tooltip or f"{description}: time constant",
-        continuous_update=True, readout=True,
-        style={"description_width": "initial"},
-        layout=widgets.Layout(width="100%", max_width=f"{w}px"))
-    link = widgets.jslink((slider, "index"), (stack, "selected_index"))
-    box = widgets.VBox([slider, stack], layout=widgets.Layout(max_width=f"{w + 24}px"))
+    tip = tooltip or f"{description} tau"
+    choice = widgets.Dropdown(options=options, index=start, description=description,
+                              tooltip=tip, style={"description_width": "initial"},
+                              layout=widgets.Layout(width="auto", flex="0 0 auto"))
+    slider = widgets.SelectionSlider(options=options, index=start, description="",
+                                     tooltip=tip, continuous_update=True, readout=False,
+                                     layout=widgets.Layout(width="auto", flex="1 1 auto"))
+    links = (widgets.jslink((slider, "index"), (stack, "selected_index")),
+             widgets.jslink((choice, "index"), (stack, "selected_index")))
+    controls = widgets.HBox([choice, slider], layout=widgets.Layout(width="100%"))
+    box = widgets.VBox([controls, stack], layout=widgets.Layout(max_width=f"{w + 24}px"))
     box.add_class("tau-slider")
-    box.slider, box.stack, box.link, box.frames = slider, stack, link, frames
+    box.slider, box.choice, box.stack, box.links, box.frames = slider, choice, stack, links, frames
     return box
 
 
 def li_trace_slider(taus=TRACE_TAUS):
     """Tau slider over the leaky-integrator trace (constant and oscillating input)."""
-    return tau_slider(li_trace_frames(taus), "tau",
-                      "Time constant tau of the leaky integrator, in steps")
+    return tau_slider(li_trace_frames(taus), tooltip="Time constant tau of the leaky integrator")
 
 
 def lif_trace_slider(taus=TRACE_TAUS, threshold: float = TRACE_THRESHOLD):
     """Tau slider over the LIF membrane trace with its threshold line and spikes."""
-    return tau_slider(lif_trace_frames(taus, threshold), "tau",
-                      "Time constant tau of the LIF neuron, in steps")
+    return tau_slider(lif_trace_frames(taus, threshold),
+                      tooltip="Time constant tau of the LIF neuron")
 
 
 def li_surface_slider(raster, taus=SURFACE_TAUS, bin_width: float = 1e-3):
     """Tau slider over the leaky-integrator time surface of a (channels, time) raster."""
-    return tau_slider(li_surface_frames(raster, taus, bin_width), "tau",
-                      "Time constant tau of the leaky-integrator time surface")
+    return tau_slider(li_surface_frames(raster, taus, bin_width),
+                      tooltip="Time constant tau of the leaky-integrator time surface")
 
 
 def lif_surface_slider(raster, threshold: float, taus=SURFACE_TAUS, bin_width: float = 1e-3):
     """Tau slider over the LIF time surface (membrane, output spikes) of a raster."""
-    return tau_slider(lif_surface_frames(raster, threshold, taus, bin_width), "tau",
-                      "Time constant tau of the LIF time surface")
+    return tau_slider(lif_surface_frames(raster, threshold, taus, bin_width),
+                      tooltip="Time constant tau of the LIF time surface")
 
 
 # ---- Task 4.3: driving a student's widget (grading stand-in) -----------------------------

@@ -2,14 +2,17 @@
 
 Questions answered (one test per slider, for each of the 4 sliders of the chapter):
 * does the slider render, with its label, readout and the frame of its saved index?
-* does the keyboard (focus the noUi handle, ArrowRight / Home) and the mouse (click on the
-  track, drag the handle) change the shown picture to the precomputed frame of that tau?
+* does the keyboard (focus the noUi handle, ArrowRight / Home), the mouse (drag the handle,
+  click on the track) and the labelled drop-down beside it (ArrowDown, pick an option)
+  change the shown picture to the precomputed frame of that tau, with slider, drop-down
+  and picture in agreement?
   The expected frames are read from the widget state the build saved into the page (the
   `application/vnd.jupyter.widget-state+json` script), i.e. what the kernel computed,
   and the shown frame's alt text and the slider readout must name the same tau;
 * no console error, no failed request, no request leaving 127.0.0.1 (all others are
   blocked and listed);
-* are the label and readout legible (WCAG contrast >= 4.5) in light and dark mode?
+* are the label and the drop-down (the readout) legible (WCAG contrast >= 4.5) in light
+  and dark mode?
 
 The site: ``$SITE_DIR`` (default ``_build/html``, via the ``site`` fixture of conftest.py);
 the page: ``$SLIDERS_PAGE`` (default ``book/module1/neurons.html``).
@@ -32,9 +35,10 @@ TIMEOUT_MS = 15_000
 # The frame shown by the slider root `el`: the one <img> of the stack that is displayed.
 JS_SHOWN = """el => {
   const imgs = [...el.querySelectorAll('img.tau-frame')].filter(i => i.offsetParent !== null);
-  const r = el.querySelector('.widget-readout');
+  const sel = el.querySelector('select');
+  const opt = sel && sel.selectedIndex >= 0 ? sel.options[sel.selectedIndex].text.replace(/\u00a0/g, ' ').trim() : null;
   return {n: imgs.length, src: imgs.length ? imgs[0].getAttribute('src') : null,
-          alt: imgs.length ? imgs[0].alt : null, readout: r ? r.textContent.trim() : null};
+          alt: imgs.length ? imgs[0].alt : null, readout: opt};
 }"""
 
 
@@ -58,10 +62,15 @@ def saved_sliders(html_file: Path) -> list:
         box = state.get(json.loads(view)["model_id"])
         if not box or "tau-slider" not in box["state"].get("_dom_classes", []):
             continue
-        slider_id = box["state"]["children"][0].removeprefix("IPY_MODEL_")
+        controls = state[box["state"]["children"][0].removeprefix("IPY_MODEL_")]["state"]
+        ids = [c.removeprefix("IPY_MODEL_") for c in controls["children"]]
+        slider_id, = [c for c in ids if state[c]["model_name"] == "SelectionSliderModel"]
+        choice_id, = [c for c in ids if state[c]["model_name"] == "DropdownModel"]
         slider = state[slider_id]["state"]
         sattr, stack_id, dattr = links[slider_id]
         assert (sattr, dattr) == ("index", "selected_index")
+        assert links[choice_id] == ("index", stack_id, "selected_index")
+        assert state[choice_id]["state"]["_options_labels"] == slider["_options_labels"]
         stack = state[stack_id]["state"]
         srcs = [re.search(r'src="([^"]+)"', state[c.removeprefix("IPY_MODEL_")]["state"]["value"])
                 .group(1) for c in stack["children"]]
@@ -118,6 +127,8 @@ def wait_shown(root, want: dict, k: int, what: str):
     assert got == k, f"{what}: shows frame {got}, expected frame {k} ({label})"
     assert shown["readout"] == label, f"{what}: readout {shown['readout']!r} != {label!r}"
     assert label in shown["alt"], f"{what}: alt text {shown['alt']!r} does not name {label!r}"
+    handle = root.locator(".noUi-handle")
+    assert handle.get_attribute("aria-valuenow") == f"{k:.1f}", f"{what}: slider not at {k}"
 
 
 def track_x(root, k: int, n: int) -> tuple:
@@ -162,6 +173,14 @@ def test_slider_moves_picture_offline(site, page, expected, i):
     rec.mouse.click(*track_x(root, 1, n))  # click on the track: jumps to the nearest option
     wait_shown(root, want, 1, "mouse click on option 1")
 
+    # the labelled drop-down (accessible twin and readout): keyboard, then a pick
+    select = root.locator("select")
+    select.focus()
+    rec.keyboard.press("ArrowDown")
+    wait_shown(root, want, 2, "drop-down ArrowDown")
+    select.select_option(index=n - 1)
+    wait_shown(root, want, n - 1, "drop-down choice of the last option")
+
     assert not rec.blocked, f"requests leaving 127.0.0.1 (blocked): {rec.blocked}"
     rec.assert_clean(PAGE)
 
@@ -181,7 +200,7 @@ JS_COLOURS = """el => {
                       if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c; }
                     return [255, 255, 255]; };
   const out = {};
-  for (const sel of ['.widget-label', '.widget-readout']) {
+  for (const sel of ['.widget-label', 'select']) {
     const e = el.querySelector(sel); out[sel] = [rgb(getComputedStyle(e).color), bg(e)];
   }
   const img = el.querySelector('img.tau-frame');
@@ -199,7 +218,7 @@ def test_slider_text_is_legible_in_light_and_dark_mode(site, page, expected, sch
     assert rec.evaluate("document.documentElement.dataset.theme") == scheme
     for i in range(N_SLIDERS):
         colours = rec.locator(".tau-slider").nth(i).evaluate(JS_COLOURS)
-        for sel in (".widget-label", ".widget-readout"):
+        for sel in (".widget-label", "select"):
             fg, bg = colours[sel]
             assert _contrast(fg, bg) >= 4.5, (
                 f"{scheme} mode, slider {i}: {sel} colour {fg} on {bg} has contrast "

@@ -8,7 +8,8 @@ printed with a baseline measured in the same run (the machine is shared and nois
    widget state with every frame) + every image file the page loads + the page's own
    downloads.  NOT counted: the site-wide assets every page shares and the browser caches
    once (theme CSS/JS, the widget manager embed.js, MathJax, fonts); they are printed
-   separately, with the ones only widget pages load (embed.js and its fonts) summed up
+   separately, with those the chapter loads and the intro page does not (embed.js, its
+   fonts) summed up
    as "first visit".  Baseline: the same count for the book's intro page.
 3. latency: in headless chromium, focus a slider's handle, press ArrowRight/ArrowLeft; time
    from the keydown event to (a) the DOM showing the new frame (MutationObserver) and
@@ -220,8 +221,8 @@ def main(argv=None) -> int:
               f"{b['total (page html + images + other)'] / MB:.2f} MB page + "
               f"{b['shared assets'] / MB:.2f} MB shared assets")
         extra = {p: v for p, v in w["shared"].items() if p not in b["shared"]}
-        print(f"  shared assets only widget pages load (first visit; the site serves them "
-              f"uncompressed): {sum(extra.values()) / MB:.2f} MB: "
+        print(f"  shared assets the chapter loads and the baseline page does not (embed.js etc.; "
+              f"served uncompressed): {sum(extra.values()) / MB:.2f} MB: "
               + ", ".join(f"{Path(p).name} {v / MB:.2f} MB" for p, v in
                           sorted(extra.items(), key=lambda kv: -kv[1])[:4]))
         print(f"  first visit to the chapter, everything not cached by another page: "

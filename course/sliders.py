@@ -29,9 +29,11 @@ Design decisions (see the functions for the parameters):
 * Legibility in light and dark mode: frames are opaque, white background, dark text
   (a white card is legible on both themes; a transparent frame would need a text
   colour that works on both, which the colour bars and spike markers do not have).
-* Size: surfaces are shown at 350 x 500 (channels x time) by 2 x 2 block reduction
-  (mean for voltages, max for spikes), drawn 1:1 into the figure, and all frames are
-  stored as 8-bit palette PNGs.  See ``bench/bench_sliders.py`` for the page weight.
+* Size: surfaces are reduced to at most 350 x 500 (channels x time) by whole-block
+  reduction (mean for voltages, max for spikes; 2 x 2 for a 700 x 1000 raster) and drawn
+  into a 500 x 350 px box; all frames are 8-bit palette PNGs (a fixed palette of the
+  colour map's own colours for the surfaces, so the colour bar keeps every shade).
+  34 frames are ~0.8 MB of PNG, ~1.1 MB base64 in the page (bench/bench_sliders.py).
 * Accessibility: next to the slider, a labelled drop-down ("time constant") with the same
   options, linked the same way, is the readout and the keyboard/screen-reader control;
   every frame is an ``<img>`` whose alt text says what it shows, including tau.

@@ -48,7 +48,8 @@ def saved_sliders(html_file: Path) -> list:
     html = html_file.read_text(encoding="utf-8")
     m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>',
                   html, re.S)
-    assert m, f"{html_file}: no saved widget state (was the notebook executed by the build?)"
+    assert m, (f"{html_file}: no saved widget state: the page has no widget cells (the chapter "
+               f"must call the four course.sliders functions) or the build did not execute it")
     state = json.loads(m.group(1))["state"]
     links = {}
     for model in state.values():

@@ -27,7 +27,7 @@ ATTACKS = corpus.load_attacks()
 BY_NAME = {a.name: a for a in ATTACKS}
 #: test-course limits: a timeout costs this much wall time per graded function
 OURS_CFG = "c.SandboxExecute.timeout = 5.0\nc.SandboxExecute.cpu_seconds = 5\n"
-PLAIN_CFG = "c.Execute.timeout = 5\n"
+PLAIN_CFG = "c.Execute.timeout = 15\n"  # roomy: torch imports in a loaded kernel
 DETACHED_MARK = "neurograder-attack-detached"
 AUTO_TESTS = None  # filled from the source notebook
 

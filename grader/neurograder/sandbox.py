@@ -135,7 +135,11 @@ def bwrap_command(assignment_dir: str | None) -> list[str]:
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
            "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
            "--hostname", "sandbox"]
-    made = set()
+    # /dev, /proc and a private /tmp first: a venv that lives under the host's /tmp (a CI clone)
+    # is then bound read-only on top of the private /tmp instead of being hidden by it
+    cmd.extend(["--dev", "/dev", "--proc", "/proc",
+                "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"])
+    made = {"/tmp", "/dev", "/proc"}
 
     def mkdirs(path):
         for d in _dirs_for(path):
@@ -151,8 +155,6 @@ def bwrap_command(assignment_dir: str | None) -> list[str]:
         if os.path.exists(p):
             mkdirs(p)
             cmd.extend(["--ro-bind", p, p])
-    cmd.extend(["--dev", "/dev", "--proc", "/proc",
-                "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"])
     if assignment_dir:
         cmd.extend(["--perms", "0755", "--dir", "/assignment",
                     "--ro-bind", assignment_dir, "/assignment"])

@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env assets notebooks serve clean
+.PHONY: book test venv test-env assets notebooks serve grade clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -45,7 +45,14 @@ notebooks: $(STAMPS)/venv
 	$(PY) -m course.notebooks build
 
 # ---- step 4: the site
-book: $(STAMPS)/venv assets notebooks
+# the execution cache keys on the pages' cell code only: when the code or data the pages
+# import changes, drop the cache so every figure and slider frame is drawn again
+$(STAMPS)/page-inputs: $(wildcard solutions/*.py course/*.py book/module1/*.py book/module1/data/*.h5)
+	@mkdir -p $(STAMPS)
+	rm -rf _build/.jupyter_cache
+	@touch $@
+
+book: $(STAMPS)/venv assets notebooks $(STAMPS)/page-inputs
 	@# pages keep the script list (mathjax_path, nb_ipywidgets_js) they were first written with,
 	@# and Sphinx copies html_extra_path only when a page changes: after a change of _config.yml
 	@# or of the staged assets rewrite every page (the execution cache is kept)
@@ -70,6 +77,10 @@ test-env: $(STAMPS)/test-env
 
 test: test-env book
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)
+grade: $(STAMPS)/venv notebooks
+	$(PY) -m neurograder.batch --course grader
 
 clean:
 	rm -rf _build $(STAMPS) grader/source grader/release

@@ -276,7 +276,10 @@ def test_kill_and_db_lock_stop_plain_nbgrader_but_not_ours(ours, plain_stopped):
     assert plain_stopped
     for name, res in plain_stopped.items():
         honest = res["scores"].get("b_honest", {}).get("score")
-        assert res["run"].returncode != 0 or honest is None, name
+        # whether plain nbgrader's own write meets the held lock depends on timing (seen both
+        # ways in CI runs), so only the kill is asserted to stop it; ours must grade both
+        if name != "07_hold_db_lock":
+            assert res["run"].returncode != 0 or honest is None, name
         assert ours["scores"][name]["failed"] == BY_NAME[name].fails
 
 

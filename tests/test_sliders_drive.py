@@ -11,7 +11,8 @@ import textwrap
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from kernels import execute
 
 SETUP = """
 import numpy as np, matplotlib
@@ -110,7 +111,7 @@ display(w)
 def run_notebook(cells: list) -> list:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in cells]
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False).execute()
+    execute(nb, timeout=120, kernel_name="python3", allow_errors=False)
     return nb.cells
 
 

@@ -1,0 +1,67 @@
+"""Run a notebook in a real kernel (nbclient) from a test, safely next to browser tests.
+
+Playwright's sync API marks its own asyncio loop as *running* in the main thread between
+calls (``playwright/_impl/_greenlets.py``: ``asyncio._set_running_loop(loop)``) while the
+session-wide browser fixture is open. nbclient (``jupyter_core.utils.run_sync``), seeing a
+running loop, then hands its coroutine to one helper thread shared by every later call in
+the process; in a full test run after the browser tests this intermittently left a notebook
+waiting forever on an idle kernel (the same test alone always passed). :func:`execute` runs nbclient in a thread of its own with
+a fresh loop (``asyncio.run``), so no other library's loop is involved, and bounds the whole
+run by a wall clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+
+from nbclient import NotebookClient
+
+
+def _kill_kernel(client) -> int | None:
+    """SIGKILL the kernel process of a run that overran (its thread is left to die with it);
+    return its pid."""
+    provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pid
+
+
+class NotebookTimeout(TimeoutError):
+    """The notebook did not finish within the overall limit (``kernel_pid``: the killed
+    kernel's process id, if one had started)."""
+
+    kernel_pid: int | None = None
+
+
+def execute(nb, *, timeout: float = 120, overall: float | None = None, **client_options):
+    """Execute ``nb`` in place (cells get their outputs) and return it.
+
+    ``timeout`` is nbclient's per-cell limit; ``overall`` (default: 4 x ``timeout`` + 60 s)
+    bounds the whole run including kernel start and shutdown. Errors raised by nbclient
+    (e.g. ``CellExecutionError`` when ``allow_errors`` is false) are re-raised here.
+    """
+    client = NotebookClient(nb, timeout=timeout, **client_options)
+    box: dict = {}
+
+    def run():
+        try:
+            box["nb"] = asyncio.run(client.async_execute())
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = err
+
+    worker = threading.Thread(target=run, name="nbclient-execute", daemon=True)
+    worker.start()
+    worker.join(overall if overall is not None else 4 * timeout + 60)
+    if worker.is_alive():
+        err = NotebookTimeout(f"notebook did not finish within {overall or 4 * timeout + 60:g} s")
+        err.kernel_pid = _kill_kernel(client)
+        raise err
+    if "error" in box:
+        raise box["error"]
+    return box["nb"]

@@ -1,0 +1,59 @@
+"""Can a test run a notebook in a real kernel while the session's browser is open, and is a
+stuck notebook stopped instead of hanging the suite? (helper: ``tests/kernels.py``)"""
+from __future__ import annotations
+
+import time
+
+import nbformat
+import pytest
+
+from kernels import NotebookTimeout, execute
+
+
+def _notebook(*sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+@pytest.mark.timeout(120)
+def test_notebook_runs_while_browser_marks_its_loop_running(page):
+    """Playwright marks its loop as running in this thread between calls; execute() still
+    gets every output of a widget-using notebook."""
+    import asyncio
+    rec = page()
+    rec.page.goto("about:blank")
+    asyncio.get_running_loop()  # the condition under test: raises if no loop is marked
+    nb = execute(_notebook("import ipywidgets as w; s = w.IntSlider(3); s.value = 7",
+                           "print(s.value * 6)"), timeout=60, kernel_name="python3")
+    assert nb.cells[1].outputs[0]["text"].strip() == "42"
+    rec.page.goto("about:blank")  # the browser still answers afterwards
+
+
+@pytest.mark.timeout(120)
+def test_stuck_notebook_is_stopped_by_the_overall_limit():
+    """A cell that never finishes within the overall limit raises NotebookTimeout in about
+    that time (not nbclient's per-cell limit, not never)."""
+    start = time.monotonic()
+    with pytest.raises(NotebookTimeout) as caught:
+        execute(_notebook("import time; time.sleep(300)"), timeout=250, overall=8,
+                kernel_name="python3")
+    assert time.monotonic() - start < 30
+    pid = caught.value.kernel_pid
+    assert pid, "the kernel had started: its pid must be reported"
+    assert _gone_or_zombie(pid), "the overrun kernel was left running"
+
+
+def _gone_or_zombie(pid: int, within: float = 5.0) -> bool:
+    """True once the process has exited (gone, or a zombie awaiting its parent)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)  # polling a state change the kernel gives no event for

@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env assets notebooks serve grade clean
+.PHONY: book test venv test-env assets notebooks serve grade report clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -81,6 +81,10 @@ test: test-env book
 # ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)
 grade: $(STAMPS)/venv notebooks
 	$(PY) -m neurograder.batch --course grader
+
+# class report from the gradebook: grader/reports/module1_class.html (+ CSVs), offline HTML
+report: $(STAMPS)/venv
+	$(PY) -m neurograder.report --course grader
 
 clean:
 	rm -rf _build $(STAMPS) grader/source grader/release

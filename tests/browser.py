@@ -67,9 +67,10 @@ class SiteServer:
     Use as a context manager or call :meth:`start` / :meth:`stop`.
     """
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, site: bool = True):
         self.root = Path(root).resolve()
-        check_site_built(self.root)
+        if site:  # a built site (index.html); False serves any folder, e.g. a report
+            check_site_built(self.root)
         handler = functools.partial(_QuietHandler, directory=str(self.root))
         # port 0: the OS picks a free port
         self._httpd = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)

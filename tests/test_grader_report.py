@@ -1,0 +1,172 @@
+"""Does the class report (``python -m neurograder.report``) show an instructor the numbers the
+gradebook holds, offline?
+
+A small class (full marks, two wrong functions, all stubs, late, unreadable, never submitted)
+is graded with the instructor's command (``python -m neurograder.batch``) on a course made by
+the real ``nbgrader generate_assignment``; the report's numbers are compared with the
+gradebook read through nbgrader's own API and with ``grades.csv`` from nbgrader's CSV export.
+"""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attacks import corpus  # noqa: E402
+from browser import SiteServer  # noqa: E402
+
+CLASS = {  # student -> (notebook kind from corpus.honest_variants, timestamp)
+    "ada_full": ("honest_full", corpus.ON_TIME),
+    "ben_partial": ("honest_partial", corpus.ON_TIME),
+    "cy_stub": ("honest_stub", corpus.ON_TIME),
+    "dee_late": ("honest_late", corpus.LATE),
+}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    course = corpus.make_course(tmp_path_factory.mktemp("report") / "course")
+    notebooks = corpus.honest_variants(course)
+    for student, (kind, stamp) in CLASS.items():
+        corpus.write_submission(course, student, notebooks[kind], timestamp=stamp)
+    corpus.write_submission(course, "eve_corrupted", raw=b'{"cells": [ not json',
+                            timestamp=corpus.ON_TIME)
+    subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                    "--jobs", "2", "--no-progress"], cwd=course, env=corpus.venv_env(),
+                   capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "neurograder.report", "--course", str(course)],
+                          env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return course
+
+
+def _read(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _gradebook(course: Path):
+    """student -> {score, max, late, cells: {grade_id: (score, max)}} via nbgrader's API."""
+    from nbgrader.api import Gradebook, MissingEntry
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for st in gb.students:
+            try:
+                sub = gb.find_submission("module1", st.id)
+            except MissingEntry:
+                out[st.id] = None
+                continue
+            out[st.id] = {"score": sub.score, "max": sub.max_score,
+                          "late": sub.total_seconds_late,
+                          "cells": {g.name: (g.score, g.max_score)
+                                    for nb in sub.notebooks for g in nb.grades}}
+    return out
+
+
+@pytest.mark.timeout(900)
+def test_student_totals_match_gradebook_and_nbgrader_export(graded_class):
+    """Every student's score in the report equals the gradebook's and nbgrader's export."""
+    rows = {r["student"]: r for r in _read(graded_class / "reports" / "module1_class_students.csv")}
+    export = {r["student_id"]: r for r in _read(graded_class / "grades.csv")}
+    book = _gradebook(graded_class)
+    assert set(rows) == set(book) | {"eve_corrupted"}
+    for sid, entry in book.items():
+        if entry is None:
+            assert rows[sid]["score"] == "" and rows[sid]["status"] == "missing"
+            continue
+        assert float(rows[sid]["score"]) == pytest.approx(entry["score"]), sid
+        assert float(rows[sid]["score"]) == pytest.approx(float(export[sid]["score"])), sid
+        assert float(rows[sid]["late_seconds"]) == pytest.approx(entry["late"], abs=0.1), sid
+    assert float(rows["ada_full"]["percent"]) > float(rows["ben_partial"]["percent"])
+
+
+@pytest.mark.timeout(900)
+def test_pass_rates_per_cell_match_gradebook(graded_class):
+    """Full/partial/none counts per graded cell are the gradebook's, over graded students."""
+    book = {s: e for s, e in _gradebook(graded_class).items()
+            if e is not None and s not in ("eve_corrupted", "zz_missing")}
+    for row in _read(graded_class / "reports" / "module1_class_cells.csv"):
+        scores = [e["cells"][row["cell"]] for e in book.values() if row["cell"] in e["cells"]]
+        full = sum(1 for sc, mx in scores if (sc or 0) >= mx)
+        assert int(row["full_marks"]) + int(row["awaiting_hand_grading"]) >= full, row
+        if row["graded_by"] == "autograder":
+            assert int(row["full_marks"]) == full, row
+            assert float(row["pass_rate"]) == pytest.approx(full / len(scores), abs=1e-3), row
+    lif = next(r for r in _read(graded_class / "reports" / "module1_class_cells.csv")
+               if r["cell"] == "task2_lif_hidden")
+    assert int(lif["no_marks"]) == 2, "ben_partial (no reset) and cy_stub fail Task 2"
+    graded_by = {r["cell"]: r["graded_by"] for r in
+                 _read(graded_class / "reports" / "module1_class_cells.csv")}
+    assert graded_by["task41_answer"] == "hand" and graded_by["task2_lif_hidden"] == "autograder"
+
+
+@pytest.mark.timeout(900)
+def test_commonest_mistakes_name_the_diagnosis_and_students(graded_class):
+    """The forgotten LIF reset is listed with its diagnosis and the student who made it."""
+    mistakes = _read(graded_class / "reports" / "module1_class_mistakes.csv")
+    reset = [m for m in mistakes if m["cell"] == "task2_lif_hidden"
+             and "reset" in m["message"] and "ben_partial" in m["examples"]]
+    assert reset, mistakes
+    stubs = [m for m in mistakes if "cy_stub" in m["examples"]]
+    assert stubs, "the untouched stubs' failures are listed too"
+    assert all("eve_corrupted" not in m["examples"] for m in mistakes)
+
+
+@pytest.mark.timeout(900)
+def test_at_risk_late_and_missing_students(graded_class):
+    """Students with no submission, an unreadable one or a low score are at risk; lateness
+    is shown but is not a risk by itself."""
+    rows = {r["student"]: r for r in _read(graded_class / "reports" / "module1_class_students.csv")}
+    low = {s for s, r in rows.items() if r["percent"] and float(r["percent"]) < 50}
+    assert low == {"ben_partial", "cy_stub", "eve_corrupted"}, rows
+    assert {s for s, r in rows.items() if r["at_risk"] == "True"} == low | {"zz_missing"}
+    assert "late by" in rows["dee_late"]["reasons"] and rows["dee_late"]["at_risk"] == "False"
+    assert rows["eve_corrupted"]["status"] == "corrupted"
+
+
+@pytest.mark.timeout(900)
+def test_report_page_is_offline_and_escapes_student_text(graded_class, page):
+    """The HTML opens with no request leaving 127.0.0.1, no console error, both figures
+    drawn with text alternatives, and no markup from a student id or message."""
+    folder = graded_class / "reports"
+    with SiteServer(folder, site=False) as server:
+        rec = page()
+        rec.goto(server.page_url("module1_class.html"))
+        rec.wait_for_load_state("load")
+        rec.assert_clean()
+        images = rec.evaluate("""() => [...document.images].map(
+            i => ({ok: i.complete && i.naturalWidth > 0, alt: i.alt}))""")
+        assert len(images) == 2 and all(i["ok"] and len(i["alt"]) > 40 for i in images)
+        assert rec.evaluate("document.scripts.length") == 0
+        text = rec.inner_text("main")
+        for sid in ("ada_full", "cy_stub", "zz_missing", "eve_corrupted"):
+            assert sid in text
+
+
+def test_student_text_is_escaped():
+    """A student id or failure message with markup is shown as text, never as HTML."""
+    from neurograder import report
+    evil = '<img src=x onerror="alert(1)">'
+    data = report.ClassData("m", 10.0, [report.Student(
+        evil, "graded", 2.0, 10.0, 0.0, False,
+        [report.CellGrade("c1", 0.0, 2.0, True, False)], {"c1": evil})])
+    students = report.student_rows(data)
+    cells = report.cell_rows(data)
+    mistakes = report.common_mistakes(data)
+    page = report.render_html(data, students, cells, mistakes, {"scores": "", "cells": ""})
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+
+
+def test_mistakes_group_across_numbers():
+    """The same diagnosis on other cases and taus counts as one mistake."""
+    from neurograder.report import mistake_key
+    a = "leaky_integrator, case 2: input of shape (50,), tau=4: the leak is missing."
+    b = "leaky_integrator, case 5: input of shape (120,), tau=16.5: the leak is missing."
+    assert mistake_key(a) == mistake_key(b)
+    assert mistake_key(a) != mistake_key("leaky_integrator, case 2: tau is used as a multiplier")
+    raised = "`f` raised an error on hidden test case 1 of 28:\n<cell t>, line 3\nNotImplementedError: "
+    assert "NotImplementedError" in mistake_key(raised)

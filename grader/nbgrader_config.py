@@ -22,6 +22,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
+    from neurograder.hand_grades import FollowHandGrades
     from neurograder.preprocessors import NormalizeSubmission, SandboxExecute, StripHiddenTests
 
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
@@ -29,7 +30,8 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     # from the source notebook, and validating twice cost ~0.25 s per student)
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties]
+                                           SaveAutoGrades, FollowHandGrades,
+                                           AssignLatePenalties]
     c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     # per graded function: wall clock and CPU seconds, address space
     c.SandboxExecute.timeout = 10.0

@@ -19,6 +19,9 @@ c = get_config()  # noqa: F821  (provided by nbgrader)
 c.CourseDirectory.course_id = "spiking-neurons"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
+# `nbgrader export`: nbgrader's CSV columns plus points per task and extra credit
+c.ExportApp.plugin_class = "neurograder.export.TaskCsvExportPlugin"
+
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")

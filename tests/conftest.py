@@ -68,3 +68,34 @@ def page(browser):
     yield new_page
     for context in contexts:
         context.close()
+
+
+#: the ``graded_class`` fixture's students -> (notebook kind from corpus.honest_variants, late?)
+GRADED_CLASS = {"ada_full": ("honest_full", False), "ben_partial": ("honest_partial", False),
+                "cy_stub": ("honest_stub", False), "dee_late": ("honest_late", True)}
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """A small class graded once per session with the instructor's command
+    (``python -m neurograder.batch``) on a course made by the real ``nbgrader
+    generate_assignment``: full marks, two wrong functions, all stubs, late, unreadable,
+    never submitted (``zz_missing``, on the roster only); then ``python -m
+    neurograder.report``. Returns the course folder."""
+    import subprocess
+    import sys
+    from attacks import corpus
+    course = corpus.make_course(tmp_path_factory.mktemp("report") / "course")
+    notebooks = corpus.honest_variants(course)
+    for student, (kind, late) in GRADED_CLASS.items():
+        corpus.write_submission(course, student, notebooks[kind],
+                                timestamp=corpus.LATE if late else corpus.ON_TIME)
+    corpus.write_submission(course, "eve_corrupted", raw=b'{"cells": [ not json',
+                            timestamp=corpus.ON_TIME)
+    subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                    "--jobs", "2", "--no-progress"], cwd=course, env=corpus.venv_env(),
+                   capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "neurograder.report", "--course", str(course)],
+                          env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return course

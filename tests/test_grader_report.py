@@ -1,48 +1,20 @@
 """Does the class report (``python -m neurograder.report``) show an instructor the numbers the
 gradebook holds, offline?
 
-A small class (full marks, two wrong functions, all stubs, late, unreadable, never submitted)
-is graded with the instructor's command (``python -m neurograder.batch``) on a course made by
-the real ``nbgrader generate_assignment``; the report's numbers are compared with the
+The small class of the ``graded_class`` fixture (tests/conftest.py) is graded with the
+instructor's command; the report's numbers are compared with the
 gradebook read through nbgrader's own API and with ``grades.csv`` from nbgrader's CSV export.
 """
 from __future__ import annotations
 
 import csv
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attacks import corpus  # noqa: E402
 from browser import SiteServer  # noqa: E402
-
-CLASS = {  # student -> (notebook kind from corpus.honest_variants, timestamp)
-    "ada_full": ("honest_full", corpus.ON_TIME),
-    "ben_partial": ("honest_partial", corpus.ON_TIME),
-    "cy_stub": ("honest_stub", corpus.ON_TIME),
-    "dee_late": ("honest_late", corpus.LATE),
-}
-
-
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    course = corpus.make_course(tmp_path_factory.mktemp("report") / "course")
-    notebooks = corpus.honest_variants(course)
-    for student, (kind, stamp) in CLASS.items():
-        corpus.write_submission(course, student, notebooks[kind], timestamp=stamp)
-    corpus.write_submission(course, "eve_corrupted", raw=b'{"cells": [ not json',
-                            timestamp=corpus.ON_TIME)
-    subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                    "--jobs", "2", "--no-progress"], cwd=course, env=corpus.venv_env(),
-                   capture_output=True, text=True, timeout=600)
-    done = subprocess.run([sys.executable, "-m", "neurograder.report", "--course", str(course)],
-                          env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return course
-
 
 def _read(path: Path) -> list[dict]:
     with open(path, newline="") as fh:

@@ -1,0 +1,88 @@
+"""``nbgrader export`` with one column per task (set in ``grader/nbgrader_config.py``).
+
+:class:`TaskCsvExportPlugin` writes nbgrader's own CSV columns (``assignment``, ``duedate``,
+``timestamp``, ``student_id``, ``last_name``, ``first_name``, ``email``, ``raw_score``,
+``late_submission_penalty``, ``score``, ``max_score``: scores agree with nbgrader's
+``CsvExportPlugin``) plus, per task, the points earned (``task1``, ``task31`` ...: the part of
+a graded cell's id before its first ``_``, with the task's maximum in the header) and the
+``extra_credit`` given. Values are quoted by the ``csv`` module (a name with a comma stays one
+field) and control characters are removed, so an LMS gradebook import reads it as written.
+"""
+from __future__ import annotations
+
+import csv
+import re
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import ExportPlugin
+
+#: nbgrader's CsvExportPlugin columns, in its order
+BASE_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+                "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def task_of(cell_name: str) -> str:
+    """The task a graded cell belongs to: its id up to the first underscore."""
+    return cell_name.split("_", 1)[0]
+
+
+def printable(value) -> str:
+    return "" if value is None else _CONTROL.sub("", str(value))
+
+
+def task_maxima(assignment) -> dict[str, float]:
+    """task -> maximum points, in notebook order."""
+    out: dict[str, float] = {}
+    for nb in assignment.notebooks:
+        for cell in nb.grade_cells:
+            out[task_of(cell.name)] = out.get(task_of(cell.name), 0.0) + float(cell.max_score)
+    return out
+
+
+def student_row(gradebook: Gradebook, assignment, student, tasks: dict) -> dict:
+    row = {"assignment": assignment.name, "duedate": assignment.duedate,
+           "student_id": student.id, "last_name": student.last_name,
+           "first_name": student.first_name, "email": student.email,
+           "max_score": assignment.max_score, "extra_credit": 0.0}
+    row.update({t: 0.0 for t in tasks})
+    try:
+        sub = gradebook.find_submission(assignment.name, student.id)
+    except MissingEntry:
+        row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+        return row
+    penalty = sub.late_submission_penalty or 0.0
+    row.update(timestamp=sub.timestamp, raw_score=sub.score, late_submission_penalty=penalty,
+               score=max(0.0, sub.score - penalty))
+    for nb in sub.notebooks:
+        for g in nb.grades:
+            row[task_of(g.name)] = row.get(task_of(g.name), 0.0) + float(g.score or 0.0)
+            row["extra_credit"] += float(g.extra_credit or 0.0)
+    return row
+
+
+class TaskCsvExportPlugin(ExportPlugin):
+    """CSV export: nbgrader's columns plus points per task and extra credit."""
+
+    def export(self, gradebook: Gradebook) -> None:
+        dest = self.to or "grades.csv"
+        wanted_a = {str(a) for a in self.assignment}
+        wanted_s = {str(s) for s in self.student}
+        assignments = [a for a in gradebook.assignments if not wanted_a or a.name in wanted_a]
+        tasks: dict[str, float] = {}
+        for a in assignments:
+            for t, mx in task_maxima(a).items():
+                tasks[t] = max(tasks.get(t, 0.0), mx)
+        header = {t: f"{t} (of {mx:g})" for t, mx in tasks.items()}
+        self.log.info("Exporting grades (one column per task) to %s", dest)
+        with open(dest, "w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(BASE_COLUMNS + list(header.values()) + ["extra_credit"])
+            for a in assignments:
+                for st in gradebook.students:
+                    if wanted_s and st.id not in wanted_s:
+                        continue
+                    row = student_row(gradebook, a, st, tasks)
+                    out.writerow([printable(row.get(k)) for k in BASE_COLUMNS] +
+                                 [printable(row[t]) for t in tasks] +
+                                 [printable(row["extra_credit"])])

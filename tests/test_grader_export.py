@@ -1,0 +1,75 @@
+"""Does ``nbgrader export`` (with ``neurograder.export.TaskCsvExportPlugin`` from the course
+config) give an LMS-ready CSV: nbgrader's own totals, one column per task that adds up to them,
+extra credit, and names that stay one field?
+
+Run with the real ``nbgrader export`` CLI on the ``graded_class`` fixture (tests/conftest.py);
+nbgrader's built-in ``CsvExportPlugin`` is the oracle for the totals.
+"""
+from __future__ import annotations
+
+import csv
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from attacks import corpus
+
+
+def _export(course: Path, dest: Path, plugin: str | None = None) -> list[dict]:
+    cmd = [corpus.tool("nbgrader"), "export", f"--to={dest}", "--log-level=ERROR"]
+    if plugin:
+        cmd.append(f"--ExportApp.plugin_class={plugin}")
+    done = subprocess.run(cmd, cwd=course, env=corpus.venv_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with open(dest, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def exported(graded_class, tmp_path_factory):
+    from nbgrader.api import Gradebook
+    out = tmp_path_factory.mktemp("export")
+    # the oracle first: nbgrader's plugin does not quote, so a comma in a name shifts its row
+    plain = _export(graded_class, out / "plain.csv", "nbgrader.plugins.CsvExportPlugin")
+    with Gradebook(f"sqlite:///{graded_class / 'gradebook.db'}") as gb:
+        gb.update_or_create_student("zz_missing", first_name="Jo\x1b[31m",
+                                    last_name="O'Neil, Jr.")
+    ours = _export(graded_class, out / "tasks.csv")
+    return ours, plain
+
+
+@pytest.mark.timeout(900)
+def test_totals_equal_nbgraders_own_export(exported):
+    ours, plain = exported
+    by_id = {r["student_id"]: r for r in plain}
+    assert sorted(r["student_id"] for r in ours) == sorted(by_id)
+    for row in ours:
+        ref = by_id[row["student_id"]]
+        for key in ("raw_score", "late_submission_penalty", "score", "max_score"):
+            assert float(row[key]) == pytest.approx(float(ref[key])), (row["student_id"], key)
+
+
+@pytest.mark.timeout(900)
+def test_task_columns_add_up_to_the_total(exported):
+    ours, _ = exported
+    tasks = [k for k in ours[0] if " (of " in k]
+    assert {t.split(" ")[0] for t in tasks} >= {"task1", "task2", "task3", "task31", "task41"}
+    assert sum(float(t.split("(of ")[1].rstrip(")")) for t in tasks) == \
+        pytest.approx(float(ours[0]["max_score"]))
+    for row in ours:
+        assert sum(float(row[t]) for t in tasks) == pytest.approx(float(row["raw_score"])), row
+        assert float(row["extra_credit"]) >= 0
+    full = next(r for r in ours if r["student_id"] == "ada_full")
+    partial = next(r for r in ours if r["student_id"] == "ben_partial")
+    task2 = next(t for t in tasks if t.startswith("task2 "))
+    assert float(full[task2]) > 0 and float(partial[task2]) == 0
+
+
+@pytest.mark.timeout(900)
+def test_names_stay_one_field_without_control_characters(exported):
+    ours, _ = exported
+    row = next(r for r in ours if r["student_id"] == "zz_missing")
+    assert (row["last_name"], row["first_name"]) == ("O'Neil, Jr.", "Jo[31m")
+    assert float(row["score"]) == 0.0 and row["timestamp"] == ""

@@ -21,11 +21,19 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # `nbgrader export`: nbgrader's CSV columns plus points per task and extra credit
 c.ExportApp.plugin_class = "neurograder.export.TaskCsvExportPlugin"
+# late work (neurograder.late): 10 % of the score per started day late, at most 50 %, nothing
+# within 15 minutes; per-student extensions in grader/extensions.csv ("student_id,days" lines)
+c.AssignLatePenalties.plugin_class = "neurograder.late.LatePolicy"
+c.LatePolicy.percent_per_day = 10.0
+c.LatePolicy.max_percent = 50.0
+c.LatePolicy.grace_minutes = 15.0
+c.ApplyExtensions.path = "extensions.csv"
 
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.hand_grades import FollowHandGrades
+    from neurograder.late import ApplyExtensions
     from neurograder.preprocessors import NormalizeSubmission, SandboxExecute, StripHiddenTests
 
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
@@ -34,7 +42,7 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, FollowHandGrades,
-                                           AssignLatePenalties]
+                                           ApplyExtensions, AssignLatePenalties]
     c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     # per graded function: wall clock and CPU seconds, address space
     c.SandboxExecute.timeout = 10.0

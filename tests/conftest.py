@@ -72,21 +72,25 @@ def page(browser):
 
 #: the ``graded_class`` fixture's students -> (notebook kind from corpus.honest_variants, late?)
 GRADED_CLASS = {"ada_full": ("honest_full", False), "ben_partial": ("honest_partial", False),
-                "cy_stub": ("honest_stub", False), "dee_late": ("honest_late", True)}
+                "cy_stub": ("honest_stub", False), "dee_late": ("honest_late", True),
+                "fay_extended": ("honest_full", True)}
+#: extensions file of the ``graded_class`` course: fay_extended's lateness is excused
+GRADED_CLASS_EXTENSIONS = "student_id,days\nfay_extended,3  # medical note\n"
 
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     """A small class graded once per session with the instructor's command
     (``python -m neurograder.batch``) on a course made by the real ``nbgrader
-    generate_assignment``: full marks, two wrong functions, all stubs, late, unreadable,
-    never submitted (``zz_missing``, on the roster only); then ``python -m
-    neurograder.report``. Returns the course folder."""
+    generate_assignment``: full marks, two wrong functions, all stubs, late, late with an
+    extension, unreadable, never submitted (``zz_missing``, on the roster only); then
+    ``python -m neurograder.report``. Returns the course folder."""
     import subprocess
     import sys
     from attacks import corpus
     course = corpus.make_course(tmp_path_factory.mktemp("report") / "course")
     notebooks = corpus.honest_variants(course)
+    (course / "extensions.csv").write_text(GRADED_CLASS_EXTENSIONS)
     for student, (kind, late) in GRADED_CLASS.items():
         corpus.write_submission(course, student, notebooks[kind],
                                 timestamp=corpus.LATE if late else corpus.ON_TIME)

@@ -50,8 +50,10 @@ def test_student_totals_match_gradebook_and_nbgrader_export(graded_class):
         if entry is None:
             assert rows[sid]["score"] == "" and rows[sid]["status"] == "missing"
             continue
-        assert float(rows[sid]["score"]) == pytest.approx(entry["score"]), sid
+        assert float(rows[sid]["raw_score"]) == pytest.approx(entry["score"]), sid
         assert float(rows[sid]["score"]) == pytest.approx(float(export[sid]["score"])), sid
+        assert float(rows[sid]["late_penalty"]) == pytest.approx(
+            float(export[sid]["late_submission_penalty"] or 0)), sid
         assert float(rows[sid]["late_seconds"]) == pytest.approx(entry["late"], abs=0.1), sid
     assert float(rows["ada_full"]["percent"]) > float(rows["ben_partial"]["percent"])
 
@@ -94,9 +96,15 @@ def test_at_risk_late_and_missing_students(graded_class):
     is shown but is not a risk by itself."""
     rows = {r["student"]: r for r in _read(graded_class / "reports" / "module1_class_students.csv")}
     low = {s for s, r in rows.items() if r["percent"] and float(r["percent"]) < 50}
+    # dee_late: 21 of 31 before the penalty, 16.8 after: above half
     assert low == {"ben_partial", "cy_stub", "eve_corrupted"}, rows
     assert {s for s, r in rows.items() if r["at_risk"] == "True"} == low | {"zz_missing"}
     assert "late by" in rows["dee_late"]["reasons"] and rows["dee_late"]["at_risk"] == "False"
+    # 1.9 days late: two started days at 10 % of the score each (neurograder.late)
+    assert float(rows["dee_late"]["late_penalty"]) == pytest.approx(
+        0.2 * float(rows["dee_late"]["raw_score"]))
+    assert float(rows["fay_extended"]["late_seconds"]) == 0, "a 3-day extension covers it"
+    assert float(rows["fay_extended"]["late_penalty"]) == 0
     assert rows["eve_corrupted"]["status"] == "corrupted"
 
 
@@ -124,8 +132,8 @@ def test_student_text_is_escaped():
     from neurograder import report
     evil = '<img src=x onerror="alert(1)">'
     data = report.ClassData("m", 10.0, [report.Student(
-        evil, "graded", 2.0, 10.0, 0.0, False,
-        [report.CellGrade("c1", 0.0, 2.0, True, False)], {"c1": evil})])
+        evil, "graded", score=2.0, max_score=10.0,
+        cells=[report.CellGrade("c1", 0.0, 2.0, True, False)], failures={"c1": evil})])
     students = report.student_rows(data)
     cells = report.cell_rows(data)
     mistakes = report.common_mistakes(data)

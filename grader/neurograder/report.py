@@ -54,13 +54,19 @@ class CellGrade:
 class Student:
     id: str
     status: str                      # graded | missing | corrupted | foreign | error ...
-    score: float | None = None
+    score: float | None = None       # points before any late penalty
     max_score: float | None = None
-    late_seconds: float = 0.0
+    late_seconds: float = 0.0        # after any extension
+    late_penalty: float = 0.0
     needs_manual: bool = False
     cells: list[CellGrade] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)   # grade_id -> message
     message: str = ""
+
+    @property
+    def final(self) -> float | None:
+        """Points after the late penalty (None: nothing was graded)."""
+        return None if self.score is None else max(0.0, self.score - self.late_penalty)
 
 
 @dataclass
@@ -130,8 +136,8 @@ def collect(course: Path, assignment: str) -> ClassData:
                 failures.update(failure_messages(path))
             students.append(Student(
                 sid, row.get("status") or "graded", float(sub.score), float(sub.max_score),
-                float(sub.total_seconds_late or 0.0), bool(sub.needs_manual_grade), cells,
-                failures, row.get("message", "")))
+                float(sub.total_seconds_late or 0.0), float(sub.late_submission_penalty or 0.0),
+                bool(sub.needs_manual_grade), cells, failures, row.get("message", "")))
     return ClassData(assignment, max_score, students)
 
 
@@ -140,8 +146,9 @@ def at_risk_reasons(s: Student, max_score: float) -> list[str]:
     """Why a student is at risk (empty: not at risk): not graded, or a low score."""
     if s.status in UNGRADED:
         return [f"submission {s.status}"]
-    if s.score is not None and max_score and s.score < AT_RISK_FRACTION * max_score:
-        return [f"score {s.score:g} of {max_score:g} (below {AT_RISK_FRACTION:.0%})"]
+    final = s.final
+    if final is not None and max_score and final < AT_RISK_FRACTION * max_score:
+        return [f"score {final:g} of {max_score:g} (below {AT_RISK_FRACTION:.0%})"]
     return []
 
 
@@ -154,12 +161,15 @@ def student_rows(data: ClassData) -> list[dict]:
     rows = []
     for s in data.students:
         reasons = at_risk_reasons(s, data.max_score)
+        final = s.final
         rows.append({
             "student": s.id, "status": s.status,
-            "score": "" if s.score is None else round(s.score, 2),
+            "raw_score": "" if s.score is None else round(s.score, 2),
+            "late_penalty": round(s.late_penalty, 2),
+            "score": "" if final is None else round(final, 2),
             "max_score": data.max_score,
-            "percent": "" if s.score is None or not data.max_score
-            else round(100 * s.score / data.max_score, 1),
+            "percent": "" if final is None or not data.max_score
+            else round(100 * final / data.max_score, 1),
             "late_seconds": round(s.late_seconds, 1),
             "awaiting_hand_grading": sum(c.needs_manual for c in s.cells),
             "at_risk": bool(reasons),
@@ -248,13 +258,13 @@ def figures(data: ClassData, cells: list[dict]) -> dict[str, str]:
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-    scores = [s.score for s in data.students if s.score is not None and s.status not in UNGRADED]
+    scores = [s.final for s in data.students if s.final is not None and s.status not in UNGRADED]
     fig = Figure(figsize=(6, 2.8))
     ax = fig.add_subplot()
     top = max(data.max_score, max(scores, default=0.0))
     ax.hist(scores, bins=min(20, max(1, int(top) + 1)), range=(0, top + 1e-9),
             color="#1f5fa8", edgecolor="white")
-    ax.set_xlabel(f"score (maximum {data.max_score:g})")
+    ax.set_xlabel(f"score after late penalties (maximum {data.max_score:g})")
     ax.set_ylabel("students")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
@@ -296,7 +306,7 @@ def _table(caption: str, rows: list[dict], numeric: set[str]) -> str:
 
 def summary_numbers(data: ClassData, students: list[dict]) -> dict:
     graded = [s for s in data.students if s.status not in UNGRADED and s.score is not None]
-    scores = sorted(s.score for s in graded)
+    scores = sorted(s.final for s in graded)
     mid = len(scores) // 2
     median = (None if not scores else
               scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2)
@@ -313,8 +323,8 @@ def render_html(data: ClassData, students, cells, mistakes, pngs) -> str:
     n = summary_numbers(data, students)
     median = "n/a" if n["median_score"] is None else f"{n['median_score']:g}"
     risk = [r for r in students if r["at_risk"]]
-    late = [{"student": s.id, "late": format_late(s.late_seconds)}
-            for s in data.students if s.late_seconds > 0]
+    late = [{"student": s.id, "late": format_late(s.late_seconds),
+             "penalty": round(s.late_penalty, 2)} for s in data.students if s.late_seconds > 0]
     missing = [{"student": s.id, "status": s.status, "reason": s.message}
                for s in data.students if s.status in UNGRADED]
     score_alt = (f"Histogram of the total scores of {n['graded']} graded students, "
@@ -346,11 +356,11 @@ def render_html(data: ClassData, students, cells, mistakes, pngs) -> str:
                                                        "percent", "reasons")} for r in risk],
                {"score", "percent"}),
         "<h2>Late and missing</h2>",
-        _table("Late submissions", late, set()),
+        _table("Late submissions (after extensions)", late, {"penalty"}),
         _table("Not graded", missing, set()),
         "<h2>All students</h2>",
-        _table("All students", students, {"score", "max_score", "percent", "late_seconds",
-                                          "awaiting_hand_grading"}),
+        _table("All students", students, {"raw_score", "late_penalty", "score", "max_score",
+                                          "percent", "late_seconds", "awaiting_hand_grading"}),
         "</main></body></html>"]
     return "\n".join(parts)
 

@@ -1,0 +1,99 @@
+"""Late work: one policy and per-student extensions, applied by every autograde.
+
+Configured once in ``grader/nbgrader_config.py``; both pieces run inside ``nbgrader autograde``
+(and so inside ``make grade``), so a rerun recomputes the same penalty instead of undoing it:
+
+* :class:`ApplyExtensions` (autograde step, before ``AssignLatePenalties``) writes each
+  student's extension from the extensions file (``student_id,days`` per line, ``#`` comments)
+  into the gradebook's own ``Submission.extension``, so nbgrader's ``total_seconds_late``, the
+  export, formgrader and the class report all see lateness after the extension;
+* :class:`LatePolicy` (``AssignLatePenalties.plugin_class``) deducts ``percent_per_day`` of
+  the notebook's score for every started day late, at most ``max_percent``, nothing within
+  ``grace_minutes``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.plugins import LateSubmissionPlugin
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Unicode
+
+DAY = 86400.0
+
+
+def penalty_fraction(seconds_late: float, percent_per_day: float, max_percent: float,
+                     grace_minutes: float) -> float:
+    """Fraction of the score deducted for ``seconds_late`` (after any extension)."""
+    if seconds_late <= grace_minutes * 60:
+        return 0.0
+    days = math.ceil(seconds_late / DAY)
+    return min(max_percent, percent_per_day * days) / 100.0
+
+
+class ExtensionsError(ValueError):
+    """The extensions file has a line that is not ``student_id,days``."""
+
+
+def read_extensions(path: Path) -> dict[str, float]:
+    """student_id -> extension in days; a missing file means no extensions."""
+    if not path.exists():
+        return {}
+    out = {}
+    for no, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.lower().replace(" ", "") == "student_id,days":
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        try:
+            if len(parts) != 2 or not parts[0]:
+                raise ValueError
+            days = float(parts[1])
+            if not 0 <= days <= 365:
+                raise ValueError
+        except ValueError:
+            raise ExtensionsError(f"{path}, line {no}: expected 'student_id,days' with 0-365 "
+                                  f"days, got {raw!r}") from None
+        out[parts[0]] = days
+    return out
+
+
+class ApplyExtensions(NbGraderPreprocessor):
+    """Set the student's ``Submission.extension`` from the extensions file (or clear it)."""
+
+    path = Unicode("extensions.csv", help="Extensions file (student_id,days), relative to "
+                                          "the course root.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        file = Path(CourseDirectory(config=self.config).root) / self.path
+        days = read_extensions(file).get(info["student"])
+        with Gradebook(info["db_url"]) as gb:
+            sub = gb.find_submission(info["assignment"], info["student"])
+            if days is None and sub.extension is not None:
+                self.log.warning("%s: extension removed (not in %s, the one list of "
+                                 "extensions)", info["student"], file)
+            sub.extension = None if days is None else _dt.timedelta(days=days)
+            gb.db.commit()
+        if days:
+            self.log.info("%s: extension of %g days", info["student"], days)
+        return nb, resources
+
+
+class LatePolicy(LateSubmissionPlugin):
+    """A percentage of the score per started day late, capped; a short grace period."""
+
+    percent_per_day = Float(10.0, help="Percent of the score deducted per started day late."
+                            ).tag(config=True)
+    max_percent = Float(50.0, help="Largest deduction, percent of the score.").tag(config=True)
+    grace_minutes = Float(15.0, help="No deduction up to this many minutes late."
+                          ).tag(config=True)
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        fraction = penalty_fraction(total_seconds_late, self.percent_per_day, self.max_percent,
+                                    self.grace_minutes)
+        return round(fraction * (score or 0.0), 4)

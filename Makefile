@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env assets notebooks serve grade report clean
+.PHONY: book test venv test-env assets notebooks serve grade collect feedback report clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -79,8 +79,18 @@ test: test-env book
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)
+# (make grade FORCE=1 regrades everyone; the default grades only new or changed submissions)
 grade: $(STAMPS)/venv notebooks
-	$(PY) -m neurograder.batch --course grader
+	$(PY) -m neurograder.batch --course grader $(if $(FORCE),--force)
+
+# an LMS download (Canvas; Moodle: see grader/nbgrader_config.py) into grader/submitted
+collect: $(STAMPS)/venv notebooks
+	@test -n "$(ZIP)" || (echo "usage: make collect ZIP=path/to/download.zip [ASSIGNMENT=module1]"; exit 2)
+	$(PY) -m neurograder.lms collect $(or $(ASSIGNMENT),module1) "$(ZIP)" --course grader
+
+# feedback for every graded student (grader/feedback), released through the exchange
+feedback: $(STAMPS)/venv
+	$(PY) -m neurograder.lms feedback $(or $(ASSIGNMENT),module1) --course grader
 
 # class report from the gradebook: grader/reports/module1_class.html (+ CSVs), offline HTML
 report: $(STAMPS)/venv

@@ -19,6 +19,14 @@ c = get_config()  # noqa: F821  (provided by nbgrader)
 c.CourseDirectory.course_id = "spiking-neurons"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
+# LMS downloads (`make collect ZIP=...`, neurograder.lms): the file names Canvas gives
+# ("moodle" for Moodle downloads)
+c.ZipCollectApp.collector_plugin = "neurograder.lms.LmsFileNameCollector"
+c.LmsFileNameCollector.lms = "canvas"
+# the exchange of release_assignment / collect / release_feedback (a JupyterHub course): a
+# folder of the course (git-ignored), made here so that formgrader finds it
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 # `nbgrader export`: nbgrader's CSV columns plus points per task and extra credit
 c.ExportApp.plugin_class = "neurograder.export.TaskCsvExportPlugin"
 # late work (neurograder.late): 10 % of the score per started day late, at most 50 %, nothing

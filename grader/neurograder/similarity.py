@@ -73,6 +73,8 @@ MIN_WEIGHT = 0.2
 CLUSTER_SIZE = 3
 #: pairs shown in the ranked table (listed pairs are always shown)
 TOP_PAIRS = 40
+#: listed pairs given a side-by-side view on the page (all of them are in pairs.csv)
+MAX_SIDE_BY_SIDE = 100
 #: words too common to say anything about who wrote an answer
 STOPWORDS = frozenset("""a about above after again all also an and any are as at be because been
 before being below between both but by can could did do does doing down during each few for from
@@ -125,7 +127,9 @@ def course_tasks(spec: SourceSpec) -> list[Task]:
 
 
 def read_notebook(path: Path):
-    """The notebook at ``path`` as an nbformat node, or a ValueError saying why it is unusable."""
+    """The notebook at ``path`` as an nbformat node, or a ValueError saying why it is unusable.
+
+    Not validated against the schema (a student's stray metadata must not stop the report)."""
     import nbformat
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -133,7 +137,8 @@ def read_notebook(path: Path):
         raise ValueError(f"cannot be read as a notebook ({type(exc).__name__})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("is not a Jupyter notebook (no list of cells)")
-    return nbformat.from_dict(data)
+    from nbformat.v4.rwbase import rejoin_lines
+    return rejoin_lines(nbformat.from_dict(data))   # line lists -> strings, as nbformat.read
 
 
 def student_answers(nb, tasks: list[Task]) -> dict[str, str]:
@@ -277,13 +282,23 @@ def _names(node, ctx) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
+def _is_constant_store(stmt) -> bool:
+    """``name = <literal>``: cannot raise and has no effect but the name."""
+    value = getattr(stmt, "value", None)
+    if isinstance(value, ast.UnaryOp):
+        value = value.operand
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(value, ast.Constant) \
+        and all(isinstance(t, ast.Name) for t in targets)
+
+
 def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bool]:
-    """(names read, names written, leaves, calls) of a statement.
+    """(names read, names written, leaves, movable) of a statement.
 
     Writing ``a[i]``/``a.x`` counts as writing ``a``, and so does calling a method ``a.f(...)``
     when ``a`` is one of ``local_names`` (``np.zeros`` does not change ``np``); ``leaves``: it
-    may leave the block (return, raise, break, continue, yield); ``calls``: it calls something
-    (which may have effects the names do not show)."""
+    may leave the block (return, raise, break, continue, yield, assert); ``movable``: it is a
+    :func:`_is_constant_store`, which may cross a statement that leaves."""
     reads = _names(stmt, ast.Load) | _names(stmt, ast.Del)
     writes = _names(stmt, ast.Store) | _names(stmt, ast.Del)
     for node in ast.walk(stmt):
@@ -303,8 +318,7 @@ def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bo
     leaves = any(isinstance(n, (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield,
                                 ast.YieldFrom, ast.Global, ast.Nonlocal, ast.Assert))
                  for n in ast.walk(stmt))
-    calls = any(isinstance(n, (ast.Call, ast.Await)) for n in ast.walk(stmt))
-    return reads, writes, leaves, calls
+    return reads, writes, leaves, _is_constant_store(stmt)
 
 
 def shape_key(node) -> str:
@@ -314,11 +328,11 @@ def shape_key(node) -> str:
 
 def conflict(a, b) -> bool:
     """Whether two statements' :func:`effects` forbid swapping them: one writes what the other
-    reads or writes, or one may leave the block while the other calls something or also may
-    leave it (a plain assignment may move across an early return: it changes nothing seen)."""
-    ra, wa, la, ca = a
-    rb, wb, lb, cb = b
-    return bool(wa & (rb | wb) or ra & wb or (la and (lb or cb)) or (lb and ca))
+    reads or writes, or one may leave the block and the other is not movable (anything else
+    may raise, or do something the guard protects it from)."""
+    ra, wa, la, ma = a
+    rb, wb, lb, mb = b
+    return bool(wa & (rb | wb) or ra & wb or (la and not mb) or (lb and not ma))
 
 
 def canonical_order(body: list, local_names=frozenset()) -> list:
@@ -453,7 +467,7 @@ def answer_similarity(term_lists: list[list[str]]) -> np.ndarray:
     norms[norms == 0] = 1.0
     x = sparse.diags(1.0 / norms) @ x
     sim = (x @ x.T).toarray()
-    short = np.array([len(set(t)) < MIN_ANSWER_TERMS for t in term_lists])
+    short = np.array([len(set(t)) < MIN_ANSWER_TERMS for t in term_lists], dtype=bool)
     sim[short, :] = np.nan
     sim[:, short] = np.nan
     return sim
@@ -792,8 +806,8 @@ def _pairs_section(shown: list[Pair]) -> str:
     rows = []
     for rank, p in enumerate(shown, 1):
         top = max(p.tasks, key=lambda t: t[3] * t[2])
-        who = (f"<a href='#{_pair_id(p)}'>{_e(p.a)} &amp; {_e(p.b)}</a>" if p.listed
-               else f"{_e(p.a)} &amp; {_e(p.b)}")
+        who = (f"<a href='#{_pair_id(p)}'>{_e(p.a)} &amp; {_e(p.b)}</a>"
+               if p.listed and rank <= MAX_SIDE_BY_SIDE else f"{_e(p.a)} &amp; {_e(p.b)}")
         rows.append(f"<tr><td class='num'>{rank}</td><td>{who}</td><td class='num'>{p.score:.1f}"
                     f"</td><td>{_e(top[0])} (similarity {top[1]:.2f}, z {top[2]:.1f})</td>"
                     f"<td>{'review' if p.listed else ''}</td></tr>")
@@ -821,7 +835,10 @@ def _details_section(an: Analysis, listed: list[Pair]) -> str:
              "match. Written answers: the shared content words.</p>"]
     if not listed:
         parts.append("<p>No pair is listed for review.</p>")
-    for p in listed:
+    if len(listed) > MAX_SIDE_BY_SIDE:
+        parts.append(f"<p>The first {MAX_SIDE_BY_SIDE} of {len(listed)} listed pairs; every pair "
+                     "is in pairs.csv next to this page.</p>")
+    for p in listed[:MAX_SIDE_BY_SIDE]:
         parts.append(f"<article id='{_pair_id(p)}'><h3>{_e(p.a)} &amp; {_e(p.b)}</h3>")
         for gid, sim, z, weight, notable in sorted(p.tasks, key=lambda t: -t[3] * t[2]):
             if not notable:

@@ -738,6 +738,7 @@ def render_html(an: Analysis) -> str:
     shown = listed + [p for p in an.pairs if not p.listed][: max(0, TOP_PAIRS - len(listed))]
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+           f"<link rel='icon' href='data:,'>"   # no favicon request: the page is all there is
            f"<title>Similarity report: {_e(an.assignment)}</title><style>{CSS}</style></head>"
            f"<body><header><h1>Similarity report: {_e(an.assignment)}</h1></header><main>"]
     out.append(

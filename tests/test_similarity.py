@@ -16,15 +16,15 @@ Questions answered, one test each:
   the same as the original, checked by running both) and make reorderings identical?
 * Does what the course supplies (the released stub) leave no own code to compare?
 * Are unreadable, foreign and missing notebooks reported by name, without losing the others?
-* Does the command write the page and a CSV that agrees with it, and fail clearly without a
-  release?
+* Does the command write the page and a CSV that agrees with it, the same in every process,
+  and fail clearly without a release?
 """
 from __future__ import annotations
 
 import ast
 import csv
 import itertools
-import random
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -125,7 +125,7 @@ def test_tasks_everyone_answers_alike_are_weighted_to_zero(analysis):
         if st.task.grade_id in same:
             assert st.median == pytest.approx(1.0) and st.weight == pytest.approx(0.0)
     for p in analysis.pairs:
-        assert not any(t[4] for t in p.tasks if t[0] in same)
+        assert not any(t[4] for t in S.task_rows(analysis.stats, p) if t[0] in same)
 
 
 # ---- normalisation: behaviour kept (run both), reorderings made identical -------------------
@@ -222,6 +222,20 @@ def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
     assert listed and all(f"{a} &amp; {b}" in page for a, b in listed)
     assert "cheat" not in page.lower() and "plagiar" not in page.lower()
     assert "What was left out, and why" in page
+
+
+def test_same_class_same_report_in_every_process(broken_class, tmp_path):
+    """Fingerprints do not depend on Python's per-process string hash salt."""
+    csvs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        run = subprocess.run([sys.executable, "-m", "neurograder.similarity", "--course",
+                              str(broken_class), "--out", str(out)], capture_output=True,
+                             text=True, timeout=240, cwd=REPO,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr
+        csvs.append((out / "pairs.csv").read_text())
+    assert csvs[0] == csvs[1]
 
 
 def test_command_without_release_says_what_to_run(tmp_path):

@@ -33,6 +33,7 @@ import argparse
 import ast
 import base64
 import csv
+import functools
 import html
 import io
 import json
@@ -40,6 +41,7 @@ import math
 import re
 import sys
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +57,9 @@ FINGERPRINT_K = 12
 WINNOW_WINDOW = 3
 #: a task's code with fewer fingerprints than this is too short to tell copying from chance
 MIN_FINGERPRINTS = 6
+#: a code match listed for review covers at least this many shared fingerprints (a one-line
+#: answer inside a longer one is common and honest; a copied function shares dozens)
+MIN_SHARED = 12
 #: a written answer with fewer distinct content words than this is not compared
 MIN_ANSWER_TERMS = 8
 #: spread of a task's pair similarities: the larger of 1.4826 x MAD and (the TAIL_QUANTILE
@@ -71,7 +76,7 @@ FLAG_SIMILARITY = {"code": 0.75, "answer": 0.5}
 MIN_WEIGHT = 0.2
 #: smallest group of students linked through listed pairs that is shown as a cluster
 CLUSTER_SIZE = 3
-#: pairs shown in the ranked table (listed pairs are always shown)
+#: pairs shown in the ranked table at least (listed ones first; pairs.csv has all of them)
 TOP_PAIRS = 40
 #: listed pairs given a side-by-side view on the page (all of them are in pairs.csv)
 MAX_SIDE_BY_SIDE = 100
@@ -82,6 +87,8 @@ further had has have having here how i if in into is it its itself just more mos
 not of off on once only or other our out over own same so some such than that the their them
 then there these they this those through to too under until up very was we were what when where
 which while who why will with would you your one two thus get gets makes make""".split())
+#: bins of the per-task similarity histograms on the page
+HIST_BINS = 40
 #: output folder of the report, relative to the course
 REPORT_DIR = "similarity"
 DEFAULT_ASSIGNMENT = "module1"
@@ -180,7 +187,7 @@ def _unparse_lines(source: str) -> list[str]:
         return [ln.strip() for ln in source.splitlines() if ln.strip()]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Supplied:
     """What the released notebook gives every student."""
     code_lines: frozenset[str]      # normalised (unparsed) lines of every code cell
@@ -263,23 +270,24 @@ class DeadCode(ast.NodeTransformer):
 
 
 def unused_locals(tree) -> frozenset[str]:
-    """Names assigned inside a function but never read anywhere in the cell."""
-    stored, loaded = set(), set()
-    for fn in ast.walk(tree):
-        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+    """Names assigned inside a function but never read anywhere in the cell (one walk)."""
+    stored, loaded, top = set(), set(), set()
+    for stmt in getattr(tree, "body", []):
+        in_function = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name):
+                if not isinstance(node.ctx, ast.Store):
+                    loaded.add(node.id)
+                elif in_function:
                     stored.add(node.id)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            loaded.add(node.id)
-    globals_ = {n.id for s in getattr(tree, "body", []) if isinstance(s, ast.Assign)
-                for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    return frozenset(stored - loaded - globals_)
+                else:
+                    top.add(node.id)
+    return frozenset(stored - loaded - top)
 
 
-def _names(node, ctx) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+#: statements that may leave the block they are in
+LEAVING = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global,
+           ast.Nonlocal, ast.Assert)
 
 
 def _is_constant_store(stmt) -> bool:
@@ -292,17 +300,28 @@ def _is_constant_store(stmt) -> bool:
         and all(isinstance(t, ast.Name) for t in targets)
 
 
-def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bool]:
-    """(names read, names written, leaves, movable) of a statement.
+def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bool, str]:
+    """(names read, names written, leaves, movable, shape) of a statement, in one walk.
 
     Writing ``a[i]``/``a.x`` counts as writing ``a``, and so does calling a method ``a.f(...)``
     when ``a`` is one of ``local_names`` (``np.zeros`` does not change ``np``); ``leaves``: it
     may leave the block (return, raise, break, continue, yield, assert); ``movable``: it is a
-    :func:`_is_constant_store`, which may cross a statement that leaves."""
-    reads = _names(stmt, ast.Load) | _names(stmt, ast.Del)
-    writes = _names(stmt, ast.Store) | _names(stmt, ast.Del)
+    :func:`_is_constant_store`, which may cross a statement that leaves; ``shape``: its node
+    types, attributes and literals in walk order, with every name erased (so renaming cannot
+    change it)."""
+    reads, writes, leaves, shape = set(), set(), False, []
     for node in ast.walk(stmt):
-        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+        shape.append(type(node).__name__)
+        if isinstance(node, ast.Constant):
+            shape.append(repr(node.value))
+        elif isinstance(node, ast.Attribute):
+            shape.append(node.attr)
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Store):
+                reads.add(node.id)
+            if not isinstance(node.ctx, ast.Load):
+                writes.add(node.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
             base = node.value
             while isinstance(base, (ast.Subscript, ast.Attribute)):
                 base = base.value
@@ -315,23 +334,17 @@ def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bo
             writes.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             writes.update((a.asname or a.name).split(".")[0] for a in node.names)
-    leaves = any(isinstance(n, (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield,
-                                ast.YieldFrom, ast.Global, ast.Nonlocal, ast.Assert))
-                 for n in ast.walk(stmt))
-    return reads, writes, leaves, _is_constant_store(stmt)
-
-
-def shape_key(node) -> str:
-    """The statement's structure with every name erased (so renaming cannot change the order)."""
-    return re.sub(r"(id|arg|name|asname)='[^']*'", r"\1=''", ast.dump(node))
+        elif isinstance(node, LEAVING):
+            leaves = True
+    return reads, writes, leaves, _is_constant_store(stmt), " ".join(shape)
 
 
 def conflict(a, b) -> bool:
     """Whether two statements' :func:`effects` forbid swapping them: one writes what the other
     reads or writes, or one may leave the block and the other is not movable (anything else
     may raise, or do something the guard protects it from)."""
-    ra, wa, la, ma = a
-    rb, wb, lb, mb = b
+    ra, wa, la, ma = a[:4]
+    rb, wb, lb, mb = b[:4]
     return bool(wa & (rb | wb) or ra & wb or (la and not mb) or (lb and not ma))
 
 
@@ -339,11 +352,13 @@ def canonical_order(body: list, local_names=frozenset()) -> list:
     """The block's statements in one canonical order that keeps every dependency.
 
     Of the statements whose earlier conflicting statements (:func:`conflict`) are all placed,
-    the smallest by :func:`shape_key` goes next. The relation is symmetric, so any reordering
-    of independent statements gives the same result."""
+    the smallest by shape (see :func:`effects`) goes next. The relation is symmetric, so any
+    reordering of independent statements gives the same result."""
+    if len(body) < 2:
+        return body
     info = [effects(s, local_names) for s in body]
     deps = [{i for i in range(j) if conflict(info[i], info[j])} for j in range(len(body))]
-    keys = [shape_key(s) for s in body]
+    keys = [i[4] for i in info]
     placed, order = set(), []
     while len(order) < len(body):
         ready = [j for j in range(len(body)) if j not in placed and deps[j] <= placed]
@@ -357,7 +372,8 @@ class Reorder(ast.NodeTransformer):
     """Put every block of the tree in :func:`canonical_order`."""
 
     def __init__(self, tree):
-        self.local_names = frozenset(_names(tree, ast.Store))
+        self.local_names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                                     and isinstance(n.ctx, ast.Store))
 
     def generic_visit(self, node):
         super().generic_visit(node)
@@ -368,6 +384,7 @@ class Reorder(ast.NodeTransformer):
         return node
 
 
+@functools.lru_cache(maxsize=4096)       # a class hands in many identical cells (stubs, one-liners)
 def normalise_code(source: str, supplied: Supplied) -> str:
     """Student-written code only, in canonical form (see the module docstring, steps 2-3).
 
@@ -409,14 +426,28 @@ def answer_terms(text: str) -> list[str]:
 
 
 # ---- step 4: match (all pairs of a task at once) -----------------------------------------------
-def code_fingerprints(code: str) -> tuple[str, set, dict]:
-    """copydetect's filtered text (names -> V, no comments/space) and its winnowed hashes."""
-    from copydetect.utils import filter_code, get_document_fingerprints
+def kgram_hashes(text: str, k: int) -> np.ndarray:
+    """CRC-32 of every k-gram of ``text``: the same in every run (copydetect's own
+    ``hashed_kgrams`` uses Python's ``hash``, salted per process, so its picks would vary)."""
+    data = text.encode("utf-8", "surrogatepass")
+    return np.array([zlib.crc32(data[i:i + k]) for i in range(len(data) - k + 1)],
+                    dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=4096)
+def code_fingerprints(code: str) -> tuple[str, frozenset, dict]:
+    """copydetect's filtered text (names -> V, no comments/space), the hashes copydetect's
+    winnowing keeps, and where each occurs (hash -> k-gram starts)."""
+    from copydetect.utils import filter_code, winnow
     filtered, _ = filter_code(code, "cell.py", language="python")
-    if len(filtered) < FINGERPRINT_K:
-        return filtered, set(), {}
-    hashes, index = get_document_fingerprints(filtered, FINGERPRINT_K, WINNOW_WINDOW)
-    return filtered, hashes, index
+    if len(filtered.encode("utf-8", "surrogatepass")) < FINGERPRINT_K:
+        return filtered, frozenset(), {}
+    hashes, idx = winnow(kgram_hashes(filtered, FINGERPRINT_K), WINNOW_WINDOW,
+                         remove_duplicates=False)
+    index: dict = {}
+    for h, i in zip(hashes.tolist(), idx.tolist()):
+        index.setdefault(h, []).append(i)
+    return filtered, frozenset(index), index
 
 
 def _incidence(sets: list) -> "object":
@@ -431,9 +462,9 @@ def _incidence(sets: list) -> "object":
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
 
 
-def code_similarity(fingerprints: list[set]) -> np.ndarray:
-    """Pairwise share of shared fingerprints: mean of |A&B|/|A| and |A&B|/|B|; NaN where a
-    side is too short to compare."""
+def code_similarity(fingerprints: list[set]) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise share of shared fingerprints, mean of |A&B|/|A| and |A&B|/|B| (NaN where a side
+    is too short to compare), and the number shared |A&B|."""
     m = _incidence(fingerprints)
     shared = (m @ m.T).toarray()
     sizes = np.array([len(f) for f in fingerprints], dtype=float)
@@ -442,7 +473,7 @@ def code_similarity(fingerprints: list[set]) -> np.ndarray:
     short = sizes < MIN_FINGERPRINTS
     sim[short, :] = np.nan
     sim[:, short] = np.nan
-    return sim
+    return sim, shared
 
 
 def answer_similarity(term_lists: list[list[str]]) -> np.ndarray:
@@ -483,6 +514,8 @@ class TaskStats:
     weight: float
     sims: np.ndarray = field(repr=False)     # students x students, NaN where not compared
     z: np.ndarray = field(repr=False)
+    shared: np.ndarray | None = field(default=None, repr=False)   # code: fingerprints shared
+    notable: np.ndarray | None = field(default=None, repr=False)  # see notable_matrix
 
 
 def task_stats(task: Task, sim: np.ndarray) -> TaskStats:
@@ -510,30 +543,50 @@ class Pair:
     b: str
     score: float                  # most unusual weighted task z of the pair
     listed: bool                  # listed for a person to review
-    tasks: list = field(default_factory=list)   # (grade_id, similarity, z, weight, notable)
+    i: int                        # the students' rows in the task matrices
+    j: int
+
+
+def notable_matrix(st: TaskStats) -> np.ndarray:
+    """Pairs whose similarity on this task is unusual and high enough to list."""
+    sims = np.nan_to_num(st.sims, nan=-1.0)
+    z = np.nan_to_num(st.z, nan=-np.inf)
+    notable = (z >= FLAG_Z) & (sims >= FLAG_SIMILARITY[st.task.kind]) & (st.weight >= MIN_WEIGHT)
+    if st.shared is not None:
+        notable &= st.shared >= MIN_SHARED
+    return notable
 
 
 def rank_pairs(students: list[str], stats: list[TaskStats]) -> list[Pair]:
-    """Every pair with at least one compared task, most unusual first."""
-    pairs = []
+    """Every pair with at least one compared task, listed ones first, then most unusual
+    (largest weight x z over the pair's tasks); all tasks at once as matrices."""
     n = len(students)
-    for i in range(n):
-        for j in range(i + 1, n):
-            rows, score, listed = [], -math.inf, False
-            for st in stats:
-                s = st.sims[i, j]
-                if math.isnan(s):
-                    continue
-                z = float(st.z[i, j])
-                notable = (z >= FLAG_Z and s >= FLAG_SIMILARITY[st.task.kind]
-                           and st.weight >= MIN_WEIGHT)
-                listed = listed or notable
-                score = max(score, st.weight * z)
-                rows.append((st.task.grade_id, float(s), z, st.weight, notable))
-            if rows:
-                pairs.append(Pair(students[i], students[j], score, listed, rows))
+    score = np.full((n, n), -np.inf)
+    listed = np.zeros((n, n), dtype=bool)
+    compared = np.zeros((n, n), dtype=bool)
+    for st in stats:
+        valid = ~np.isnan(st.sims)
+        compared |= valid
+        score = np.maximum(score, np.where(valid, st.weight * np.nan_to_num(st.z), -np.inf))
+        listed |= st.notable
+    ii, jj = np.triu_indices(n, 1)
+    keep = compared[ii, jj]
+    ii, jj = ii[keep], jj[keep]
+    pairs = [Pair(students[i], students[j], sc, li, i, j) for i, j, sc, li in
+             zip(ii.tolist(), jj.tolist(), score[ii, jj].tolist(), listed[ii, jj].tolist())]
     pairs.sort(key=lambda p: (not p.listed, -p.score, p.a, p.b))
     return pairs
+
+
+def task_rows(stats: list[TaskStats], p: Pair) -> list[tuple]:
+    """(grade_id, similarity, z, weight, notable) of every task compared for the pair."""
+    rows = []
+    for st in stats:
+        s = float(st.sims[p.i, p.j])
+        if not math.isnan(s):
+            rows.append((st.task.grade_id, s, float(st.z[p.i, p.j]), st.weight,
+                         bool(st.notable[p.i, p.j])))
+    return rows
 
 
 def clusters(pairs: list[Pair]) -> list[list[str]]:
@@ -586,10 +639,13 @@ def normalise_class(subs: list[Submission], tasks: list[Task], supplied: Supplie
 def compare_task(task: Task, students: list[str], normalised: dict) -> TaskStats:
     texts = [normalised[s, task.grade_id] for s in students]
     if task.kind == "code":
-        sim = code_similarity([code_fingerprints(t)[1] for t in texts])
+        sim, shared = code_similarity([code_fingerprints(t)[1] for t in texts])
+        stats = task_stats(task, sim)
+        stats.shared = shared
     else:
-        sim = answer_similarity([answer_terms(t) for t in texts])
-    return task_stats(task, sim)
+        stats = task_stats(task, answer_similarity([answer_terms(t) for t in texts]))
+    stats.notable = notable_matrix(stats)
+    return stats
 
 
 def load_class(course: Path, assignment: str, notebook: str | None = None):
@@ -688,30 +744,34 @@ def answer_marked(left: str, right: str) -> tuple[str, str]:
 
 
 def distribution_png(stats: list[TaskStats]) -> str:
-    """One histogram per compared task (pair similarities, review line), as a PNG data URI."""
+    """One histogram per task that can list a pair (pair similarities on a log scale, and the
+    review line), as a PNG data URI; "" when there is none."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    shown = [s for s in stats if s.compared >= 2 and not math.isnan(s.median)]
+    from matplotlib import ticker
+    shown = [s for s in stats if not math.isnan(s.median) and s.weight >= MIN_WEIGHT]
     if not shown:
         return ""
-    cols = 3
+    cols = min(3, len(shown))
     rows = math.ceil(len(shown) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.7 * cols, 2.7 * rows), squeeze=False)
     for ax, st in zip(axes.ravel(), shown):
-        iu = np.triu_indices(st.sims.shape[0], 1)
-        vals = st.sims[iu]
-        vals = vals[~np.isnan(vals)]
-        ax.hist(vals, bins=np.linspace(0, 1, 41), color="#4a6fa5")
-        line = st.median + FLAG_Z * st.spread
-        ax.axvline(max(line, FLAG_SIMILARITY[st.task.kind]), color="#b03030", ls="--", lw=1)
+        vals = st.sims[np.triu_indices(st.sims.shape[0], 1)]
+        counts, edges = np.histogram(vals[~np.isnan(vals)], bins=HIST_BINS, range=(0, 1))
+        ax.stairs(counts, edges, fill=True, color="#4a6fa5")     # one artist: fast to draw
+        line = max(st.median + FLAG_Z * st.spread, FLAG_SIMILARITY[st.task.kind])
+        ax.axvline(line, color="#b03030", ls="--", lw=1)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(f"{st.task.grade_id} (weight {st.weight:.2f})", fontsize=9)
         ax.set_xlabel("pair similarity", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(shown):]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.16 / rows, top=1 - 0.1 / rows,
+                        wspace=0.3, hspace=0.7)   # fixed margins: tight_layout is slow
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
@@ -735,7 +795,7 @@ def _e(x) -> str:
 def render_html(an: Analysis) -> str:
     """The whole report as one self-contained page (inline CSS and image, no script)."""
     listed = [p for p in an.pairs if p.listed]
-    shown = listed + [p for p in an.pairs if not p.listed][: max(0, TOP_PAIRS - len(listed))]
+    shown = an.pairs[: max(TOP_PAIRS, min(len(listed), MAX_SIDE_BY_SIDE))]
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
            f"<link rel='icon' href='data:,'>"   # no favicon request: the page is all there is
@@ -760,7 +820,7 @@ def render_html(an: Analysis) -> str:
         out.append("</ul>")
     out.append("</section>")
     out.append(_tasks_section(an))
-    out.append(_pairs_section(shown))
+    out.append(_pairs_section(shown, an.stats, len(an.pairs)))
     out.append(_clusters_section(an))
     out.append(_details_section(an, listed))
     out.append("</main></body></html>")
@@ -780,19 +840,22 @@ def _tasks_section(an: Analysis) -> str:
                     f"<td class='num'>{st.compared}</td><td class='num'>{st.median:.2f}</td>"
                     f"<td class='num'>{st.spread:.2f}</td><td class='num'>{st.weight:.2f}{note}</td></tr>")
     png = distribution_png(an.stats)
-    img = (f"<figure><img src='{png}' alt='Histograms of pair similarity per task, log scale; "
+    img = (f"<figure><img src='{png}' alt='Histograms of pair similarity for each task that can "
+           f"list a pair, log scale; "
            f"the dashed line is where a pair becomes unusual enough to list'><figcaption>Pair "
            f"similarity per task across the class (log counts). Dashed: review line.</figcaption>"
            f"</figure>") if png else ""
     return ("<section aria-labelledby='tasks'><h2 id='tasks'>Tasks and how alike the class is"
-            "</h2><p>Each pair is judged against all pairs of the same task: z is how many robust "
+            "</h2><p>Each pair is judged against all pairs of the same task: z is how many "
             f"robust standard deviations (spread: the larger of 1.4826 MAD and the distance from the "
             f"median to the {TAIL_QUANTILE:.0%} quantile over {TAIL_Z:g}) above the median its "
             "similarity lies. A task whose "
             "honest answers look alike anyway (high median) counts less: weight = 1 - median. "
             f"A pair is listed when one task has z &ge; {FLAG_Z:g}, similarity &ge; "
-            f"{FLAG_SIMILARITY['code']:g} (code) or {FLAG_SIMILARITY['answer']:g} (written), and "
-            f"weight &ge; {MIN_WEIGHT:g}.</p><table><caption>Per-task distribution</caption>"
+            f"{FLAG_SIMILARITY['code']:g} (code, with at least {MIN_SHARED} shared fingerprints) "
+            f"or {FLAG_SIMILARITY['answer']:g} (written), and weight &ge; {MIN_WEIGHT:g}. Code "
+            f"similarity: the share of winnowed fingerprints (copydetect, {FINGERPRINT_K}-grams "
+            f"of the filtered code) both have; written: TF-IDF cosine of stemmed words.</p><table><caption>Per-task distribution</caption>"
             "<thead><tr><th scope='col'>task</th><th scope='col'>kind</th><th scope='col'>"
             "compared</th><th scope='col'>median</th><th scope='col'>spread</th><th scope='col'>"
             "weight</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + img +
@@ -803,16 +866,18 @@ def _pair_id(p: Pair) -> str:
     return "pair-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{p.a}--{p.b}")
 
 
-def _pairs_section(shown: list[Pair]) -> str:
+def _pairs_section(shown: list[Pair], stats: list[TaskStats], total: int) -> str:
     rows = []
     for rank, p in enumerate(shown, 1):
-        top = max(p.tasks, key=lambda t: t[3] * t[2])
+        top = max(task_rows(stats, p), key=lambda t: t[3] * t[2])
         who = (f"<a href='#{_pair_id(p)}'>{_e(p.a)} &amp; {_e(p.b)}</a>"
                if p.listed and rank <= MAX_SIDE_BY_SIDE else f"{_e(p.a)} &amp; {_e(p.b)}")
         rows.append(f"<tr><td class='num'>{rank}</td><td>{who}</td><td class='num'>{p.score:.1f}"
                     f"</td><td>{_e(top[0])} (similarity {top[1]:.2f}, z {top[2]:.1f})</td>"
                     f"<td>{'review' if p.listed else ''}</td></tr>")
     return ("<section aria-labelledby='pairs'><h2 id='pairs'>Pairs, most unusual first</h2>"
+            f"<p>The first {len(shown)} of {total} pairs; every pair is in pairs.csv next to "
+            "this page.</p>"
             "<table><caption>Score: the largest weight &times; z over the pair's tasks</caption>"
             "<thead><tr><th scope='col'>rank</th><th scope='col'>students</th><th scope='col'>"
             "score</th><th scope='col'>most unusual task</th><th scope='col'>listed</th></tr>"
@@ -841,7 +906,8 @@ def _details_section(an: Analysis, listed: list[Pair]) -> str:
                      "is in pairs.csv next to this page.</p>")
     for p in listed[:MAX_SIDE_BY_SIDE]:
         parts.append(f"<article id='{_pair_id(p)}'><h3>{_e(p.a)} &amp; {_e(p.b)}</h3>")
-        for gid, sim, z, weight, notable in sorted(p.tasks, key=lambda t: -t[3] * t[2]):
+        for gid, sim, z, weight, notable in sorted(task_rows(an.stats, p),
+                                                   key=lambda t: -t[3] * t[2]):
             if not notable:
                 continue
             kind = next(t.kind for t in an.tasks if t.grade_id == gid)
@@ -863,14 +929,21 @@ def _details_section(an: Analysis, listed: list[Pair]) -> str:
 
 
 def write_csv(an: Analysis, path: Path) -> None:
+    """Every pair, in rank order: one row each, similarity and z of every compared task."""
+    tasks = [st for st in an.stats if not math.isnan(st.median)]
+    ii = np.array([p.i for p in an.pairs], dtype=int)
+    jj = np.array([p.j for p in an.pairs], dtype=int)
+    columns = []
+    for st in tasks:
+        sims, zs = st.sims[ii, jj].tolist(), st.z[ii, jj].tolist()
+        columns.append(["" if math.isnan(s) else f"{s:.3f}" for s in sims])
+        columns.append(["" if math.isnan(s) else f"{z:.2f}" for s, z in zip(sims, zs)])
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["student_a", "student_b", "score", "listed_for_review", "task",
-                    "similarity", "z", "weight"])
-        for p in an.pairs:
-            for gid, sim, z, weight, _ in p.tasks:
-                w.writerow([p.a, p.b, f"{p.score:.3f}", int(p.listed), gid, f"{sim:.3f}",
-                            f"{z:.2f}", f"{weight:.2f}"])
+        w.writerow(["rank", "student_a", "student_b", "score", "listed_for_review"]
+                   + [f"{st.task.grade_id} {what}" for st in tasks for what in ("similarity", "z")])
+        for rank, (p, *cells) in enumerate(zip(an.pairs, *columns), 1):
+            w.writerow([rank, p.a, p.b, f"{p.score:.3f}", int(p.listed), *cells])
 
 
 def write_report(an: Analysis, out_dir: Path) -> Path:

@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env assets notebooks serve grade clean
+.PHONY: book test venv test-env assets notebooks serve grade similarity clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -81,6 +81,10 @@ test: test-env book
 # ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)
 grade: $(STAMPS)/venv notebooks
 	$(PY) -m neurograder.batch --course grader
+
+# ---- instructors: which pairs of submissions to look at (offline page grader/similarity/index.html)
+similarity: $(STAMPS)/venv notebooks
+	$(PY) -m neurograder.similarity --course grader
 
 clean:
 	rm -rf _build $(STAMPS) grader/source grader/release

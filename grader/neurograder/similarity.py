@@ -134,9 +134,11 @@ def course_tasks(spec: SourceSpec) -> list[Task]:
 
 
 def read_notebook(path: Path):
-    """The notebook at ``path`` as an nbformat node, or a ValueError saying why it is unusable.
+    """The notebook's cells at ``path`` (``nb.cells``, each source one string), or a ValueError
+    saying why it is unusable.
 
-    Not validated against the schema (a student's stray metadata must not stop the report)."""
+    Not validated against the schema (a student's stray metadata must not stop the report),
+    and outputs are left as read (only sources are compared)."""
     import nbformat
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -144,8 +146,15 @@ def read_notebook(path: Path):
         raise ValueError(f"cannot be read as a notebook ({type(exc).__name__})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("is not a Jupyter notebook (no list of cells)")
-    from nbformat.v4.rwbase import rejoin_lines
-    return rejoin_lines(nbformat.from_dict(data))   # line lists -> strings, as nbformat.read
+    cells = []
+    for cell in data["cells"]:
+        if not isinstance(cell, dict):
+            raise ValueError("is not a Jupyter notebook (a cell is not an object)")
+        cell = nbformat.NotebookNode(cell)
+        if isinstance(cell.get("source"), list):       # as nbformat.read joins them
+            cell["source"] = "".join(str(line) for line in cell["source"])
+        cells.append(cell)
+    return nbformat.NotebookNode(cells=cells)
 
 
 def student_answers(nb, tasks: list[Task]) -> dict[str, str]:

@@ -17,12 +17,14 @@ Steps, one small function each (nbgrader's preprocessor style):
    (statements after return/raise, ``if False:`` blocks, unused local assignments, stray
    literals), the order of independent statements (a canonical topological order of each block)
    and identifier names (copydetect's filter turns every name into ``V``).
-4. **match**: code with copydetect's winnowing fingerprints (MOSS family); answers with TF-IDF
-   cosine over stemmed words. All pairs of a task at once (sparse matrix products).
+4. **match**: code with copydetect (MOSS family): its filter (names -> ``V``, no comments or
+   layout) and its winnowing of k-gram hashes (CRC-32, so every run picks the same); answers
+   with TF-IDF cosine over stemmed words. All pairs of a task at once (sparse matrix products).
 5. **judge against the class**: per task, each pair's robust z-score against all pairs of that
-   task (median, and a spread that sees the upper tail); a task whose pairs are alike anyway (near-canonical answers) gets weight
-   ``1 - median similarity``. A pair is *listed for review* when one task is both unusual for
-   the class and high in absolute terms; pairs linked through listed pairs form clusters.
+   task (median, and a spread that sees the upper tail); a task whose pairs are alike anyway
+   (near-canonical answers) gets weight ``1 - median similarity``. A pair is *listed for
+   review* when one task is both unusual for the class and high in absolute terms (code: over
+   enough shared fingerprints); pairs linked through listed pairs form clusters.
 6. **report**: ranked pairs, clusters, per-task distributions (matplotlib), side-by-side views
    with the matching regions highlighted, and what was excluded and why. The report lists pairs
    for a person to review; it never says that anyone copied.
@@ -235,7 +237,8 @@ def _is_not_implemented(node) -> bool:
     exc = getattr(node, "exc", None)
     if isinstance(exc, ast.Call):
         exc = exc.func
-    return isinstance(node, ast.Raise) and isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return isinstance(node, ast.Raise) and isinstance(exc, ast.Name) \
+        and exc.id == "NotImplementedError"
 
 
 class DeadCode(ast.NodeTransformer):
@@ -468,7 +471,8 @@ def _incidence(sets: list) -> "object":
         for item in items:
             rows.append(r)
             cols.append(vocab.setdefault(item, len(vocab)))
-    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                             shape=(len(sets), max(len(vocab), 1)))
 
 
 def code_similarity(fingerprints: list[set]) -> tuple[np.ndarray, np.ndarray]:
@@ -847,7 +851,8 @@ def _tasks_section(an: Analysis) -> str:
         note = " (alike anyway: never lists a pair)" if st.weight < MIN_WEIGHT else ""
         rows.append(f"<tr><td>{_e(st.task.grade_id)}</td><td>{st.task.kind}</td>"
                     f"<td class='num'>{st.compared}</td><td class='num'>{st.median:.2f}</td>"
-                    f"<td class='num'>{st.spread:.2f}</td><td class='num'>{st.weight:.2f}{note}</td></tr>")
+                    f"<td class='num'>{st.spread:.2f}</td>"
+                    f"<td class='num'>{st.weight:.2f}{note}</td></tr>")
     png = distribution_png(an.stats)
     img = (f"<figure><img src='{png}' alt='Histograms of pair similarity for each task that can "
            f"list a pair, log scale; "
@@ -856,7 +861,8 @@ def _tasks_section(an: Analysis) -> str:
            f"</figure>") if png else ""
     return ("<section aria-labelledby='tasks'><h2 id='tasks'>Tasks and how alike the class is"
             "</h2><p>Each pair is judged against all pairs of the same task: z is how many "
-            f"robust standard deviations (spread: the larger of 1.4826 MAD and the distance from the "
+            f"robust standard deviations (spread: the larger of 1.4826 MAD and the distance "
+            f"from the "
             f"median to the {TAIL_QUANTILE:.0%} quantile over {TAIL_Z:g}) above the median its "
             "similarity lies. A task whose "
             "honest answers look alike anyway (high median) counts less: weight = 1 - median. "
@@ -864,7 +870,8 @@ def _tasks_section(an: Analysis) -> str:
             f"{FLAG_SIMILARITY['code']:g} (code, with at least {MIN_SHARED} shared fingerprints) "
             f"or {FLAG_SIMILARITY['answer']:g} (written), and weight &ge; {MIN_WEIGHT:g}. Code "
             f"similarity: the share of winnowed fingerprints (copydetect, {FINGERPRINT_K}-grams "
-            f"of the filtered code) both have; written: TF-IDF cosine of stemmed words.</p><table><caption>Per-task distribution</caption>"
+            f"of the filtered code) both have; written: TF-IDF cosine of stemmed words.</p>"
+            "<table><caption>Per-task distribution</caption>"
             "<thead><tr><th scope='col'>task</th><th scope='col'>kind</th><th scope='col'>"
             "compared</th><th scope='col'>median</th><th scope='col'>spread</th><th scope='col'>"
             "weight</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + img +

@@ -159,6 +159,15 @@ def read_notebook(path: Path):
     return nbformat.NotebookNode(cells=cells)
 
 
+def _text(source) -> str:
+    """A cell source as one string, whatever a hand-edited notebook holds there."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list):
+        return "".join(str(line) for line in source)
+    return "" if source is None else str(source)
+
+
 def student_answers(nb, tasks: list[Task]) -> dict[str, str]:
     """The student's markdown answer cells, by grade_id (first match)."""
     wanted = {t.grade_id for t in tasks if t.kind == "answer"}
@@ -166,8 +175,7 @@ def student_answers(nb, tasks: list[Task]) -> dict[str, str]:
     for cell in nb.cells:
         gid = nbg(cell).get("grade_id")
         if gid in wanted and gid not in found and cell.get("cell_type") == "markdown":
-            src = cell.get("source", "")
-            found[gid] = "".join(src) if isinstance(src, list) else str(src)
+            found[gid] = _text(cell.get("source", ""))
     return found
 
 
@@ -184,8 +192,7 @@ def load_submission(path: Path, student: str, spec: SourceSpec, tasks: list[Task
         sub.problem = f"notebook {exc}" if isinstance(exc, ValueError) else \
             f"notebook has an unexpected structure ({type(exc).__name__})"
         return sub
-    sub.cells = {c["grade_id"]: c["source"] if isinstance(c["source"], str)
-                 else "".join(c["source"]) for c in cells}
+    sub.cells = {c["grade_id"]: _text(c["source"]) for c in cells}
     sub.cells.update(student_answers(nb, tasks))
     return sub
 
@@ -703,43 +710,22 @@ def analyse(course: Path, assignment: str = DEFAULT_ASSIGNMENT,
 
 
 # ---- step 6: report -----------------------------------------------------------------------------
-def highlighted_pair(left: str, right: str) -> tuple[str, str, float]:
-    """Both normalised codes as HTML with the regions copydetect matches marked."""
-    from copydetect.utils import find_fingerprint_overlap, get_copied_slices, highlight_overlap
-    fl, hl, il = code_fingerprints(left)
-    fr, hr, ir = code_fingerprints(right)
-    _, offs_l = _filtered_offsets(left)
-    _, offs_r = _filtered_offsets(right)
-    a, b = find_fingerprint_overlap(hl, hr, il, ir)
+def highlighted_pair(left: str, right: str) -> tuple[str, str]:
+    """Both normalised codes as HTML with the regions copydetect matches marked (its own
+    ``compare_files``, which maps the matches back from the filtered text)."""
+    from copydetect.detector import CodeFingerprint, compare_files
+    from copydetect.utils import highlight_overlap
+    prints = [CodeFingerprint("cell.py", FINGERPRINT_K, WINNOW_WINDOW, language="python",
+                              fp=io.StringIO(doc)) for doc in (left, right)]
+    _, _, slices = compare_files(*prints)
     out = []
-    for doc, idx, offs in ((left, a, offs_l), (right, b, offs_r)):
-        slices = get_copied_slices(idx, FINGERPRINT_K)
-        if slices.shape[1] == 0:
+    for doc, cut in zip((left, right), slices):
+        if len(cut) == 0 or np.asarray(cut).shape[-1] == 0:
             out.append(html.escape(doc))
             continue
-        slices = _to_source_slices(slices, offs)
-        marked, _ = highlight_overlap(doc, slices, "\x00", "\x01", escape_html=True)
+        marked, _ = highlight_overlap(doc, np.asarray(cut), "\x00", "\x01", escape_html=True)
         out.append(marked.replace("\x00", "<mark>").replace("\x01", "</mark>"))
-    shared = len(hl & hr) / max(1, min(len(hl), len(hr)))
-    return out[0], out[1], shared
-
-
-def _filtered_offsets(code: str):
-    from copydetect.utils import filter_code
-    return filter_code(code, "cell.py", language="python")
-
-
-def _to_source_slices(slices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Map slices of the filtered text back to the code (copydetect's offset table)."""
-    if offsets.size == 0:
-        return slices
-    pos, shift = offsets[:, 0], offsets[:, 1]
-
-    def back(i):
-        k = np.searchsorted(pos, i, side="right") - 1
-        return int(i + (shift[k] if k >= 0 else 0))
-
-    return np.array([[back(s) for s in slices[0]], [back(e - 1) + 1 for e in slices[1]]])
+    return out[0], out[1]
 
 
 def answer_marked(left: str, right: str) -> tuple[str, str]:
@@ -929,7 +915,7 @@ def _details_section(an: Analysis, listed: list[Pair]) -> str:
             kind = next(t.kind for t in an.tasks if t.grade_id == gid)
             left, right = an.normalised[p.a, gid], an.normalised[p.b, gid]
             if kind == "code":
-                hl, hr, _ = highlighted_pair(left, right)
+                hl, hr = highlighted_pair(left, right)
             else:
                 hl, hr = answer_marked(left, right)
             parts.append(

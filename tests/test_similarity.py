@@ -15,7 +15,8 @@ Questions answered, one test each:
 * Does the normalisation keep what the code does (reordered and dead-code-free code computes
   the same as the original, checked by running both) and make reorderings identical?
 * Does what the course supplies (the released stub) leave no own code to compare?
-* Are unreadable, foreign and missing notebooks reported by name, without losing the others?
+* Are unreadable, foreign and missing notebooks reported by name, without losing the others,
+  and does a student name full of markup stay text?
 * Does the command write the page and a CSV that agrees with it, the same in every process,
   and fail clearly without a release?
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import html
 import itertools
 import os
 import subprocess
@@ -189,10 +191,16 @@ def test_the_released_stub_leaves_no_own_code(tmp_path):
 
 
 # ---- bad input: named, nothing else lost ----------------------------------------------------
+#: a student folder name that is also markup (hand-made folders can be called anything)
+HOSTILE = "zz_<img src=x onerror=alert(1)>"
+
+
 @pytest.fixture(scope="module")
 def broken_class(tmp_path_factory):
+    c1 = next(s for s in corpus.students() if s.name == "c1")
     course = corpus.make_class(tmp_path_factory.mktemp("broken"), extra={
-        "zz_corrupted": b'{"cells": [ not json', "zz_foreign": attacks_corpus.FOREIGN})
+        "zz_corrupted": b'{"cells": [ not json', "zz_foreign": attacks_corpus.FOREIGN,
+        HOSTILE: corpus.notebook(attacks_corpus.GRADER, c1)})
     (course / "submitted" / "zz_empty_folder" / "module1").mkdir(parents=True)
     return course
 
@@ -203,10 +211,19 @@ def test_bad_submissions_are_named_and_the_rest_compared(broken_class, analysis)
     assert "cannot be read" in an.problems["zz_corrupted"]
     assert "no notebook" in an.problems["zz_empty_folder"]
     assert "zz_foreign" in an.students          # read fine; it has no own work to compare
-    assert {frozenset((p.a, p.b)) for p in an.pairs if p.listed} == \
+    listed = {frozenset((p.a, p.b)) for p in an.pairs if p.listed}
+    assert {k for k in listed if HOSTILE not in k} == \
         {frozenset((p.a, p.b)) for p in analysis.pairs if p.listed}
+    assert frozenset((HOSTILE, "h03")) in listed            # a second copy of h03's work
     page = S.render_html(an)
     assert "zz_corrupted" in page and "zz_empty_folder" in page
+
+
+def test_student_names_are_text_not_markup(broken_class):
+    """A folder name full of markup shows as text everywhere on the page."""
+    page = S.render_html(S.analyse(broken_class))
+    assert "<img src=x" not in page
+    assert "zz_&lt;img src=x onerror=alert(1)&gt;" in page
 
 
 def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
@@ -219,7 +236,7 @@ def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
     with open(out / "pairs.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     listed = {(r["student_a"], r["student_b"]) for r in rows if r["listed_for_review"] == "1"}
-    assert listed and all(f"{a} &amp; {b}" in page for a, b in listed)
+    assert listed and all(f"{html.escape(a)} &amp; {html.escape(b)}" in page for a, b in listed)
     assert "cheat" not in page.lower() and "plagiar" not in page.lower()
     assert "What was left out, and why" in page
 

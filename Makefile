@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env assets notebooks serve grade collect feedback report clean
+.PHONY: book test venv test-env assets notebooks serve grade collect feedback report similarity clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -95,6 +95,10 @@ feedback: $(STAMPS)/venv
 # class report from the gradebook: grader/reports/module1_class.html (+ CSVs), offline HTML
 report: $(STAMPS)/venv
 	$(PY) -m neurograder.report --course grader
+
+# ---- instructors: which pairs of submissions to look at (offline page grader/similarity/index.html)
+similarity: $(STAMPS)/venv notebooks
+	$(PY) -m neurograder.similarity --course grader
 
 clean:
 	rm -rf _build $(STAMPS) grader/source grader/release

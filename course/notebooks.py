@@ -359,10 +359,15 @@ def pinned_versions(path: Path = REQUIREMENTS) -> dict[str, str]:
     return pins
 
 
+def student_requirements() -> dict[str, str]:
+    """{import name: pip requirement} of the packages the student notebook needs, pinned."""
+    pins = pinned_versions()
+    return {module: f"{pkg}=={pins[pkg]}" if pkg in pins else pkg for module, pkg in STUDENT_PACKAGES.items()}
+
+
 def environment_cell_source() -> str:
     """The notebook's first code cell: says, per missing package, what to install."""
-    pins = pinned_versions()
-    needed = {module: f"{pkg}=={pins[pkg]}" if pkg in pins else pkg for module, pkg in STUDENT_PACKAGES.items()}
+    needed = student_requirements()
     return f"""# Run this cell first: it checks that the packages this notebook needs are installed.
 import importlib.util
 
@@ -545,11 +550,15 @@ def build(force: bool = False) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["build", "source"], help="build: all steps; source: step 1 only")
+    parser.add_argument("command", choices=["build", "source", "student-requirements"],
+                        help="build: all steps; source: step 1 only; student-requirements: print the "
+                             "pip requirements the student notebook's environment cell names")
     parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
     args = parser.parse_args(argv)
     try:
-        if args.command == "source":
+        if args.command == "student-requirements":
+            print(" ".join(student_requirements().values()))
+        elif args.command == "source":
             step_source()
         else:
             build(force=args.force)

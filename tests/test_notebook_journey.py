@@ -29,7 +29,7 @@ from course import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The virtual environment without torch (made by `make notorch-venv`).
-NOTORCH_VENV = Path(os.environ.get("NOTORCH_VENV", ROOT / ".venv-notorch"))
+NOTORCH_VENV = Path(os.environ.get("NOTORCH_VENV", ROOT / "_build" / "venv-notorch"))
 #: What the notebook prints where a task is not done yet (course.notebooks and the chapter).
 MISSING_MARKERS = ("Not drawn yet", "not attempted", "skipped")
 

@@ -19,6 +19,15 @@ c = get_config()  # noqa: F821  (provided by nbgrader)
 c.CourseDirectory.course_id = "spiking-neurons"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
+# optional tasks are extra credit: a passing optional check's points go to Grade.extra_credit
+# (right after SaveAutoGrades, in both chains; nbgrader's default chain otherwise)
+from neurograder.extra_credit import SaveExtraCredit  # noqa: E402
+from nbgrader.converters.autograde import Autograde  # noqa: E402
+
+_default_chain = list(Autograde.class_traits()["autograde_preprocessors"].default())
+c.Autograde.autograde_preprocessors = (_default_chain[:_default_chain.index(SaveAutoGrades) + 1] + [SaveExtraCredit]
+                                       + _default_chain[_default_chain.index(SaveAutoGrades) + 1:])
+
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
@@ -29,7 +38,7 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     # from the source notebook, and validating twice cost ~0.25 s per student)
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties]
+                                           SaveAutoGrades, SaveExtraCredit, AssignLatePenalties]
     c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     # per graded function: wall clock and CPU seconds, address space
     c.SandboxExecute.timeout = 10.0

@@ -59,10 +59,16 @@ def test_instructor_notebook_passes_nbgrader_validate(course):
         done.stdout + done.stderr)
 
 
-def test_release_notebook_fails_nbgrader_validate_invert(course):
-    """Do the stubs of the release fail the tests (validate --invert succeeds)?"""
+def test_release_notebook_fails_nbgrader_validate_invert(course, release):
+    """Do the stubs of the release fail every required test (validate --invert), while the 0-point cells
+    of the optional tasks pass untouched (they print that the task was skipped instead of raising)?"""
     done = nbgrader(course, "validate", "--invert", str(course / "release" / notebooks.ASSIGNMENT / NB))
-    assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    passing = done.stdout.split("The following cell passed:")[1:]
+    optional = [c for c in release.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+                and not nbgrader_meta(c).get("solution") and nbgrader_meta(c)["points"] == 0]
+    assert optional and len(passing) == len(optional), done.stdout
+    assert all("is optional and not attempted" in block for block in passing), done.stdout
 
 
 def test_release_keeps_no_solution_or_hidden_test(release, instructor):

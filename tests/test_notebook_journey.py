@@ -149,7 +149,7 @@ def test_everything_done_runs_with_no_message_of_missing_work(instructor, releas
     assert not errors(nb) and not unexecuted(nb)
     text = printed(nb)
     assert not [m for m in MISSING_MARKERS if m in text], text[-2000:]
-    for check in ["cosine_signal self-check: passed", "max_x_spiking self-check: passed",
+    for check in ["input_data self-check: passed", "cosine_signal self-check: passed", "max_x_spiking self-check: passed",
                   "max_x_silent self-check: passed", "Task 1 self-check passed", "Task 4.2 self-check passed"]:
         assert check in text
 

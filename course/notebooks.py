@@ -73,7 +73,7 @@ COMPANIONS = [
     (ROOT / "book" / "module1" / "data" / "shd_sample.h5", "data/shd_sample.h5"),
 ]
 #: Inputs whose change makes the notebooks out of date.
-INPUTS = [CHAPTER, ANSWERS, REQUIREMENTS, Path(__file__), ROOT / "course" / "stubs.py",
+INPUTS = [CHAPTER, ANSWERS, REQUIREMENTS, ROOT / "_config.yml", Path(__file__), ROOT / "course" / "stubs.py",
           ROOT / "grader" / "neurograder" / "checks.py", ROOT / "grader" / "nbgrader_config.py",
           *sorted((ROOT / "solutions").glob("*.py")), *(src for src, _ in COMPANIONS)]
 #: Tags that only mean something on the book page.
@@ -564,6 +564,9 @@ def main(argv=None) -> int:
             build(force=args.force)
     except SourceError as err:
         print(f"[notebooks] error in {CHAPTER.relative_to(ROOT)}: {err}", file=sys.stderr)
+        return 2
+    except AssertionError as err:  # solutions.claims.ClaimError: a quoted claim is false
+        print(f"[notebooks] {err}; fix the text or solutions/claims.py", file=sys.stderr)
         return 2
     return 0
 

@@ -555,6 +555,8 @@ def main(argv=None) -> int:
                              "pip requirements the student notebook's environment cell names")
     parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
     args = parser.parse_args(argv)
+    from solutions.claims import ClaimError
+
     try:
         if args.command == "student-requirements":
             print(" ".join(student_requirements().values()))
@@ -565,7 +567,7 @@ def main(argv=None) -> int:
     except SourceError as err:
         print(f"[notebooks] error in {CHAPTER.relative_to(ROOT)}: {err}", file=sys.stderr)
         return 2
-    except AssertionError as err:  # solutions.claims.ClaimError: a quoted claim is false
+    except ClaimError as err:  # a claim the text quotes is false, or not registered
         print(f"[notebooks] {err}; fix the text or solutions/claims.py", file=sys.stderr)
         return 2
     return 0

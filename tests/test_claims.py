@@ -115,3 +115,15 @@ def test_chapter_states_no_uncomputed_tau_direction():
                   "LIF update matches the one used here"]:
         assert wrong not in text, wrong
     assert not re.search(r"threshold between 0\.5", text)
+
+
+def test_a_deliberately_wrong_claim_stops_the_book_page(monkeypatch):
+    """The page's hidden cell glues every registered claim: does one false claim raise there (so the
+    -W build fails) instead of printing a wrong number?"""
+    true = claims.CLAIMS["lif_surface_spikes_fall"]
+    wrong = claims.Claim("lif_surface_spikes_grow", "a larger tau gives more LIF output spikes", true.compute,
+                         holds=lambda v: list(v.values()) == sorted(v.values()) and len(set(v.values())) > 1,
+                         text=true.text)
+    monkeypatch.setitem(claims.CLAIMS, wrong.name, wrong)
+    with pytest.raises(claims.ClaimError, match="lif_surface_spikes_grow"):
+        claims.glue_all()

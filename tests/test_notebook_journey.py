@@ -168,3 +168,31 @@ def test_required_tasks_run_without_torch(instructor, release, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert not errors(nb) and not unexecuted(nb)
     assert "All packages found" in printed(nb)
+
+
+def _raster_cell(release) -> str:
+    return next(c.source for c in release.cells if c.cell_type == "code" and "from shd_data import" in c.source)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("broken", ["no h5py", "no data folder", "no loader"])
+def test_missing_package_or_data_says_exactly_what_is_missing(broken, release, tmp_path):
+    """The cell that loads the spike data, without h5py / without data/ / without shd_data.py: does it
+    say exactly which one is missing and what to do, instead of failing or blaming the tasks?"""
+    work = tmp_path / notebooks.ASSIGNMENT
+    shutil.copytree(notebooks.RELEASE_DIR, work)
+    if broken == "no data folder":
+        shutil.rmtree(work / "data")
+    if broken == "no loader":
+        (work / "shd_data.py").unlink()
+    block = "import sys; sys.modules['h5py'] = None\n" if broken == "no h5py" else ""  # import h5py fails
+    code = (f"{block}import matplotlib; matplotlib.use('Agg')\nimport numpy as np\n"
+            "import matplotlib.pyplot as plt\n" + _raster_cell(release))
+    done = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=120,
+                          env={**notebooks.venv_env(), "PYTHONPATH": str(work)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = {"no h5py": "the module `h5py` is missing. Run  %pip install h5py",
+                "no data folder": "Put the folder data/ from module1.zip next to this notebook",
+                "no loader": "Put shd_data.py (from module1.zip) next to this notebook"}[broken]
+    assert expected in done.stdout, done.stdout
+    assert "complete the tasks" not in done.stdout

@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env assets notebooks serve grade collect feedback report similarity clean
+.PHONY: book test venv test-env notorch-venv assets notebooks serve grade collect feedback report similarity clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -75,7 +75,18 @@ $(STAMPS)/test-env: $(STAMPS)/venv requirements-test.txt
 	@touch $@
 test-env: $(STAMPS)/test-env
 
-test: test-env book
+# a fresh environment with only the student notebook's packages (no torch) + a kernel runner,
+# for tests/test_notebook_journey.py; pip reuses its wheel cache
+NOTORCH_VENV := _build/venv-notorch
+$(STAMPS)/notorch-venv: requirements.txt constraints.txt course/notebooks.py $(STAMPS)/venv
+	@mkdir -p $(STAMPS)
+	rm -rf $(NOTORCH_VENV) && $(PYTHON_BASE) -m venv $(NOTORCH_VENV)
+	$(NOTORCH_VENV)/bin/python -m pip install -q $$($(PY) -m course.notebooks student-requirements) \
+	  ipykernel nbclient -c constraints.txt
+	@touch $@
+notorch-venv: $(STAMPS)/notorch-venv
+
+test: test-env book notorch-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)

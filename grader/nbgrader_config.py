@@ -36,6 +36,15 @@ c.LatePolicy.percent_per_day = 10.0
 c.LatePolicy.max_percent = 50.0
 c.LatePolicy.grace_minutes = 15.0
 c.ApplyExtensions.path = "extensions.csv"
+# optional tasks are extra credit: a passing optional check's points go to Grade.extra_credit
+# (right after SaveAutoGrades, in both chains; nbgrader's default chain otherwise)
+from neurograder.extra_credit import SaveExtraCredit  # noqa: E402
+from nbgrader.converters.autograde import Autograde  # noqa: E402
+
+_default_chain = list(Autograde.class_traits()["autograde_preprocessors"].default())
+_after_saving = _default_chain.index(SaveAutoGrades) + 1
+c.Autograde.autograde_preprocessors = (_default_chain[:_after_saving] + [SaveExtraCredit]
+                                       + _default_chain[_after_saving:])
 
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
@@ -49,7 +58,7 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     # from the source notebook, and validating twice cost ~0.25 s per student)
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, FollowHandGrades,
+                                           SaveAutoGrades, SaveExtraCredit, FollowHandGrades,
                                            ApplyExtensions, AssignLatePenalties]
     c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     # per graded function: wall clock and CPU seconds, address space

@@ -55,20 +55,22 @@ def make_submission(instructor_nb, release_nb, replace: dict[str, str] | None = 
 
 
 def score_in_process(submission, instructor_nb) -> dict[str, bool]:
-    """Run the first (imports) cell, the solution cells and the graded test cells of a
+    """Run the setup cells before the first solution (environment check, imports), the solution
+    cells and the graded test cells of a
     submission, with the hidden tests put back from the instructor notebook, in a fresh
     namespace; return {grade_id: passed} for the graded test cells."""
     hidden = {nbgrader_meta(c)["grade_id"]: c.source for c in instructor_nb.cells
               if nbgrader_meta(c).get("grade") and c.cell_type == "code"}
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, bool] = {}
-    first_code = next(c for c in submission.cells if c.cell_type == "code")
+    first_solution = next(i for i, c in enumerate(submission.cells) if nbgrader_meta(c).get("solution"))
+    setup = [c for c in submission.cells[:first_solution] if c.cell_type == "code"]  # environment, imports
     with _in_dir(ROOT / "book" / "module1"), contextlib.redirect_stdout(io.StringIO()):
         for cell in submission.cells:
             meta = nbgrader_meta(cell)
             manual = meta.get("solution") and meta.get("grade")  # graded by hand, not run here
             if cell.cell_type != "code" or manual or not (
-                    cell is first_code or meta.get("solution") or meta.get("grade")):
+                    any(cell is c for c in setup) or meta.get("solution") or meta.get("grade")):
                 continue
             gid = meta.get("grade_id")
             source = hidden.get(gid, cell.source) if meta.get("grade") else cell.source

@@ -71,7 +71,10 @@ def test_every_check_has_exactly_one_hidden_cell_and_back(instructor):
               if "BEGIN HIDDEN TESTS" in c.source}
     assert set(hidden) == set(CHECKS)
     for gid, cell in hidden.items():
-        assert nbgrader_meta(cell)["points"] == CHECKS[gid].points
+        # an optional task's check is extra credit: 0 nbgrader points, its points in the metadata
+        points = cell.metadata.get(notebooks.EXTRA_CREDIT_KEY, nbgrader_meta(cell)["points"])
+        assert points == CHECKS[gid].points
+        assert (nbgrader_meta(cell)["points"] == 0) == CHECKS[gid].bonus
         assert f"run_check({gid!r}, globals())" in cell.source
 
 
@@ -189,7 +192,7 @@ def test_student_notebook_runs_offline_and_only_stubs_fail(tmp_path):
             assert errors[0]["ename"] == "NotImplementedError", meta.get("grade_id")
     assert not failing, failing
     outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "Not implemented yet" in outputs  # the plotting cells explain instead of crashing
+    assert "Not drawn yet" in outputs  # the plotting cells explain instead of crashing
     assert "the word 'seven'" in outputs  # the data loads next to the notebook
 
 

@@ -241,6 +241,8 @@ def leaky_integrator(input_data, tau):
     },
     "torch_tensors": {
         LI: """
+import torch  # the notebook imports no torch: a student who uses it imports it
+
 def leaky_integrator(input_data, tau):
     x = torch.as_tensor(input_data, dtype=torch.float64)
     out = torch.zeros_like(x)
@@ -251,6 +253,8 @@ def leaky_integrator(input_data, tau):
     return out
 """,
         LIF: """
+import torch  # the notebook imports no torch: a student who uses it imports it
+
 def leaky_integrate_and_fire(input_data, tau, threshold):
     x = torch.as_tensor(input_data, dtype=torch.float64)
     spikes, membrane = torch.zeros_like(x), torch.zeros_like(x)
@@ -263,6 +267,8 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
     return spikes, membrane
 """,
         LIF_S: """
+import torch  # the notebook imports no torch: a student who uses it imports it
+
 def lif_time_surface(raster, tau, threshold):
     pairs = [leaky_integrate_and_fire(torch.as_tensor(row), tau, threshold) for row in raster]
     return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])

@@ -208,3 +208,56 @@ def html_pages(root: Path) -> list:
             continue
         pages.append(rel)
     return pages
+
+
+# ---- accessibility: axe-core, injected from the npm package (never from a CDN) ----------
+#: axe-core's browser bundle, installed by `npm ci` from package.json (pinned version).
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"
+#: The rule sets run: WCAG 2.0 and 2.1, levels A and AA (axe's tags for them).
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
+
+def axe_version() -> str:
+    """The installed axe-core version (from its package.json)."""
+    import json
+
+    return json.loads((AXE_JS.parent / "package.json").read_text(encoding="utf-8"))["version"]
+
+
+def axe_violations(page, tags=AXE_TAGS, context=None) -> list:
+    """Run axe-core on what ``page`` (a Playwright page or :class:`PageRecord`) shows now.
+
+    axe-core is injected from ``node_modules/axe-core/axe.min.js`` (a clear error when it is
+    not installed). ``context`` is an optional CSS selector to check only part of the page.
+    Returns one dict per violated rule: ``id``, ``impact``, ``help``, ``url`` (axe's
+    explanation) and ``nodes`` (CSS target and HTML snippet of every failing element).
+    """
+    page = getattr(page, "page", page)
+    if not AXE_JS.is_file():
+        raise FileNotFoundError(f"{AXE_JS} not found: run `npm ci` (or `make assets`) in {REPO}")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return page.evaluate(
+        """async ([tags, context]) => {
+            const result = await axe.run(context || document,
+                {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+                nodes: v.nodes.map(n => ({target: n.target.join(' '),
+                                          html: n.html.slice(0, 160)})),
+            }));
+        }""",
+        [list(tags), context],
+    )
+
+
+def format_violations(where: str, violations: list, max_nodes: int = 5) -> str:
+    """A readable list of axe violations: rule, impact, what it asks, and the failing nodes."""
+    lines = [f"{where}: {len(violations)} axe-core {axe_version()} WCAG 2.1 A/AA violation(s)"]
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} node(s), {v['url']})")
+        for node in v["nodes"][:max_nodes]:
+            lines.append(f"      {node['target']}   {node['html']}")
+        if len(v["nodes"]) > max_nodes:
+            lines.append(f"      ... and {len(v['nodes']) - max_nodes} more")
+    return "\n".join(lines)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 #: Environment variable naming another built site to test (the folder holding index.html).
@@ -35,6 +37,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCAL_HOST = "127.0.0.1"
+#: Longest wait (ms) for MathJax / widgets / late assets on a 2-core machine under load.
+SETTLE_MS = 15_000
+#: The colour modes every page is checked in (``color_scheme`` of the browser context).
+MODES = ("light", "dark")
+REFRESH = re.compile(r'<meta\s+http-equiv="refresh"\s+content="[^"]*url=([^"]+)"', re.I)
 #: URL schemes that never touch the network.
 INERT_SCHEMES = {"data", "blob", "about", "javascript"}
 
@@ -219,8 +226,6 @@ AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 
 def axe_version() -> str:
     """The installed axe-core version (from its package.json)."""
-    import json
-
     return json.loads((AXE_JS.parent / "package.json").read_text(encoding="utf-8"))["version"]
 
 
@@ -261,3 +266,56 @@ def format_violations(where: str, violations: list, max_nodes: int = 5) -> str:
         if len(v["nodes"]) > max_nodes:
             lines.append(f"      ... and {len(v['nodes']) - max_nodes} more")
     return "\n".join(lines)
+
+
+# ---- opening built pages ------------------------------------------------------------------
+def built_page_paths(root: Path | None = None) -> list:
+    """Every page of the built site as posix paths (for parametrising tests); ``[]`` when the
+    site is not built."""
+    root = root or site_dir()
+    return [p.as_posix() for p in html_pages(root)] if (root / "index.html").is_file() else []
+
+
+def redirect_target(root: Path, page_path: str) -> str | None:
+    """Target of a ``<meta http-equiv="refresh">`` page (e.g. index.html), else None."""
+    match = REFRESH.search((root / page_path).read_text(encoding="utf-8", errors="replace"))
+    return match.group(1).strip() if match else None
+
+
+def open_page(rec, url: str, redirect: str | None = None) -> None:
+    """Load ``url`` (following a meta-refresh ``redirect``) and wait until fonts, MathJax and
+    widgets have settled (no fixed sleep: waits for those events, at most ``SETTLE_MS``)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if redirect:
+        rec.goto(url, wait_until="commit")
+        rec.page.wait_for_url(urljoin(url, redirect), wait_until="load", timeout=SETTLE_MS)
+    else:
+        rec.goto(url, wait_until="load")
+    # lazy images would never load in a headless viewport: make them eager
+    rec.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+    if not _has_work(rec):
+        rec.wait_for_load_state("networkidle")
+        return
+    try:
+        rec.wait_for_function(
+            """() => {
+                const math = document.querySelectorAll('.math');
+                const done = [...math].every(m => m.querySelector('mjx-container'));
+                const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+                const shown = [...views].every(s => s.parentElement.querySelector('.jupyter-widgets'));
+                const imgs = [...document.images].every(i => i.complete);
+                return done && shown && imgs;
+            }""",
+            timeout=SETTLE_MS,
+            polling=100,
+        )
+    except PlaywrightTimeout:
+        pass  # the assertions on the page report say what did not render, and why
+    rec.wait_for_load_state("networkidle")  # late requests, e.g. fonts MathJax asks for
+
+
+def _has_work(rec) -> bool:
+    return rec.evaluate(
+        "() => document.querySelector('.math, script[type=\"application/vnd.jupyter.widget-view+json\"], img') !== null"
+    )

@@ -68,6 +68,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Threaded server that does not print a traceback when the browser drops a connection
+    it no longer needs (a cancelled font or image request)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class SiteServer:
     """Serve ``root`` on http://127.0.0.1:<free port>/ from a daemon thread.
 
@@ -79,8 +92,7 @@ class SiteServer:
         check_site_built(self.root)
         handler = functools.partial(_QuietHandler, directory=str(self.root))
         # port 0: the OS picks a free port
-        self._httpd = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer((LOCAL_HOST, 0), handler)
         self.port = self._httpd.server_address[1]
         self.url = f"http://{LOCAL_HOST}:{self.port}/"
         self._thread = threading.Thread(

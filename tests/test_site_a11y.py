@@ -143,11 +143,11 @@ def _walk(rec, max_steps: int) -> list:
         f"stops: {[s['what'] for s in steps[-5:]]}")
 
 
-@pytest.fixture(scope="module")
-def chapter_walk(site, browser):
-    """The Tab walk of the chapter (done once): what Tab reached, in order, and what should
-    have been reached."""
-    context = browser.new_context(viewport=VIEWPORT)
+@pytest.fixture(scope="module", params=MODES)
+def chapter_walk(site, browser, request):
+    """The Tab walk of the chapter (once per colour mode): what Tab reached, in order, and
+    what should have been reached."""
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=request.param)
     rec = PageRecord.attach(context.new_page())
     open_page(rec, site.page_url(CHAPTER))
     rec.page.add_style_tag(content=NO_MOTION_CSS)

@@ -443,7 +443,7 @@ def tau_slider(frames: Frames, description: str = "time constant", tooltip: str 
     (``SLIDER_NAME``, "time constant tau") is its accessible name; its (hidden) readout is
     the option's label, so it reads the tau with its unit.  ipywidgets' noUiSlider handle
     does not use either by itself: on the site ``book/_static/a11y.js`` links the handle to
-    them and ``book/_static/course.css`` hides the description, which repeats the
+    them and ``book/_static/a11y.css`` hides the description, which repeats the
     drop-down's visible label.  Each frame's alt text names its tau, and only the shown
     frame is displayed, so the picture's text changes with the slider.  ``slider.value``
     (and ``choice.value``) is the tau of the shown frame, in steps, in a live kernel."""

@@ -9,6 +9,14 @@ test (``from browser import ...``; pytest puts ``tests/`` on ``sys.path``).
 * :class:`PageRecord` wraps a Playwright page and records every request URL, console error,
   page error, failed request and HTTP error response, so a test can assert the page stayed on
   127.0.0.1 and was clean (:func:`assert_local_only`, :meth:`PageRecord.assert_clean`).
+* :func:`open_page` loads a page and waits until MathJax, widgets and images have settled;
+  :func:`built_page_paths` lists the pages of a built site, :func:`redirect_target` follows
+  a meta-refresh page.
+* :func:`axe_violations` runs axe-core's WCAG 2.0/2.1 A/AA rules on any open page (a site
+  page, a feedback or report HTML file) and :func:`format_violations` lists them readably::
+
+      violations = axe_violations(rec)
+      assert not violations, format_violations("feedback.html", violations)
 """
 from __future__ import annotations
 

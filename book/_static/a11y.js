@@ -1,8 +1,8 @@
 /* Accessibility fixes for markup made by the theme and by dependencies (WCAG 2.1 AA, checked
  * with axe-core by tests/test_site_a11y.py). Every fix that is not in our own sources lives
- * here, once, loaded on every page through html_js_files in _config.yml. Each fix says what
- * it repairs; each is idempotent, so it is re-applied whenever the page adds content (the
- * widget manager renders the tau sliders after "load").
+ * here (the CSS half in a11y.css), once, loaded on every page through html_js_files in
+ * _config.yml. Each fix says what it repairs; each is idempotent, so it is re-applied
+ * whenever the page adds content (the widget manager renders the tau sliders after "load").
  */
 (function () {
   "use strict";

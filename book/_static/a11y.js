@@ -18,11 +18,15 @@
 
   /* pydata-sphinx-theme's colour-mode button: the icons' titles ("Light", "Dark", "System
    * Settings") are part of its visible content but not of its name "Color mode" (WCAG
-   * 2.5.3). The icons are decorative: hide them from assistive technology. */
+   * 2.5.3). The icons are decorative: hide them from assistive technology and drop their
+   * titles, both the <i title> and the <svg><title> Font Awesome makes of it (whichever of
+   * the two scripts runs first). */
   function themeButton(root) {
     root.querySelectorAll(".theme-switch-button .theme-switch").forEach(function (icon) {
       icon.setAttribute("aria-hidden", "true");
       icon.removeAttribute("title");
+      icon.removeAttribute("aria-labelledby");
+      icon.querySelectorAll("title").forEach(function (t) { t.remove(); });
     });
   }
 

@@ -68,9 +68,13 @@ def test_tau_sliders_have_a_name_and_read_tau_with_its_unit(site, page):
         assert before["text"] in before["alt"], f"slider {i}: alt text does not name the tau: {before}"
         handle.focus()
         rec.page.keyboard.press("ArrowRight")
-        rec.page.wait_for_function(
-            "([h, old]) => h.getAttribute('aria-valuetext') !== old",
-            arg=[handle.element_handle(), before["text"]], timeout=SETTLE_MS)
+        try:  # until value text, drop-down and picture have all moved on (they update in turn)
+            rec.page.wait_for_function(
+                f"""([h, old]) => {{ const s = ({shown})(h);
+                    return s.text !== old && s.text === s.choice && (s.alt || '').includes(s.text); }}""",
+                arg=[handle.element_handle(), before["text"]], timeout=SETTLE_MS)
+        except Exception:
+            pass  # the assertions below say what disagrees
         after = handle.evaluate(shown)
         assert TAU_TEXT.match(after["text"]) and after["text"] != before["text"], (before, after)
         assert after["text"] == after["choice"] and after["text"] in after["alt"], (

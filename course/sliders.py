@@ -35,8 +35,9 @@ Design decisions (see the functions for the parameters):
   colour map's own colours for the surfaces, so the colour bar keeps every shade).
   34 frames are ~0.8 MB of PNG, ~1.1 MB base64 in the page (bench/bench_sliders.py).
 * Accessibility: next to the slider, a labelled drop-down ("time constant") with the same
-  options, linked the same way, is the readout and the keyboard/screen-reader control;
-  every frame is an ``<img>`` whose alt text says what it shows, including tau.
+  options, linked the same way, is the visible readout; the slider itself is named "time
+  constant tau" and reads the option's label (tau with its unit) as its value; every frame
+  is an ``<img>`` whose alt text says what it shows, including tau.
 
 Task 4.3 grading stand-in: :func:`drive_widget` drives a student's widget inside the
 kernel and checks that the picture or data it shows changes with tau.
@@ -72,6 +73,7 @@ TRACE_THRESHOLD = 0.5                               # LIF trace threshold (input
 SURFACE_SHAPE = (350, 500)                          # shown channels x time bins
 SURFACE_LOG_RANGE = (1e-3, 1.0)                     # LI surface colour scale (log)
 START_INDEX = 3                                     # initial tau = 8 steps
+SLIDER_NAME = "time constant tau"                   # the range input's accessible name
 DPI = 100
 TRACE_SIZE_PX = (640, 400)                          # frame width x height, traces
 SURFACE_CMAP = "magma"                              # perceptually uniform, dark = 0
@@ -437,9 +439,14 @@ def tau_slider(frames: Frames, description: str = "time constant", tooltip: str 
 
     The slider is for the mouse and the arrow keys; the drop-down (a native ``<select>``
     with a ``<label>``, so screen readers announce "time constant, tau = 8 steps (8 ms)")
-    is the slider's readout and its accessible twin: ipywidgets' noUiSlider handle has no
-    accessible name and announces only the option's index.  ``slider.value`` (and
-    ``choice.value``) is the tau of the shown frame, in steps, in a live kernel."""
+    is the slider's visible readout and its twin.  The slider's description
+    (``SLIDER_NAME``, "time constant tau") is its accessible name; its (hidden) readout is
+    the option's label, so it reads the tau with its unit.  ipywidgets' noUiSlider handle
+    does not use either by itself: on the site ``book/_static/a11y.js`` links the handle to
+    them and ``book/_static/a11y.css`` hides the description, which repeats the
+    drop-down's visible label.  Each frame's alt text names its tau, and only the shown
+    frame is displayed, so the picture's text changes with the slider.  ``slider.value``
+    (and ``choice.value``) is the tau of the shown frame, in steps, in a live kernel."""
     import ipywidgets as widgets
     n = len(frames.pngs)
     start = min(max(int(start), 0), n - 1)
@@ -452,7 +459,7 @@ def tau_slider(frames: Frames, description: str = "time constant", tooltip: str 
     choice = widgets.Dropdown(options=options, index=start, description=description,
                               tooltip=tip, style={"description_width": "initial"},
                               layout=widgets.Layout(width="auto", flex="0 0 auto"))
-    slider = widgets.SelectionSlider(options=options, index=start, description="",
+    slider = widgets.SelectionSlider(options=options, index=start, description=SLIDER_NAME,
                                      tooltip=tip, continuous_update=True, readout=False,
                                      layout=widgets.Layout(width="auto", flex="1 1 auto"))
     links = (widgets.jslink((slider, "index"), (stack, "selected_index")),

@@ -9,16 +9,26 @@ test (``from browser import ...``; pytest puts ``tests/`` on ``sys.path``).
 * :class:`PageRecord` wraps a Playwright page and records every request URL, console error,
   page error, failed request and HTTP error response, so a test can assert the page stayed on
   127.0.0.1 and was clean (:func:`assert_local_only`, :meth:`PageRecord.assert_clean`).
+* :func:`open_page` loads a page and waits until MathJax, widgets and images have settled;
+  :func:`built_page_paths` lists the pages of a built site, :func:`redirect_target` follows
+  a meta-refresh page.
+* :func:`axe_violations` runs axe-core's WCAG 2.0/2.1 A/AA rules on any open page (a site
+  page, a feedback or report HTML file) and :func:`format_violations` lists them readably::
+
+      violations = axe_violations(rec)
+      assert not violations, format_violations("feedback.html", violations)
 """
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 #: Environment variable naming another built site to test (the folder holding index.html).
@@ -35,6 +45,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCAL_HOST = "127.0.0.1"
+#: Longest wait (ms) for MathJax / widgets / late assets on a 2-core machine under load.
+SETTLE_MS = 15_000
+#: The colour modes every page is checked in (``color_scheme`` of the browser context).
+MODES = ("light", "dark")
+REFRESH = re.compile(r'<meta\s+http-equiv="refresh"\s+content="[^"]*url=([^"]+)"', re.I)
 #: URL schemes that never touch the network.
 INERT_SCHEMES = {"data", "blob", "about", "javascript"}
 
@@ -61,6 +76,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Threaded server that does not print a traceback when the browser drops a connection
+    it no longer needs (a cancelled font or image request)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class SiteServer:
     """Serve ``root`` on http://127.0.0.1:<free port>/ from a daemon thread.
 
@@ -73,8 +101,7 @@ class SiteServer:
             check_site_built(self.root)
         handler = functools.partial(_QuietHandler, directory=str(self.root))
         # port 0: the OS picks a free port
-        self._httpd = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer((LOCAL_HOST, 0), handler)
         self.port = self._httpd.server_address[1]
         self.url = f"http://{LOCAL_HOST}:{self.port}/"
         self._thread = threading.Thread(
@@ -209,3 +236,107 @@ def html_pages(root: Path) -> list:
             continue
         pages.append(rel)
     return pages
+
+
+# ---- accessibility: axe-core, injected from the npm package (never from a CDN) ----------
+#: axe-core's browser bundle, installed by `npm ci` from package.json (pinned version).
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"
+#: The rule sets run: WCAG 2.0 and 2.1, levels A and AA (axe's tags for them).
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
+
+def axe_version() -> str:
+    """The installed axe-core version (from its package.json)."""
+    return json.loads((AXE_JS.parent / "package.json").read_text(encoding="utf-8"))["version"]
+
+
+def axe_violations(page, tags=AXE_TAGS, context=None) -> list:
+    """Run axe-core on what ``page`` (a Playwright page or :class:`PageRecord`) shows now.
+
+    axe-core is injected from ``node_modules/axe-core/axe.min.js`` (a clear error when it is
+    not installed). ``context`` is an optional CSS selector to check only part of the page.
+    Returns one dict per violated rule: ``id``, ``impact``, ``help``, ``url`` (axe's
+    explanation) and ``nodes`` (CSS target and HTML snippet of every failing element).
+    """
+    page = getattr(page, "page", page)
+    if not AXE_JS.is_file():
+        raise FileNotFoundError(f"{AXE_JS} not found: run `npm ci` (or `make assets`) in {REPO}")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return page.evaluate(
+        """async ([tags, context]) => {
+            const result = await axe.run(context || document,
+                {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+                nodes: v.nodes.map(n => ({target: n.target.join(' '),
+                                          html: n.html.slice(0, 160)})),
+            }));
+        }""",
+        [list(tags), context],
+    )
+
+
+def format_violations(where: str, violations: list, max_nodes: int = 5) -> str:
+    """A readable list of axe violations: rule, impact, what it asks, and the failing nodes."""
+    lines = [f"{where}: {len(violations)} axe-core {axe_version()} WCAG 2.1 A/AA violation(s)"]
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} node(s), {v['url']})")
+        for node in v["nodes"][:max_nodes]:
+            lines.append(f"      {node['target']}   {node['html']}")
+        if len(v["nodes"]) > max_nodes:
+            lines.append(f"      ... and {len(v['nodes']) - max_nodes} more")
+    return "\n".join(lines)
+
+
+# ---- opening built pages ------------------------------------------------------------------
+def built_page_paths(root: Path | None = None) -> list:
+    """Every page of the built site as posix paths (for parametrising tests); ``[]`` when the
+    site is not built."""
+    root = root or site_dir()
+    return [p.as_posix() for p in html_pages(root)] if (root / "index.html").is_file() else []
+
+
+def redirect_target(root: Path, page_path: str) -> str | None:
+    """Target of a ``<meta http-equiv="refresh">`` page (e.g. index.html), else None."""
+    match = REFRESH.search((root / page_path).read_text(encoding="utf-8", errors="replace"))
+    return match.group(1).strip() if match else None
+
+
+def open_page(rec, url: str, redirect: str | None = None) -> None:
+    """Load ``url`` (following a meta-refresh ``redirect``) and wait until fonts, MathJax and
+    widgets have settled (no fixed sleep: waits for those events, at most ``SETTLE_MS``)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if redirect:
+        rec.goto(url, wait_until="commit")
+        rec.page.wait_for_url(urljoin(url, redirect), wait_until="load", timeout=SETTLE_MS)
+    else:
+        rec.goto(url, wait_until="load")
+    # lazy images would never load in a headless viewport: make them eager
+    rec.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+    if not _has_work(rec):
+        rec.wait_for_load_state("networkidle")
+        return
+    try:
+        rec.wait_for_function(
+            """() => {
+                const math = document.querySelectorAll('.math');
+                const done = [...math].every(m => m.querySelector('mjx-container'));
+                const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+                const shown = [...views].every(s => s.parentElement.querySelector('.jupyter-widgets'));
+                const imgs = [...document.images].every(i => i.complete);
+                return done && shown && imgs;
+            }""",
+            timeout=SETTLE_MS,
+            polling=100,
+        )
+    except PlaywrightTimeout:
+        pass  # the assertions on the page report say what did not render, and why
+    rec.wait_for_load_state("networkidle")  # late requests, e.g. fonts MathJax asks for
+
+
+def _has_work(rec) -> bool:
+    return rec.evaluate(
+        "() => document.querySelector('.math, script[type=\"application/vnd.jupyter.widget-view+json\"], img') !== null"
+    )

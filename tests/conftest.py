@@ -12,6 +12,11 @@ page      (function) a factory: ``rec = page()`` opens a fresh page (own browser
           and failed requests; ``rec.assert_clean()`` / ``assert_local_only(rec)`` check them.
           ``page(color_scheme="dark")`` etc. pass options to ``browser.new_context``.
 
+Parametrisation
+---------------
+page_path  every page of the built site (``browser.built_page_paths``), discovered from its
+           files: a test taking a ``page_path`` argument runs once per page.
+
 To test another build: ``SITE_DIR=/tmp/me-build/_build/html .venv/bin/python -m pytest ...``
 """
 from __future__ import annotations
@@ -19,6 +24,13 @@ from __future__ import annotations
 import pytest
 
 import browser as _browser
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise ``page_path`` over the pages of the built site, discovered from its files."""
+    if "page_path" in metafunc.fixturenames:
+        # an unbuilt site still yields one test, which fails in the `site` fixture
+        metafunc.parametrize("page_path", _browser.built_page_paths() or ["<site not built>"])
 
 
 @pytest.fixture(scope="session")

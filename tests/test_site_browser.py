@@ -15,70 +15,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urljoin
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from browser import assert_local_only, html_pages, site_dir
-
-MODES = ("light", "dark")
-SETTLE_MS = 15_000  # longest wait for MathJax / widgets on a 2-core machine under load
-REFRESH = re.compile(r'<meta\s+http-equiv="refresh"\s+content="[^"]*url=([^"]+)"', re.I)
+from browser import MODES, SETTLE_MS, assert_local_only, html_pages, open_page, redirect_target
 # Raw TeX a reader should never see (inline/display delimiters, environments, $\command)
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\$\\[A-Za-z]")
-
-
-def pytest_generate_tests(metafunc):
-    """Parametrise over the pages of the built site, discovered from its files."""
-    if "page_path" in metafunc.fixturenames:
-        root = site_dir()
-        pages = [p.as_posix() for p in html_pages(root)] if (root / "index.html").is_file() else []
-        # an unbuilt site still yields one test, which fails in the `site` fixture
-        metafunc.parametrize("page_path", pages or ["<site not built>"])
-
-
-def _redirect(root: Path, page_path: str) -> str | None:
-    """Target of a <meta http-equiv="refresh"> page (e.g. index.html), else None."""
-    match = REFRESH.search((root / page_path).read_text(encoding="utf-8", errors="replace"))
-    return match.group(1).strip() if match else None
-
-
-def open_page(rec, url: str, redirect: str | None = None) -> None:
-    """Load ``url`` (following a meta-refresh ``redirect``) and wait until fonts, MathJax and
-    widgets have settled."""
-    if redirect:
-        rec.goto(url, wait_until="commit")
-        rec.page.wait_for_url(urljoin(url, redirect), wait_until="load", timeout=SETTLE_MS)
-    else:
-        rec.goto(url, wait_until="load")
-    # lazy images would never load in a headless viewport: make them eager
-    rec.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-    if not _has_work(rec):
-        rec.wait_for_load_state("networkidle")
-        return
-    try:
-        rec.wait_for_function(
-            """() => {
-                const math = document.querySelectorAll('.math');
-                const done = [...math].every(m => m.querySelector('mjx-container'));
-                const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
-                const shown = [...views].every(s => s.parentElement.querySelector('.jupyter-widgets'));
-                const imgs = [...document.images].every(i => i.complete);
-                return done && shown && imgs;
-            }""",
-            timeout=SETTLE_MS,
-            polling=100,
-        )
-    except PlaywrightTimeout:
-        pass  # the assertions on the page report say what did not render, and why
-    rec.wait_for_load_state("networkidle")  # late requests, e.g. fonts MathJax asks for
-
-
-def _has_work(rec) -> bool:
-    return rec.evaluate(
-        "() => document.querySelector('.math, script[type=\"application/vnd.jupyter.widget-view+json\"], img') !== null"
-    )
 
 
 def page_report(rec) -> dict:
@@ -122,7 +64,7 @@ def test_page_renders_offline_and_clean(site, page, page_path, mode):
     """Does this page, opened in a real browser in light/dark mode, stay on 127.0.0.1, log no
     error, load every asset and image, render all of its math and widgets, and show no raw TeX?"""
     rec = page(color_scheme=mode, viewport={"width": 1280, "height": 900})
-    open_page(rec, site.page_url(page_path), redirect=_redirect(site.root, page_path))
+    open_page(rec, site.page_url(page_path), redirect=redirect_target(site.root, page_path))
     report = page_report(rec)
     _screenshot(rec, page_path, mode)
     where = f"{page_path} ({mode} mode)"
@@ -162,7 +104,7 @@ def test_page_renders_offline_and_clean(site, page, page_path, mode):
 def test_theme_switch_button_cycles_modes_without_errors(site, page):
     """Does the theme button switch the first content page between light and dark, with no
     console error (e.g. pydata's "Got invalid theme mode")?"""
-    pages = [p.as_posix() for p in html_pages(site.root) if not _redirect(site.root, p.as_posix())]
+    pages = [p.as_posix() for p in html_pages(site.root) if not redirect_target(site.root, p.as_posix())]
     first = next(p for p in pages if p.startswith("book/"))
     rec = page(color_scheme="light")
     open_page(rec, site.page_url(first))
@@ -190,9 +132,23 @@ def test_search_works_offline(site, page):
     rec.assert_clean("search.html?q=neuron")
 
 
+# The pictures shown next to a slider handle: the visible <img> of the nearest widget box
+# around the handle that holds any picture (the slider sits in a row of controls, the
+# pictures in a sibling of that row).
+JS_PICTURES_NEAR = """h => {
+    for (let box = h.closest('.jupyter-widgets'); box; box = box.parentElement.closest('.jupyter-widgets')) {
+        const imgs = [...box.querySelectorAll('img')];
+        if (imgs.length) return imgs.filter(i => i.getClientRects().length)
+                                    .map(i => i.currentSrc || i.src).join('|');
+    }
+    return '';
+}"""
+
+
 def test_widget_slider_moves_the_picture(site, page):
     """On pages with a slider linked to pictures, does moving the slider with the keyboard
-    change the picture shown, with no kernel and no error? (Skipped if no page has one.)"""
+    change the picture shown, with no kernel and no error? (The chapter has such sliders:
+    finding none is a failure.)"""
     root = site.root
     candidates = [p.as_posix() for p in html_pages(root)
                   if "widget-view+json" in (root / p).read_text(encoding="utf-8", errors="replace")]
@@ -202,26 +158,14 @@ def test_widget_slider_moves_the_picture(site, page):
         open_page(rec, site.page_url(page_path))
         handles = rec.page.locator(".noUi-handle")
         for k in range(handles.count()):
-            container = "(h => h.closest('.widget-vbox, .widget-hbox, .widget-box, .cell_output'))"
-            shown = rec.evaluate(
-                f"""h => {{ const box = {container}(h);
-                    return [...box.querySelectorAll('img')].filter(i => i.getClientRects().length)
-                        .map(i => i.currentSrc || i.src).join('|'); }}""",
-                handles.nth(k).element_handle(),
-            )
+            handle = handles.nth(k).element_handle()
+            shown = rec.evaluate(JS_PICTURES_NEAR, handle)
             if not shown:
                 continue  # a slider without pictures next to it
             tried += 1
             handles.nth(k).focus()
             rec.page.keyboard.press("End")
-            rec.page.wait_for_timeout(300)
-            after = rec.evaluate(
-                f"""h => {{ const box = {container}(h);
-                    return [...box.querySelectorAll('img')].filter(i => i.getClientRects().length)
-                        .map(i => i.currentSrc || i.src).join('|'); }}""",
-                handles.nth(k).element_handle(),
-            )
-            assert after != shown, f"{page_path}: slider {k} moved but the picture did not change"
+            rec.page.wait_for_function(f"([h, before]) => ({JS_PICTURES_NEAR})(h) !== before",
+                                       arg=[handle, shown], timeout=SETTLE_MS)
         rec.assert_clean(f"{page_path} after moving sliders")
-    if not tried:
-        pytest.skip("no page has a slider next to pictures yet")
+    assert tried, f"no slider next to pictures found on the pages with widgets: {candidates}"

@@ -136,15 +136,17 @@ def _write(path: Path, value) -> None:
 class SandboxCgroup:
     """One sandbox's cgroup: ``create()``, ``enter`` (as preexec_fn), ``close()``.
 
-    ``peak_bytes`` after close: the most memory the whole sandbox held at once (0 if unknown).
+    After close: ``peak_bytes``, the most memory the whole sandbox held at once, and
+    ``throttled``, how many CPU periods it was held back by its quota (0 if unknown).
     """
 
-    def __init__(self, memory_mb: int = SANDBOX_MEMORY_MB, pids: int = SANDBOX_PIDS,
-                 cpus: float = SANDBOX_CPUS, mode: str | None = None):
-        self.memory, self.pids, self.cpus = memory_mb * 2**20, pids, cpus
+    def __init__(self, memory_mb: int | None = None, pids: int | None = None,
+                 cpus: float | None = None, mode: str | None = None):
+        self.memory = (memory_mb or SANDBOX_MEMORY_MB) * 2**20
+        self.pids, self.cpus = pids or SANDBOX_PIDS, cpus or SANDBOX_CPUS
         self.mode = mode or cgroup_mode()
         self.dirs: list[Path] = []
-        self.peak_bytes = 0
+        self.peak_bytes = self.throttled = 0
 
     def create(self) -> "SandboxCgroup":
         name = f"neurograder-{uuid.uuid4().hex[:12]}"
@@ -197,6 +199,7 @@ class SandboxCgroup:
                 break
             except (OSError, ValueError):
                 continue
+        self.throttled = _cpu_throttled(self.dirs[-1])
         for _ in range(50):
             left = self._pids()
             if not left:
@@ -219,6 +222,15 @@ class SandboxCgroup:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _cpu_throttled(d: Path) -> int:
+    """Periods the cgroup was throttled by its CPU quota (cpu.stat, v1 and v2)."""
+    try:
+        stat = dict(line.split() for line in (d / "cpu.stat").read_text().splitlines())
+        return int(stat.get("nr_throttled", 0))
+    except (OSError, ValueError):
+        return 0
 
 
 def _wait_gone(pids: set[int], timeout: float = 1.0) -> None:

@@ -276,7 +276,7 @@ class Workers:
     def kill(self):
         for slot, pool in enumerate(self.pools):
             if pool is not None:
-                for proc in list(getattr(pool, "_processes", {}).values()):
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
                     proc.kill()
                 self._drop(slot)
 

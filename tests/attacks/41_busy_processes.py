@@ -1,7 +1,7 @@
-"""Start 30 busy processes that spin on, then answer correctly (to slow the other students).
+"""Keep 30 busy processes spinning for the whole check (to slow the other students down).
 
 cell: task3_cosine_signal_solution
-fails:
+fails: task3_cosine_signal
 plain: skip
 """
 import os
@@ -11,9 +11,9 @@ def cosine_signal(max_x, samples=100):
     for _ in range(30):
         try:
             if os.fork() == 0:
-                os.setsid()
                 while True:
                     pass
         except OSError:
             break
-    return (np.cos(np.linspace(0, max_x, samples)) + 1) / 2
+    while True:
+        pass

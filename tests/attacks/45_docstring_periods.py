@@ -2,7 +2,7 @@
 
 cell: task31_band_pass_solution
 fails: task31_band_pass
-plain: fooled
+plain: same
 """
 
 

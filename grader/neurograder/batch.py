@@ -286,6 +286,14 @@ class Workers:
                 pool.shutdown(wait=True)
 
 
+def describe_bounds() -> str:
+    """Which sandbox and which whole-sandbox bounds were in force (one line)."""
+    from neurograder import bounds, sandbox
+    cg = bounds.cgroup_mode()
+    return (f"sandbox: {sandbox.sandbox_mode()}; " +
+            (f"each sandbox in its own cgroup {cg}" if cg != "none" else bounds.FALLBACK_NOTE))
+
+
 def export_csv(api, path: Path):
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
@@ -409,6 +417,7 @@ def main(argv=None) -> int:
     if late:
         print("  late: " + ", ".join(printable(s) for s in late))
     print(f"grades: {csv_path}\nreport: {report}")
+    print(describe_bounds())
     return 1 if counts.get("error") else 0
 
 

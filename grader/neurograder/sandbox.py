@@ -27,6 +27,16 @@ collected results to the grader on a private pipe (``result_fd``), never on stdo
 grader enforces an overall wall clock and kills the whole sandbox (PID namespace) on expiry.
 
 Expected values never enter the sandbox: it receives argument tuples and returns outputs.
+
+Per sandbox as a whole (:mod:`neurograder.bounds`): its own cgroup (v2, else v1) caps the
+memory, processes and CPU of all its processes together; ``/tmp`` and ``/dev/shm`` are
+tmpfs of TMP_MB and SHM_MB.
+
+**No state from one sandbox to the next.** Each sandbox starts in a new anonymous session
+keyring and runs under a uid handed out in rotation (:class:`UidSlot`: never the previous
+sandbox's uid); when it ends every process in its cgroup is killed and the cgroup removed,
+the uid's user keyrings are emptied, and files of that uid in the host's temp folders are
+removed (bubblewrap's ``/tmp``, ``/dev/shm`` and IPC namespace vanish with it anyway).
 """
 from __future__ import annotations
 

@@ -65,3 +65,6 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.SandboxExecute.timeout = 10.0
     c.SandboxExecute.cpu_seconds = 10
     c.SandboxExecute.memory_mb = 1024
+    # a submission holding symlinks, pipes or devices is refused before nbgrader copies it
+    from neurograder.intake import guard_autograde
+    guard_autograde()

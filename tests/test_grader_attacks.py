@@ -357,3 +357,79 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     scores = _scores(course)
     full = sum(_auto_tests(course).values())
     assert {n: scores[n]["score"] for n in names} == {n: full for n in names}
+
+
+# ------------------------------------------------------------------------------ round 2 (40-59)
+#: the whole grading command (grader, sandboxes and all they fork) must stay under this
+PEAK_LIMIT_BYTES = 2 * 1024 ** 3
+ROUND2 = [a for a in ATTACKS if int(a.name[:2]) >= 40]
+
+
+def _keyring_has_note() -> bool:
+    """Is the attacks' note in this (root) process's session or user keyrings?"""
+    import ctypes
+    libc = ctypes.CDLL(None)
+    return any(libc.syscall(250, 10, ring, b"user", b"neurograder-note", 0) > 0
+               for ring in (-3, -4, -5))
+
+
+@pytest.fixture(scope="module")
+def round2_cli(template, tmp_path_factory):
+    """Attacks 40-59 and an honest student through the real `nbgrader autograde`, run in a
+    cgroup of its own to measure the peak memory of everything it started."""
+    from neurograder import bounds
+    course = _copy(template, tmp_path_factory.mktemp("round2") / "course")
+    for attack in ROUND2:
+        corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack),
+                                timestamp=corpus.ON_TIME)
+    corpus.write_submission(course, "honest_partial",
+                            corpus.honest_variants(course)["honest_partial"], timestamp=corpus.ON_TIME)
+    meter = bounds.SandboxCgroup(memory_mb=64 * 1024, pids=100_000, cpus=64.0).create()
+    try:
+        run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                             capture_output=True, text=True, timeout=900, env=corpus.venv_env(),
+                             preexec_fn=meter.enter)
+    finally:
+        meter.close()
+    return {"course": course, "run": run, "scores": _scores(course), "peak": meter.peak_bytes,
+            "mode": meter.mode}
+
+
+@pytest.mark.timeout(1200)
+def test_round2_attacks_gain_nothing_through_nbgrader_autograde(round2_cli, ours):
+    """Each attack 40-59 fails exactly its listed tests under `nbgrader autograde` as under
+    the batch, and the honest student in the same class gets plain nbgrader's marks."""
+    run = round2_cli["run"]
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = round2_cli["scores"]
+    tests = _auto_tests(round2_cli["course"])
+    for attack in ROUND2:
+        assert got[attack.name]["failed"] == attack.fails, attack.name
+        assert got[attack.name]["score"] == pytest.approx(
+            sum(tests.values()) - sum(tests[t] for t in attack.fails)), attack.name
+        assert ours["scores"][attack.name]["failed"] == attack.fails, attack.name
+    assert got["honest_partial"]["score"] == ours["scores"]["honest_partial"]["score"]
+    assert got["honest_partial"]["failed"] == ours["scores"]["honest_partial"]["failed"]
+
+
+@pytest.mark.timeout(1200)
+def test_round2_peak_memory_stays_under_2_gb(round2_cli):
+    """The fork-to-exhaust attack (7 x 800 MB) and the rest, graded in one command: the
+    command's peak memory (its cgroup's own counter, sandboxes included) is under 2 GB."""
+    assert round2_cli["mode"] in ("v1", "v2")
+    print(f"\npeak memory of `nbgrader autograde` on attacks 40-59: "
+          f"{round2_cli['peak'] / 2**20:.0f} MB")
+    assert 0 < round2_cli["peak"] < PEAK_LIMIT_BYTES
+
+
+@pytest.mark.timeout(1200)
+def test_round2_leaves_no_note_no_process_and_no_copy(round2_cli, ours):
+    """Nothing planted outside the submission: no keyring note reaches the grader's own
+    keyrings, no busy process survives, nothing but the submission lands in autograded/."""
+    assert not _keyring_has_note()
+    assert _pids_with("neurograder-attack") == []
+    for course in (round2_cli["course"], ours["course"]):
+        for attack in ROUND2:
+            folder = course / "autograded" / attack.name / "module1"
+            names = {p.name for p in folder.iterdir()} - {".neurograder.json"}
+            assert names <= {"neurons.ipynb", "timestamp.txt", "shd_data.py", "data"}, names

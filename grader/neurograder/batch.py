@@ -13,9 +13,18 @@ corrupted or foreign submissions.
   unchanged since the last successful grading (fingerprint in
   ``autograded/<student>/<assignment>/.neurograder.json``, written last) is skipped;
   ``--force`` regrades everyone. Interrupt at any time and run again.
-* A corrupted notebook (not JSON, not a notebook) gets zero for every graded cell and a clear
-  error in the report; the batch goes on. A notebook with none of the assignment's cells is
+* Every submission is screened inside its own error handling before grading: a folder
+  holding anything but plain files (a symlink to a classmate's notebook or to /etc/shadow, a
+  pipe, a device) is refused and nothing of it is read or copied; a corrupted notebook (not
+  JSON, not a notebook, larger than MAX_NOTEBOOK_BYTES, nbgrader metadata of the wrong type
+  such as a list as grade_id) gets zero for every graded cell and a clear reason in the
+  report. The batch goes on either way. A notebook with none of the assignment's cells is
   graded (zero) and reported as foreign.
+* Each worker is its own one-process pool: a worker killed mid-student (OOM killer, kill -9)
+  costs only that student, who is started once more in a fresh worker and otherwise
+  reported as "error" (ungraded, so the next run grades them).
+* Student-controlled text (folder names, messages) is printed and written to the report with
+  control characters replaced (:func:`neurograder.intake.printable`).
 """
 from __future__ import annotations
 
@@ -24,17 +33,25 @@ import csv
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 # nbformat validates every notebook it reads and writes; the compiled validator is much
 # faster than jsonschema's (same schema, same verdicts)
 os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
 
+from neurograder.intake import printable  # noqa: E402
+
 COURSE_DEFAULT = Path(__file__).resolve().parents[1]
 MARKER = ".neurograder.json"
+#: times a student is started again after their grading worker died (killed by the OOM
+#: killer or an operator); then the student is reported as "error" and the batch goes on
+WORKER_RETRIES = 1
 
 
 def _api(course: Path):
@@ -63,25 +80,104 @@ def _sha(*paths) -> str:
 def fingerprint(course: Path, assignment: str, student: str) -> str:
     import neurograder.checks as checks_mod
     from neurograder import grading
+    checks_mod.course_secret()   # (created on first use: the hidden cases depend on it)
     return _sha(course / "submitted" / student / assignment,
                 course / "source" / assignment, course / "nbgrader_config.py",
-                Path(checks_mod.__file__), Path(grading.__file__).with_name("_child.py"))
+                Path(checks_mod.__file__), Path(grading.__file__).with_name("_child.py"),
+                checks_mod.secret_path())
+
+
+#: largest submitted notebook read (bytes); a bigger file is reported, never parsed
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+#: longest grade_id accepted in a submitted cell's nbgrader metadata
+MAX_GRADE_ID = 200
+#: nbgrader metadata keys whose value must be a boolean / a number / a string
+BOOL_KEYS = ("grade", "solution", "locked", "task")
+NUMBER_KEYS = ("points",)
+STRING_KEYS = ("grade_id", "checksum", "cell_type")
+
+
+def metadata_problem(nb) -> str | None:
+    """Why a (schema-valid) notebook's nbgrader cell metadata cannot be graded, or None."""
+    for no, cell in enumerate(nb.cells, 1):
+        md = cell.get("metadata", {})
+        if not isinstance(md, dict):
+            return f"cell {no}: metadata is not a mapping"
+        if "nbgrader" not in md:
+            continue
+        meta = md["nbgrader"]
+        if not isinstance(meta, dict):
+            return f"cell {no}: nbgrader metadata is {type(meta).__name__}, not a mapping"
+        for key in STRING_KEYS:
+            if key in meta and not isinstance(meta[key], str):
+                return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not text"
+        if len(meta.get("grade_id", "")) > MAX_GRADE_ID:
+            return f"cell {no}: nbgrader grade_id longer than {MAX_GRADE_ID} characters"
+        for key in BOOL_KEYS:
+            if key in meta and not isinstance(meta[key], bool):
+                return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not true/false"
+        for key in NUMBER_KEYS:
+            if key in meta and (isinstance(meta[key], bool)
+                                or not isinstance(meta[key], (int, float))):
+                return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not a number"
+    return None
 
 
 def check_notebook(path: Path, source_ids: set[str]) -> tuple[str, str]:
-    """('ok'|'corrupted'|'foreign'|'missing', message) for one submitted notebook."""
+    """('ok'|'corrupted'|'foreign'|'missing', message) for one submitted notebook.
+
+    Never raises: whatever is wrong with the file (not JSON, not a notebook, too big, odd
+    nbgrader metadata, not a plain file) is the message of a 'corrupted' verdict.
+    """
     import nbformat
-    if not path.exists():
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
         return "missing", f"no {path.name} in the submission"
+    except OSError as exc:
+        return "corrupted", f"{path.name} cannot be read ({type(exc).__name__})"
+    if not stat.S_ISREG(info.st_mode):
+        return "corrupted", f"{path.name} is not a plain file (a link?): refused"
+    if info.st_size > MAX_NOTEBOOK_BYTES:
+        return "corrupted", (f"{path.name} is {info.st_size / 2**20:.0f} MB, more than the "
+                             f"{MAX_NOTEBOOK_BYTES // 2**20} MB a notebook may have")
     try:
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, never raised
         return "corrupted", f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells
-           if isinstance(c.get("metadata", {}).get("nbgrader"), dict)}
+    problem = metadata_problem(nb)
+    if problem:
+        return "corrupted", f"{path.name} has malformed nbgrader metadata ({problem})"
+    ids = {grading_id(c) for c in nb.cells} - {None}
     if not ids & source_ids:
         return "foreign", f"{path.name} has none of the assignment's cells (another notebook?)"
+    return "ok", ""
+
+
+def grading_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
+
+
+def screen_submission(folder: Path, submitted: Path, notebooks: list[str],
+                      source_ids: set[str]) -> tuple[str, str]:
+    """(status, message) of one student's folder before grading: 'ok', 'foreign', or a
+    refusal ('corrupted', 'missing'). Never raises: an unexpected failure is 'corrupted'."""
+    from neurograder.intake import refused_entries
+    try:
+        refused = refused_entries(folder, submitted)
+        if refused:
+            return "corrupted", "refused: " + "; ".join(refused[:5])
+        problems = [check_notebook(folder / f"{n}.ipynb", source_ids) for n in notebooks]
+    except Exception as exc:  # noqa: BLE001 - one odd folder never stops the class
+        return "corrupted", f"the submission could not be checked ({type(exc).__name__}: {exc})"
+    bad = [(k, m) for k, m in problems if k in ("corrupted", "missing")]
+    if bad:
+        return bad[0][0], "; ".join(m for _, m in bad)
+    foreign = [m for k, m in problems if k == "foreign"]
+    if foreign:
+        return "foreign", "; ".join(foreign)
     return "ok", ""
 
 
@@ -129,6 +225,73 @@ def grade_one(course: str, assignment: str, student: str, force: bool) -> dict:
         marker.write_text(json.dumps({"fingerprint": fp, "graded_at": time.time()}))
     return {"student": student, "status": status, "message": msg,
             "seconds": time.monotonic() - started}
+
+
+class Workers:
+    """``jobs`` grading workers, each a one-process pool: a worker that dies (SIGKILL, OOM)
+    breaks only its own pool, so it costs only the student it held. That student is started
+    again up to WORKER_RETRIES times in a fresh worker, then reported as "error"."""
+
+    def __init__(self, course: str, jobs: int):
+        self.course, self.pools = course, [None] * jobs
+
+    def _pool(self, slot: int) -> ProcessPoolExecutor:
+        if self.pools[slot] is None:
+            self.pools[slot] = ProcessPoolExecutor(max_workers=1, initializer=_worker_init,
+                                                   initargs=(self.course,))
+        return self.pools[slot]
+
+    def _drop(self, slot: int):
+        pool, self.pools[slot] = self.pools[slot], None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, students, assignment: str, force: bool):
+        """Yield (student, result) as each student finishes, whatever happens to workers."""
+        queue, attempts, running = deque(students), {}, {}
+        while queue or running:
+            for slot in range(len(self.pools)):
+                if queue and slot not in {k for k, _ in running.values()}:
+                    sid = queue.popleft()
+                    fut = self._pool(slot).submit(grade_one, self.course, assignment, sid, force)
+                    running[fut] = (slot, sid)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                slot, sid = running.pop(fut)
+                try:
+                    yield sid, fut.result()
+                except BrokenProcessPool:
+                    self._drop(slot)
+                    attempts[sid] = attempts.get(sid, 0) + 1
+                    if attempts[sid] <= WORKER_RETRIES:
+                        queue.appendleft(sid)
+                    else:
+                        yield sid, {"student": sid, "status": "error", "message":
+                                    f"the grading worker died {attempts[sid]} times "
+                                    "(killed, out of memory?); run the command again"}
+                except Exception as exc:  # noqa: BLE001 - one student's failure, go on
+                    yield sid, {"student": sid, "status": "error",
+                                "message": f"{type(exc).__name__}: {exc}"[:300]}
+
+    def kill(self):
+        for slot, pool in enumerate(self.pools):
+            if pool is not None:
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.kill()
+                self._drop(slot)
+
+    def close(self):
+        for pool in self.pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+
+def describe_bounds() -> str:
+    """Which sandbox and which whole-sandbox bounds were in force (one line)."""
+    from neurograder import bounds, sandbox
+    cg = bounds.cgroup_mode()
+    return (f"sandbox: {sandbox.sandbox_mode()}; " +
+            (f"each sandbox in its own cgroup {cg}" if cg != "none" else bounds.FALLBACK_NOTE))
 
 
 def export_csv(api, path: Path):
@@ -196,32 +359,25 @@ def main(argv=None) -> int:
                       if (p / args.assignment).is_dir()) if submitted.is_dir() else []
     rows, todo = {}, []
     for sid in students:
-        problems = [check_notebook(submitted / sid / args.assignment / f"{n}.ipynb", source_ids)
-                    for n in notebooks]
-        bad = [(k, m) for k, m in problems if k in ("corrupted", "missing")]
-        if bad:
-            zero_submission(api, args.assignment, sid, notebooks, "; ".join(m for _, m in bad))
-            rows[sid] = {"student": sid, "status": bad[0][0], "message": "; ".join(m for _, m in bad)}
+        status, message = screen_submission(submitted / sid / args.assignment, submitted,
+                                            notebooks, source_ids)
+        if status in ("corrupted", "missing"):
+            try:
+                zero_submission(api, args.assignment, sid, notebooks, printable(message))
+            except Exception as exc:  # noqa: BLE001 - reported below; the class goes on
+                message += f" (not recorded in the gradebook: {type(exc).__name__})"
+            rows[sid] = {"student": sid, "status": status, "message": message}
             continue
-        foreign = [m for k, m in problems if k == "foreign"]
-        if foreign:
-            rows[sid] = {"student": sid, "status": "foreign", "message": "; ".join(foreign)}
+        if status == "foreign":
+            rows[sid] = {"student": sid, "status": "foreign", "message": message}
         todo.append(sid)
 
     started = time.monotonic()
     bar = tqdm(total=len(todo), unit="student", disable=args.no_progress, desc=args.assignment)
-    pool = ProcessPoolExecutor(max_workers=max(1, args.jobs), initializer=_worker_init,
-                               initargs=(str(course),))
+    workers = Workers(str(course), max(1, args.jobs))
     done = 0
     try:
-        futures = {pool.submit(grade_one, str(course), args.assignment, sid, args.force): sid
-                   for sid in todo}
-        for fut in as_completed(futures):
-            sid = futures[fut]
-            try:
-                res = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a worker died: report, go on
-                res = {"student": sid, "status": "error", "message": repr(exc)[:300]}
+        for sid, res in workers.run(todo, args.assignment, args.force):
             prev = rows.get(sid)
             if prev and prev["status"] == "foreign" and res["status"] != "error":
                 res = dict(res, status="foreign", message=prev["message"])
@@ -229,16 +385,14 @@ def main(argv=None) -> int:
             done += 1
             bar.update(1)
     except KeyboardInterrupt:
-        # stop now: queued students are cancelled, running ones killed (their marker is not
+        # stop now: queued students are dropped, running ones killed (their marker is not
         # written, so the next run grades them again; SQLite rolls back half a transaction)
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        workers.kill()
         bar.close()
         print(f"\ninterrupted after {done} of {len(todo)} students; run the same command "
               "again to grade the rest (graded students are skipped)", file=sys.stderr)
         return 130
-    pool.shutdown(wait=True)
+    workers.close()
     bar.close()
     elapsed = time.monotonic() - started
 
@@ -249,7 +403,8 @@ def main(argv=None) -> int:
     with open(report, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(table[0]) if table else ["student"])
         w.writeheader()
-        w.writerows(table)
+        w.writerows({k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
+                    for r in table)
     counts = {}
     for r in table:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -258,10 +413,11 @@ def main(argv=None) -> int:
           ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for r in table:
         if r["status"] not in ("graded", "skipped"):
-            print(f"  {r['student']}: {r['status']}: {r['message'][:200]}")
+            print(f"  {printable(r['student'])}: {r['status']}: {printable(r['message'], 200)}")
     if late:
-        print("  late: " + ", ".join(late))
+        print("  late: " + ", ".join(printable(s) for s in late))
     print(f"grades: {csv_path}\nreport: {report}")
+    print(describe_bounds())
     return 1 if counts.get("error") else 0
 
 

@@ -12,14 +12,27 @@ Expected values come from :mod:`solutions` and exist only where ``judge``
 runs. Messages tell a student *what* is wrong (length, first value, reset,
 threshold, axis, ...) without printing expected numbers.
 
-Cases are drawn from a fixed seed, so every student gets the same cases and a
-re-run gives the same grade. LIF cases never put the membrane within
-``MARGIN`` of the threshold, so float32 and ``>=`` do not decide a grade.
+Hidden cases are random but reproducible per course: they are drawn from
+``SEED`` and the course secret (:func:`course_secret`, a random file created on
+first use next to the course's nbgrader_config.py, ignored by git and never in
+the release), so every student of a course gets the same cases, a regrade
+gives the same verdict, and nothing public (this file, the page, a docstring,
+the visible self-checks) predicts them: the band-pass gets random periods from
+inside each band, the cosine random lengths and frequencies; a value task is
+judged by a property of the value (any max_x that makes the neuron spike), not
+by a published answer. LIF cases never put the membrane within
+``MARGIN`` of the threshold, band-pass periods keep a step away from each
+cutoff, and a max_x must keep its verdict under a ``VALUE_MARGIN`` change, so
+float32 and ``>=`` never decide a grade.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -30,8 +43,16 @@ from .wire import prepare_args, to_plain
 MARGIN = 1e-4
 #: Tolerances: float32 implementations of 200-step runs pass, wrong models do not.
 RTOL, ATOL = 1e-4, 1e-6
-#: One seed for all cases (change it and every student's cases change).
+#: One seed for all cases, mixed with the course secret (change either and every case changes).
 SEED = 20261125
+#: The course secret: created on first use (random), read by every later grading. Out of
+#: git (.gitignore) and out of the release (it lives beside nbgrader_config.py, not in source/).
+#: NEUROGRADER_SECRET_FILE points elsewhere (e.g. one secret per course on a shared grader).
+SECRET_FILE = Path(__file__).resolve().parents[1] / ".neurograder-secret"
+#: relative change of max_x under which a Task 3 value must keep its verdict
+VALUE_MARGIN = 0.01
+#: random hidden cases per band of the band-pass check (slow, middle, fast)
+BAND_PASS_PER_BAND = 2
 
 
 class CheckFailed(AssertionError):
@@ -80,8 +101,33 @@ def _clear_of_threshold(x, tau, threshold):
 
 
 # ---------------------------------------------------------------- case makers
+def secret_path() -> Path:
+    return Path(os.environ.get("NEUROGRADER_SECRET_FILE") or SECRET_FILE)
+
+
+@lru_cache(maxsize=4)
+def _secret_words(path: Path) -> tuple[int, ...]:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(os.urandom(32).hex() + "\n")
+    text = path.read_text().strip()
+    if len(text) < 32:
+        raise RuntimeError(f"course secret {path} is empty or too short: delete it to make a new one")
+    digest = hashlib.sha256(text.encode()).digest()
+    return tuple(int.from_bytes(digest[k:k + 4], "little") for k in range(0, 32, 4))
+
+
+def course_secret() -> tuple[int, ...]:
+    """The course secret as seed words (created on first use, see SECRET_FILE)."""
+    return _secret_words(secret_path())
+
+
 def _rng(salt):
-    return np.random.default_rng([SEED, salt])
+    return np.random.default_rng([SEED, salt, *course_secret()])
 
 
 def _li_cases():
@@ -292,7 +338,11 @@ def _judge_input_data(cases, outputs):
 
 # ---------------------------------------------------------------- Task 3
 def _cosine_cases():
-    return [(np.pi * 5, 100), (np.pi * 5, 37), (1.0, 100), (40.0, 100), (np.pi * 0.5, 10)]
+    rng = _rng(5)
+    cases = [(np.pi * 5, 100), (np.pi * 0.5, 10)]     # the page's signal, a short one
+    for _ in range(6):
+        cases.append((round(float(rng.uniform(0.5, 60.0)), 4), int(rng.integers(2, 200))))
+    return cases
 
 
 def _judge_cosine(cases, outputs):
@@ -325,6 +375,10 @@ def _judge_frequency(should_spike):
         if max_x.shape != () or not 0 < float(max_x) <= 1e4:
             raise CheckFailed(f"{name} must be one positive number (the max_x of the signal).")
         count = _spike_count_for(float(max_x))
+        if any((_spike_count_for(float(max_x) * f) > 0) != (count > 0)
+               for f in (1 - VALUE_MARGIN, 1 + VALUE_MARGIN)):
+            raise CheckFailed(f"max_x = {float(max_x):g} is right at the edge: a 1% change flips "
+                              "the neuron between spiking and silent; pick a value clearly inside.")
         if should_spike and count == 0:
             raise CheckFailed(f"with max_x = {float(max_x):g} the Task 3 neuron does not spike; try another max_x.")
         if not should_spike and count > 0:
@@ -335,17 +389,54 @@ def _judge_frequency(should_spike):
 
 
 # ---------------------------------------------------------------- Task 3.1
+def _band_of(period: int) -> str:
+    from solutions import filters
+
+    low, high = filters.BAND_PASS_BAND
+    return "fast" if period < low else "slow" if period > high else "middle"
+
+
+def _band_pass_plan() -> list[tuple[str, int, int, int]]:
+    """(band, period, phase, steps) of each hidden train: BAND_PASS_PER_BAND random periods
+    per band, at least one step inside the band's edges, random phase and length, in a
+    random order; each verified on the reference circuit (spikes exactly in the middle)."""
+    from solutions import filters
+
+    low, high = filters.BAND_PASS_BAND
+    ranges = {"slow": (high + 2, 40), "middle": (low + 1, high - 1), "fast": (1, low - 2)}
+    rng = _rng(6)
+    plan = []
+    for band, (lo, hi) in ranges.items():
+        periods = rng.choice(np.arange(lo, hi + 1), size=BAND_PASS_PER_BAND,
+                             replace=hi - lo + 1 < BAND_PASS_PER_BAND)
+        for period in periods:
+            while True:
+                phase, steps = int(rng.integers(0, period)), int(rng.integers(300, 601))
+                out, _ = filters.band_pass_circuit(
+                    filters.pulse_train(int(period), steps, phase=phase))
+                if (out.sum() > 0) == (band == "middle"):
+                    plan.append((band, int(period), phase, steps))
+                    break
+    return [plan[k] for k in rng.permutation(len(plan))]
+
+
 def _band_pass_cases():
     from solutions import filters
 
-    return [(filters.pulse_train(p, filters.BAND_PASS_STEPS).tolist(),)
-            for p in filters.BAND_PASS_PERIODS.values()]
+    return [(filters.pulse_train(p, steps, phase=phase).tolist(),)
+            for _, p, phase, steps in _band_pass_plan()]
+
+
+def _pulse_period(train) -> int:
+    """The period of a pulse train (steps between its first two pulses)."""
+    on = np.flatnonzero(np.asarray(train, float))
+    return int(on[1] - on[0]) if len(on) > 1 else len(train)
 
 
 def _judge_band_pass(cases, outputs):
-    from solutions import filters
-
-    for (case, out, (band, period)) in zip(cases, outputs, filters.BAND_PASS_PERIODS.items()):
+    for case, out in zip(cases, outputs):
+        period = _pulse_period(case[0])
+        band = _band_of(period)
         spikes = _array(out, "band_pass output")
         n = len(case[0])
         if spikes.shape != (n,):

@@ -27,6 +27,16 @@ collected results to the grader on a private pipe (``result_fd``), never on stdo
 grader enforces an overall wall clock and kills the whole sandbox (PID namespace) on expiry.
 
 Expected values never enter the sandbox: it receives argument tuples and returns outputs.
+
+Per sandbox as a whole (:mod:`neurograder.bounds`): its own cgroup (v2, else v1) caps the
+memory, processes and CPU of all its processes together; ``/tmp`` and ``/dev/shm`` are
+tmpfs of TMP_MB and SHM_MB.
+
+**No state from one sandbox to the next.** Each sandbox starts in a new anonymous session
+keyring and runs under a uid handed out in rotation (:class:`UidSlot`: never the previous
+sandbox's uid); when it ends every process in its cgroup is killed and the cgroup removed,
+the uid's user keyrings are emptied, and files of that uid in the host's temp folders are
+removed (bubblewrap's ``/tmp``, ``/dev/shm`` and IPC namespace vanish with it anyway).
 """
 from __future__ import annotations
 
@@ -43,11 +53,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import bounds
+
 CHILD_SOURCE = Path(__file__).with_name("_child.py")
 #: private uids for sandboxed code: UID_BASE + slot; no account on a normal system uses them.
 UID_BASE = 3_100_000
 UID_SLOTS = 512
 LOCK_DIR = Path(tempfile.gettempdir()) / "neurograder-uids"
+#: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
+#: the sandbox's cgroup memory, see neurograder.bounds)
+TMP_MB = 64
+SHM_MB = 16
 
 
 @dataclass
@@ -77,31 +93,74 @@ class SandboxResult:
 
 
 class UidSlot:
-    """A private uid held for the life of one sandbox (flock on a per-slot file)."""
+    """A private uid held for the life of one sandbox (flock on a per-slot file).
+
+    Slots rotate: a shared counter (``LOCK_DIR/next``, under its own flock) hands out the
+    first free slot after the last one handed out, so a sandbox never gets the uid of the
+    sandbox before it, whether that ran in the same process, in a parallel worker or in an
+    earlier command; a uid comes back only after UID_SLOTS - 1 other sandboxes. On release
+    the uid's user keyrings are emptied and (the fallback shares the host's /tmp) its files
+    in the host's temp folders are removed.
+    """
 
     def __init__(self):
         LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
-        start = os.getpid() % UID_SLOTS
-        for k in range(UID_SLOTS):
-            slot = (start + k) % UID_SLOTS
-            fh = open(LOCK_DIR / f"{slot}.lock", "a")
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                fh.close()
-                continue
-            self._fh, self.uid = fh, UID_BASE + slot
-            return
+        with open(LOCK_DIR / "next", "a+") as counter:
+            fcntl.flock(counter, fcntl.LOCK_EX)
+            counter.seek(0)
+            text = counter.read().strip()
+            start = int(text) % UID_SLOTS if text.isdigit() else 0
+            for k in range(UID_SLOTS):
+                slot = (start + k) % UID_SLOTS
+                fh = open(LOCK_DIR / f"{slot}.lock", "a")
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    fh.close()
+                    continue
+                counter.seek(0)
+                counter.truncate()
+                counter.write(str((slot + 1) % UID_SLOTS))
+                self._fh, self.uid = fh, UID_BASE + slot
+                return
         raise RuntimeError("no free sandbox uid slot")
 
     def release(self):
-        self._fh.close()
+        try:
+            bounds.clear_user_keyrings(self.uid)
+            remove_files_of(self.uid)
+        finally:
+            self._fh.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.release()
+
+
+#: host temp folders cleared of a private uid's files when its sandbox ends (fallback mode
+#: writes there; bubblewrap's /tmp and /dev/shm are private tmpfs that vanish with it)
+HOST_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid: int, dirs=HOST_TEMP_DIRS) -> None:
+    """Remove the top-level entries of ``dirs`` owned by ``uid`` (links are not followed)."""
+    for d in dirs:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def python_executable() -> str:
@@ -138,7 +197,8 @@ def bwrap_command(assignment_dir: str | None) -> list[str]:
     # /dev, /proc and a private /tmp first: a venv that lives under the host's /tmp (a CI clone)
     # is then bound read-only on top of the private /tmp instead of being hidden by it
     cmd.extend(["--dev", "/dev", "--proc", "/proc",
-                "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"])
+                "--perms", "1777", "--size", str(TMP_MB * 2**20), "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", str(SHM_MB * 2**20), "--tmpfs", "/dev/shm"])
     made = {"/tmp", "/dev", "/proc"}
 
     def mkdirs(path):
@@ -212,7 +272,7 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
     mode = mode or sandbox_mode()
     started = time.monotonic()
     rfd, wfd = os.pipe()
-    with UidSlot() as slot:
+    with UidSlot() as slot, bounds.SandboxBounds() as box:
         job = dict(job, uid=slot.uid, result_fd=wfd, **limits.as_job())
         if mode == "bwrap":
             job["assignment_dir"] = "/assignment" if assignment_dir else None
@@ -227,7 +287,7 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         budget = n_checks * (limits.timeout + 2.0) + 20.0
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, pass_fds=(wfd,), env=env,
-                                start_new_session=True, cwd="/")
+                                start_new_session=True, cwd="/", preexec_fn=box.preexec)
         os.close(wfd)
         try:
             data, err = _communicate(proc, json.dumps(job).encode(), rfd, budget,

@@ -1,0 +1,222 @@
+"""Can one odd submission folder or one killed worker stop the class, or leak a file?
+
+Each question is answered on a fresh course (the real ``nbgrader generate_assignment``) by
+the instructor's two commands: ``python -m neurograder.batch`` (``make grade``) and the real
+``nbgrader autograde`` CLI with the course's nbgrader_config.py. The honest classmate in the
+same class must get plain full marks (the total of the source notebook's test points).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attacks import corpus  # noqa: E402
+from test_grader_attacks import OURS_CFG, _auto_tests, _batch, _copy, _scores  # noqa: E402
+
+from neurograder.intake import printable, refused_entries  # noqa: E402
+
+HONEST = "honest_a"
+#: control characters in a student's folder name: clear screen, bell, carriage return
+CONTROL = "\x1b[2J\x07\r"
+CONTROL_STUDENT = "ctl" + CONTROL
+SECRET_FILE = "/etc/shadow"
+
+
+def _odd_class(course: Path) -> dict[str, str]:
+    """Write the hostile class into ``course``; return student -> what it does."""
+    honest = corpus.honest_notebook(course)
+    corpus.write_submission(course, HONEST, honest, timestamp=corpus.ON_TIME)
+
+    listed = corpus.honest_notebook(course)   # nbformat accepts a list as grade_id
+    cell = nbformat.v4.new_markdown_cell("my notes")
+    cell.metadata["nbgrader"] = {"grade_id": ["task1", "x"], "grade": False, "solution": False,
+                                 "locked": False, "schema_version": 3}
+    listed.cells.insert(3, cell)
+    corpus.write_submission(course, "list_grade_id", listed, timestamp=corpus.ON_TIME)
+
+    control = corpus.honest_notebook(course)  # a schema error, under a name with controls
+    control.metadata["kernelspec"] = {"name": 7, "display_name": "owned"}
+    corpus.write_submission(course, CONTROL_STUDENT, control, timestamp=corpus.ON_TIME)
+
+    folder = course / "submitted" / "link_classmate" / corpus.ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / corpus.NOTEBOOK).symlink_to(
+        Path("..") / ".." / HONEST / corpus.ASSIGNMENT / corpus.NOTEBOOK)
+
+    corpus.write_submission(course, "link_shadow", honest, timestamp=corpus.ON_TIME)
+    (course / "submitted" / "link_shadow" / corpus.ASSIGNMENT / "notes.txt").symlink_to(SECRET_FILE)
+    return {HONEST: "honest", "list_grade_id": "corrupted", CONTROL_STUDENT: "corrupted",
+            "link_classmate": "corrupted", "link_shadow": "corrupted"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return corpus.make_course(tmp_path_factory.mktemp("course") / "template", OURS_CFG)
+
+
+@pytest.fixture(scope="module")
+def batch(template, tmp_path_factory):
+    course = _copy(template, tmp_path_factory.mktemp("batch") / "course")
+    kinds = _odd_class(course)
+    run = _batch(course, timeout=600)
+    with open(course / "module1_report.csv", newline="") as fh:
+        report = {r["student"]: r for r in csv.DictReader(fh)}
+    return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course),
+            "report": report, "report_text": (course / "module1_report.csv").read_text()}
+
+
+@pytest.fixture(scope="module")
+def cli(template, tmp_path_factory):
+    course = _copy(template, tmp_path_factory.mktemp("cli") / "course")
+    kinds = _odd_class(course)
+    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course)}
+
+
+def _full(course: Path) -> float:
+    return sum(_auto_tests(course).values())
+
+
+def _copied_links(course: Path) -> list[str]:
+    """Files in autograded/ that are links or hold the secret file's first bytes."""
+    found = []
+    for path in (course / "autograded").rglob("*"):
+        if path.is_symlink() or path.name == "notes.txt":
+            found.append(str(path))
+    return found
+
+
+# ------------------------------------------------------------------------------ make grade
+@pytest.mark.timeout(900)
+def test_batch_grades_the_class_around_odd_notebooks(batch):
+    """A list as grade_id, a schema error, two symlinks: the batch ends (exit 0), writes
+    grades.csv and the report, and the honest classmate gets full marks."""
+    run, course = batch["run"], batch["course"]
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert (course / "grades.csv").exists()
+    assert batch["scores"][HONEST]["score"] == _full(course)
+    assert batch["report"][HONEST]["status"] == "graded"
+
+
+@pytest.mark.timeout(900)
+def test_each_odd_submission_is_corrupted_with_its_reason_and_zero(batch):
+    """Which reason does the report give each odd submission, and what do they score?"""
+    report = batch["report"]
+    reasons = {"list_grade_id": "grade_id is list", printable(CONTROL_STUDENT): "not a valid notebook",
+               "link_classmate": "neurons.ipynb is a symbolic link",
+               "link_shadow": "notes.txt is a symbolic link"}
+    for student, reason in reasons.items():
+        assert report[student]["status"] == "corrupted", (student, report[student])
+        assert reason in report[student]["message"], (student, report[student]["message"])
+        assert float(report[student]["score"]) == 0, student
+
+
+@pytest.mark.timeout(900)
+def test_no_link_is_followed_or_copied_by_the_batch(batch):
+    """The classmate's notebook is not graded for the linker, /etc/shadow is not copied."""
+    course = batch["course"]
+    assert not (course / "autograded" / "link_classmate").exists()
+    assert not (course / "autograded" / "link_shadow").exists()
+    assert _copied_links(course) == []
+
+
+@pytest.mark.timeout(900)
+def test_control_characters_never_reach_terminal_or_report(batch):
+    """Student-controlled text is printable-only in stdout and in the report CSV."""
+    out = batch["run"].stdout
+    for text in (out, batch["report_text"].replace("\r\n", "\n")):
+        bad = sorted({hex(ord(ch)) for ch in text if not ch.isprintable() and ch != "\n"})
+        assert bad == [], bad
+    assert f"{printable(CONTROL_STUDENT)}: corrupted" in out
+
+
+# ------------------------------------------------------------------------------ nbgrader CLI
+@pytest.mark.timeout(900)
+def test_nbgrader_autograde_refuses_links_and_grades_the_rest(cli):
+    """`nbgrader autograde`: the links are refused before anything is copied, the honest
+    student gets full marks, nothing of /etc/shadow lands in autograded/."""
+    course, run = cli["course"], cli["run"]
+    assert "refused" in run.stdout + run.stderr
+    assert cli["scores"][HONEST]["score"] == _full(course)
+    for student in ("link_classmate", "link_shadow"):
+        assert cli["scores"].get(student, {}).get("score", 0) == 0, student
+        assert not (course / "autograded" / student).exists(), student
+    assert _copied_links(course) == []
+
+
+# ------------------------------------------------------------------------------ units
+@pytest.mark.timeout(60)
+def test_refused_entries_names_links_pipes_and_linked_folders(tmp_path):
+    """lstat semantics: a link to a file, a linked student folder and a FIFO are each named;
+    a folder of plain files and subfolders is accepted."""
+    root = tmp_path / "submitted"
+    good = root / "alice" / "module1"
+    (good / "data").mkdir(parents=True)
+    (good / "neurons.ipynb").write_text("{}")
+    (good / "data" / "x.npz").write_bytes(b"x")
+    assert refused_entries(good, root) == []
+    (root / "mallory").symlink_to(root / "alice")
+    assert "mallory is a symbolic link" in refused_entries(root / "mallory" / "module1", root)[0]
+    os.mkfifo(good / "pipe")
+    assert any("pipe is a named pipe" in r for r in refused_entries(good, root))
+
+
+@pytest.mark.timeout(60)
+def test_printable_replaces_every_control_character():
+    assert printable("a\x1b[2Jb\x07\r\n\x00\u202ec") == "a?[2Jb?????c"
+    assert printable("x" * 50, 10) == "x" * 10 + "..."
+
+
+# ------------------------------------------------------------------------------ workers
+def _children(pid: int) -> list[int]:
+    kids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(d.name))
+    return kids
+
+
+@pytest.mark.timeout(900)
+def test_a_killed_worker_costs_at_most_its_student(template, tmp_path):
+    """SIGKILL one batch worker while it grades: the batch finishes (exit 0), every student
+    is graded with full marks (the killed worker's student is started again), and a rerun
+    skips them all."""
+    course = _copy(template, tmp_path / "kill")
+    honest = corpus.honest_notebook(course)
+    names = [f"student{k:02d}" for k in range(6)]
+    for name in names:
+        corpus.write_submission(course, name, honest, timestamp=corpus.ON_TIME)
+    proc = subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                             "--jobs", "2", "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=corpus.venv_env())
+    deadline = time.monotonic() + 300
+    victim = None
+    while victim is None and time.monotonic() < deadline and proc.poll() is None:
+        # a worker is busy once it has started a sandbox (a child of its own)
+        busy = [w for w in _children(proc.pid) if _children(w)]
+        victim = busy[0] if busy else None
+        if victim is None:
+            time.sleep(0.05)
+    assert victim is not None, "no worker was ever seen grading"
+    os.kill(victim, signal.SIGKILL)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out + err[-3000:]
+    scores = _scores(course)
+    assert {n: scores[n]["score"] for n in names} == {n: _full(course) for n in names}
+    again = _batch(course, timeout=600)
+    assert f"skipped {len(names)}" in again.stdout.split("\n")[0], again.stdout

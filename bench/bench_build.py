@@ -15,7 +15,7 @@ median over runs and is also given as a ratio to a baseline measured in the same
   build`` (nbgrader source + release), which ``make book`` also runs. Off by default because it
   rewrites grader/source and grader/release in the working tree.
 
-Goals (issue 2, 2-core machine): cold build < 90 s, unchanged rebuild < 10 s.
+Goals (2-core machine): cold build < 90 s, unchanged rebuild < 10 s.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ Prints medians over repeats, for the same work on the same raster:
 and their ratios; the same for the LIF (no lfilter equivalent, so reference vs
 vectorised only); then one LI plus one LIF surface for 16 log-spaced taus, in total.
 
-Goals (issue 3): vectorised LI surface within 2x of lfilter; 16 taus (LI + LIF) < 1 s.
+Goals: vectorised LI surface within 2x of lfilter; 16 taus (LI + LIF) < 1 s.
 The raster is the shipped digit (book/module1/shd_data.py, load_raster()) when it is
 present and loads; otherwise a seeded random 700 x 1000 0/1 raster of ~1.5% density.
 The machine is shared: compare ratios measured in the same run, not absolute times.

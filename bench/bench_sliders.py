@@ -1,4 +1,4 @@
-"""Benchmark of the tau sliders (course/sliders.py): the three budgets of issue 6, each
+"""Benchmark of the tau sliders (course/sliders.py): three budgets, each
 printed with a baseline measured in the same run (the machine is shared and noisy).
 
 1. precompute: wall time to compute and draw every frame of the four sliders (goal < 10 s);

@@ -80,7 +80,7 @@ INPUTS = [CHAPTER, ANSWERS, REQUIREMENTS, ROOT / "_config.yml", Path(__file__), 
 BOOK_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-input", "hide-output", "hide-cell"}
 
 SCHEMA = 3  # nbgrader cell metadata schema
-#: Optional tasks (COURSE_SPEC.md): their points are extra credit.
+#: Optional tasks (book/contract.md): their points are extra credit.
 OPTIONAL_TASKS = {"3.1", "3.2", "4.3"}
 #: Cell metadata key holding an optional task's extra-credit points (nbgrader's points are 0).
 EXTRA_CREDIT_KEY = "extra_credit"

@@ -2,7 +2,7 @@ r"""Fast functional core of the module's neuron models (in the style of Norse).
 
 Small pure functions; each model's parameters are named once, in a frozen
 dataclass; each step function states its equation. Discrete time, one step =
-one time unit, forward Euler with step ``h = 1/tau`` (``COURSE_SPEC.md``).
+one time unit: forward Euler for ``tau dv/dt = i - v`` with step 1 (``book/contract.md``).
 
 Leaky integrator (LI), state ``v``, input current ``i``::
 

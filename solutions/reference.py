@@ -3,7 +3,7 @@
 Each function below is self-contained: it uses only ``np`` (NumPy) and the
 other functions of this module, so the instructor notebook can carry its source
 verbatim as the solution, and its docstring is the task text that students see
-in the stub. The semantics are those of ``COURSE_SPEC.md`` (discrete time, one
+in the stub. The semantics are those of ``book/contract.md`` (discrete time, one
 step = one time unit, the membrane starts at 0, strict threshold, reset to 0).
 
 The fast, vectorised versions of the same models live in ``solutions.neurons``;

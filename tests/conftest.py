@@ -58,7 +58,7 @@ def playwright_sync():
 
 @pytest.fixture(scope="session")
 def browser(playwright_sync):
-    """Headless Debian chromium (flags from the team brief), closed at the end."""
+    """Headless Debian chromium (flags in tests/browser.py), closed at the end."""
     try:
         chromium = _browser.launch_chromium(playwright_sync)
     except FileNotFoundError as err:

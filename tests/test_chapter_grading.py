@@ -1,4 +1,4 @@
-"""Is the module1 assignment graded right? (issue 5)
+"""Is the module1 assignment graded right?
 
 Through the real nbgrader CLI in a temporary course directory: the instructor
 notebook validates, the release's stubs fail validation, a submission made of

@@ -1,4 +1,4 @@
-"""Is the chapter one source, and are its generated views current and safe? (issue 5)
+"""Is the chapter one source, and are its generated views current and safe?
 
 The book page, the instructor notebook and the student release are all made
 from book/module1/neurons.md + solutions/. These tests check the generated
@@ -56,7 +56,7 @@ def test_release_is_current_with_the_chapter_source(instructor):
 
 
 def test_contract_names_are_graded(instructor):
-    """Are the contract's fixed names (COURSE_SPEC) each a solution cell with a hidden check?"""
+    """Are the contract's fixed names (book/contract.md) each a solution cell with a hidden check?"""
     graded_names = {c.name for c in CHECKS.values()}
     assert CONTRACT_NAMES <= graded_names
     sources = "\n".join(c.source for c in _solution_cells(instructor).values())

@@ -87,14 +87,9 @@ def test_no_code_block_is_clipped(site, page, page_path, width):
 
 
 @pytest.mark.timeout(120)
-def test_no_markdown_table_is_left_as_raw_text(site, page, page_path, request):
+def test_no_markdown_table_is_left_as_raw_text(site, page, page_path):
     """Is every Markdown table rendered as a table, none left as raw "| a | b |" text in a
     paragraph or a cell output?"""
-    if page_path == CHAPTER:
-        request.applymarker(pytest.mark.xfail(
-            strict=False,
-            reason="the chapter's points table is still emitted as a Markdown cell output, "
-                   "which renders as raw text until the chapter prints it as a real table"))
     rec = _open(site, page, page_path)
     raw = rec.evaluate(
         r"""() => [...document.querySelectorAll('article p, article div.cell_output pre, article div.output pre')]

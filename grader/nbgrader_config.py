@@ -22,7 +22,9 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
-    from neurograder.preprocessors import NormalizeSubmission, SandboxExecute, StripHiddenTests
+    from neurograder.pages import FeedbackMathJax, MarkUngraded, template_basedirs
+    from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
+                                           SanitizeStudentHTML, StripHiddenTests)
 
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
     # (CheckCellMetadata is left out: NormalizeSubmission already rebuilt every nbgrader cell
@@ -30,7 +32,12 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties]
-    c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    # feedback: student HTML sanitised again, ungraded hand-graded answers say so, MathJax
+    # written next to each page (offline); the page's Content-Security-Policy and script tags
+    # come from our mathjax() macro, found first through template_basedirs() (formgrader too)
+    c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, GetGrades,
+                                        MarkUngraded, FeedbackMathJax, CSSHTMLHeaderPreprocessor]
+    c.HTMLExporter.extra_template_basedirs = template_basedirs()
     # per graded function: wall clock and CPU seconds, address space
     c.SandboxExecute.timeout = 10.0
     c.SandboxExecute.cpu_seconds = 10

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 PACKAGE = Path(__file__).resolve().parent
@@ -52,7 +52,7 @@ def mathjax_files(mathjax_dir: Path = MATHJAX_DIR) -> dict[str, Path]:
     return files
 
 
-class FeedbackMathJax(Preprocessor):
+class FeedbackMathJax(NbGraderPreprocessor):
     """Feedback step: the MathJax files, written next to the feedback page."""
 
     mathjax_dir = Unicode(str(MATHJAX_DIR), help="Staged MathJax folder.").tag(config=True)
@@ -68,7 +68,7 @@ def ungraded_comment(points: float) -> str:
     return f"**{UNGRADED}** ({points:g} points): not graded yet."
 
 
-class MarkUngraded(Preprocessor):
+class MarkUngraded(NbGraderPreprocessor):
     """Feedback step: answers still waiting for a hand grade show no score (nbgrader's
     template would print 0) and say so in their comment."""
 

@@ -15,6 +15,8 @@ Wired in by ``grader/nbgrader_config.py``:
   cell's output: ``passed`` on stdout, or an error output with the check's message. nbgrader's
   own SaveAutoGrades then scores the cells (error -> 0, otherwise full points).
 * :class:`StripHiddenTests` (feedback step): a safety net removing any hidden-test region.
+  (Feedback steps derive from NbGraderPreprocessor: nbgrader registers its preprocessors
+  without enabling them, and a plain nbconvert Preprocessor is disabled by default.)
 * :class:`SanitizeStudentHTML` (feedback step): the same sanitising again, for notebooks
   autograded another way (e.g. ``NEUROGRADER_PLAIN=1``).
 """
@@ -24,7 +26,6 @@ import copy
 import os
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 from traitlets import Bool, Float, Integer, Unicode
 
@@ -247,7 +248,7 @@ class SandboxExecute(NbGraderPreprocessor):
         return nb, resources
 
 
-class StripHiddenTests(Preprocessor):
+class StripHiddenTests(NbGraderPreprocessor):
     """Feedback safety net: no hidden-test region ever reaches the HTML."""
 
     def preprocess_cell(self, cell, resources, index):
@@ -256,7 +257,7 @@ class StripHiddenTests(Preprocessor):
         return cell, resources
 
 
-class SanitizeStudentHTML(Preprocessor):
+class SanitizeStudentHTML(NbGraderPreprocessor):
     """Feedback step: every Markdown/raw cell and output sanitised (trusted cells are left
     as they are: sanitising allowed HTML changes nothing)."""
 

@@ -6,7 +6,8 @@
   and, in the feedback, the page's Content-Security-Policy.
 * :func:`mathjax_files`: that copy, the site's staged MathJax (``tools/stage_assets.py``,
   run by ``make book`` / ``make assets``: the npm ``mathjax`` package, its single-file TeX
-  bundle and the fonts it loads) plus ``templates/mathjax-config.js``.
+  bundle and the fonts it loads) plus ``templates/mathjax-config.js`` (settings) and
+  ``templates/mathjax2-compat.js`` (for formgrader's script, written for MathJax 2).
 * :class:`FeedbackMathJax` (feedback step): writes those files next to each feedback page
   (``mathjax/``), so the page works offline and from a plain folder.
 * :class:`MarkUngraded` (feedback step, after GetGrades): an answer graded by hand that nobody
@@ -29,6 +30,8 @@ TEMPLATES = PACKAGE / "templates"
 MATHJAX_DIR = REPO / "_build" / "site_assets" / "vendor" / "mathjax"
 #: MathJax's settings, loaded before the bundle (an external file: no inline script)
 MATHJAX_CONFIG = TEMPLATES / "mathjax-config.js"
+#: MathJax 2's startup signal, which formgrader's own script waits on, on top of MathJax 3
+MATHJAX2_COMPAT = TEMPLATES / "mathjax2-compat.js"
 #: folder of the MathJax files next to a feedback page (the feedback template's script URLs)
 FEEDBACK_MATHJAX = "mathjax"
 #: what an answer graded by hand but not graded yet says instead of its score
@@ -49,6 +52,7 @@ def mathjax_files(mathjax_dir: Path = MATHJAX_DIR) -> dict[str, Path]:
     files = {p.relative_to(mathjax_dir).as_posix(): p
              for p in sorted(mathjax_dir.rglob("*")) if p.is_file()}
     files["config.js"] = MATHJAX_CONFIG
+    files["mathjax2-compat.js"] = MATHJAX2_COMPAT
     return files
 
 

@@ -22,6 +22,7 @@ import html.parser
 import mimetypes
 
 import nbformat
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -132,12 +133,13 @@ def _handler_classes():
 
 
 class MathJaxHandler(JupyterHandler):
-    """The course's MathJax files (read-only, from :func:`neurograder.pages.mathjax_files`)."""
+    """The course's MathJax files (read-only, from :func:`neurograder.pages.mathjax_files`):
+    public library code, served without login like formgrader's own static files."""
 
     def initialize(self, files):
         self.files = files
 
-    @web.authenticated
+    @allow_unauthenticated
     def get(self, name):
         path = self.files.get(name)
         if path is None:

@@ -352,7 +352,7 @@ def test_feedback_says_to_be_graded_by_hand_not_zero(course, page):
     html = course["path"] / "feedback" / "34_markdown_script" / "module1" / "neurons.html"
     rec = page()
     rec.goto(html.as_uri(), wait_until="load")
-    panel = ("name => document.querySelector(`a[name='${name}']`)"
+    panel = ("name => document.querySelector(`a[name='comment-${name}']`)"
              ".closest('.nbgrader_cell').innerText")
     answered = rec.evaluate(panel, "task32_low_pass_answer")
     assert "To be graded by hand" in answered and "Score" not in answered

@@ -29,11 +29,14 @@ from nbconvert.filters import markdown2html
 #: elements a student's answer may contain: nh3's maintained default allowlist (text markup,
 #: lists, tables, images, links), nothing added
 TAGS = set(nh3.ALLOWED_TAGS)
-#: attributes per element: nh3's defaults, plus ``class`` for the code highlighting nbconvert
-#: renders, ``title`` for tooltips and ``style`` on table cells (only ``text-align``, below)
+#: attributes per element: nh3's defaults, plus what nbconvert's Markdown rendering makes
+#: (``class`` of code highlighting and heading anchors, ``id`` of headings), ``title`` for
+#: tooltips and ``style`` on table cells (only ``text-align``, below)
 ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-for _tag in ("div", "span", "pre", "code"):
+for _tag in ("div", "span", "pre", "code", "a"):
     ATTRIBUTES.setdefault(_tag, set()).add("class")
+for _tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+    ATTRIBUTES.setdefault(_tag, set()).add("id")
 for _tag in ("a", "abbr", "img"):
     ATTRIBUTES.setdefault(_tag, set()).add("title")
 for _tag in ("td", "th"):
@@ -87,8 +90,10 @@ def _tree(html: str) -> str:
 
 
 def is_allowed(html: str) -> bool:
-    """True when sanitising ``html`` removes nothing: both parse to the same tree."""
-    return _tree(html) == _tree(clean_html(html))
+    """True when sanitising ``html`` removes nothing: both parse to the same tree (the
+    parse is skipped when the sanitiser returns the text unchanged)."""
+    cleaned = clean_html(html)
+    return cleaned == html or _tree(html) == _tree(cleaned)
 
 
 def render_markdown(source: str) -> str:

@@ -2,8 +2,10 @@
 
 `nbgrader autograde module1` runs student code only in the sandbox (neurograder.sandbox):
 NormalizeSubmission replaces ClearOutput/DeduplicateIds/OverwriteCells, SandboxExecute replaces
-Execute. `nbgrader generate_feedback module1` and `nbgrader export` are unchanged apart from a
-hidden-test stripper in the feedback chain. Plain nbgrader (in-kernel run_check) is what
+Execute. `nbgrader generate_feedback module1` and `nbgrader export` are unchanged apart from the
+feedback chain (hidden-test stripper, HTML sanitiser, ungraded hand-graded answers marked,
+MathJax written next to each page) and our templates' mathjax() macro (feedback and formgrader;
+formgrader's policy header comes from jupyter_server_config.py's extension). Plain nbgrader (in-kernel run_check) is what
 `nbgrader validate` and students use; set NEUROGRADER_PLAIN=1 to autograde that way too
 (for comparisons only: it is not safe against hostile submissions).
 """

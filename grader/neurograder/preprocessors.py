@@ -258,8 +258,12 @@ class StripHiddenTests(NbGraderPreprocessor):
 
 
 class SanitizeStudentHTML(NbGraderPreprocessor):
-    """Feedback step: every Markdown/raw cell and output sanitised (trusted cells are left
-    as they are: sanitising allowed HTML changes nothing)."""
+    """Feedback step: every cell a student could have written sanitised. Locked cells are
+    the source notebook's text (autograde restores them, ours and plain nbgrader's alike);
+    their outputs are still sanitised."""
 
     def preprocess_cell(self, cell, resources, index):
+        md = grading.nbg(cell)
+        if md.get("locked") and not md.get("solution") and cell.cell_type != "code":
+            return cell, resources
         return sanitize_cell(cell), resources

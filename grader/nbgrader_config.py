@@ -2,8 +2,10 @@
 
 `nbgrader autograde module1` runs student code only in the sandbox (neurograder.sandbox):
 NormalizeSubmission replaces ClearOutput/DeduplicateIds/OverwriteCells, SandboxExecute replaces
-Execute. `nbgrader generate_feedback module1` and `nbgrader export` are unchanged apart from a
-hidden-test stripper in the feedback chain. Plain nbgrader (in-kernel run_check) is what
+Execute. `nbgrader generate_feedback module1` and `nbgrader export` are unchanged apart from the
+feedback chain (hidden-test stripper, HTML sanitiser, ungraded hand-graded answers marked,
+MathJax written next to each page) and our templates' mathjax() macro (feedback and formgrader;
+formgrader's policy header comes from jupyter_server_config.py's extension). Plain nbgrader (in-kernel run_check) is what
 `nbgrader validate` and students use; set NEUROGRADER_PLAIN=1 to autograde that way too
 (for comparisons only: it is not safe against hostile submissions).
 """
@@ -51,7 +53,9 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.hand_grades import FollowHandGrades
     from neurograder.late import ApplyExtensions
-    from neurograder.preprocessors import NormalizeSubmission, SandboxExecute, StripHiddenTests
+    from neurograder.pages import FeedbackMathJax, MarkUngraded, template_basedirs
+    from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
+                                           SanitizeStudentHTML, StripHiddenTests)
 
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
     # (CheckCellMetadata is left out: NormalizeSubmission already rebuilt every nbgrader cell
@@ -60,7 +64,12 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
                                            ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, SaveExtraCredit, FollowHandGrades,
                                            ApplyExtensions, AssignLatePenalties]
-    c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    # feedback: student HTML sanitised again, ungraded hand-graded answers say so, MathJax
+    # written next to each page (offline); the page's Content-Security-Policy and script tags
+    # come from our mathjax() macro, found first through template_basedirs() (formgrader too)
+    c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, GetGrades,
+                                        MarkUngraded, FeedbackMathJax, CSSHTMLHeaderPreprocessor]
+    c.HTMLExporter.extra_template_basedirs = template_basedirs()
     # per graded function: wall clock and CPU seconds, address space
     c.SandboxExecute.timeout = 10.0
     c.SandboxExecute.cpu_seconds = 10

@@ -7,13 +7,18 @@ Wired in by ``grader/nbgrader_config.py``:
   locked cells get the source text (test cells with their hidden-test regions removed, so
   the autograded notebook, and hence the feedback, never contains hidden tests); cells with an
   unknown, duplicated or retyped grade_id become ordinary cells; deleted nbgrader cells are put
-  back; the student's own outputs are kept only as PNG images and short plain text (their
-  plots stay in the feedback; no HTML/JS, nothing on grade cells).
+  back; the student's own outputs keep only images, short text and sanitised HTML/Markdown
+  (their plots stay in the feedback; no JavaScript or SVG, nothing on grade cells); every
+  Markdown and raw cell the student wrote is sanitised (:mod:`neurograder.sanitize`).
 * :class:`SandboxExecute` (autograde step; replaces Execute): runs all checks of the notebook
   in one sandbox (:mod:`neurograder.sandbox`), judges the outputs here, and writes each test
   cell's output: ``passed`` on stdout, or an error output with the check's message. nbgrader's
   own SaveAutoGrades then scores the cells (error -> 0, otherwise full points).
 * :class:`StripHiddenTests` (feedback step): a safety net removing any hidden-test region.
+  (Feedback steps derive from NbGraderPreprocessor: nbgrader registers its preprocessors
+  without enabling them, and a plain nbconvert Preprocessor is disabled by default.)
+* :class:`SanitizeStudentHTML` (feedback step): the same sanitising again, for notebooks
+  autograded another way (e.g. ``NEUROGRADER_PLAIN=1``).
 """
 from __future__ import annotations
 
@@ -21,7 +26,6 @@ import copy
 import os
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 from traitlets import Bool, Float, Integer, Unicode
 
@@ -29,10 +33,10 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader import utils as nbutils
 
-from . import grading, sandbox
+from . import grading, sandbox, sanitize
 
-MAX_TEXT = 4000          # characters of plain text kept per student output
-MAX_PNG = 3_000_000      # base64 characters of one kept PNG
+MAX_TEXT = sanitize.MAX_TEXT    # characters of plain text kept per student output
+MAX_PNG = sanitize.MAX_IMAGE    # base64 characters of one kept image
 
 
 def _source_paths(config, resources):
@@ -46,7 +50,8 @@ def _source_paths(config, resources):
 
 
 def clean_outputs(outputs) -> list:
-    """The student's own outputs, reduced to what is safe to show: PNG and short text."""
+    """The student's own outputs, reduced to what is safe to show: stdout text, and images,
+    plain text and sanitised HTML/Markdown of display outputs."""
     kept = []
     for out in outputs or []:
         kind = out.get("output_type")
@@ -55,19 +60,29 @@ def clean_outputs(outputs) -> list:
             text = text if isinstance(text, str) else "".join(text)
             kept.append(new_output("stream", name="stdout", text=text[:MAX_TEXT]))
         elif kind in ("display_data", "execute_result"):
-            data = out.get("data", {})
-            new = {}
-            png = data.get("image/png")
-            if isinstance(png, str) and len(png) <= MAX_PNG and png.strip().startswith("iVBOR"):
-                new["image/png"] = png
-            txt = data.get("text/plain")
-            if isinstance(txt, list):
-                txt = "".join(txt)
-            if isinstance(txt, str):
-                new["text/plain"] = txt[:MAX_TEXT]
+            new = sanitize.sanitize_output_data(out.get("data", {}))
             if new:
                 kept.append(new_output("display_data", data=new))
     return kept
+
+
+def sanitize_cell(cell):
+    """``cell`` with its Markdown/raw HTML and the MIME data of its display outputs
+    sanitised, in place (text, stream and error outputs are shown escaped: kept)."""
+    if cell.cell_type == "markdown":
+        cell.source = sanitize.sanitize_markdown(cell.source)
+    elif cell.cell_type == "raw" and not sanitize.is_allowed(cell.source):
+        cell.source = sanitize.clean_html(cell.source)
+    elif cell.cell_type == "code":
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") in ("display_data", "execute_result"):
+                out["data"] = sanitize.sanitize_output_data(out.get("data", {}))
+                if not out["data"]:
+                    continue
+            kept.append(out)
+        cell.outputs = kept
+    return cell
 
 
 class NormalizeSubmission(NbGraderPreprocessor):
@@ -114,10 +129,11 @@ class NormalizeSubmission(NbGraderPreprocessor):
                 cell.metadata["nbgrader"] = copy.deepcopy(rmd)
                 if gid in checksums:   # what "no response" is measured against
                     cell.metadata["nbgrader"]["checksum"] = checksums[gid][0]
+            cell = copy.deepcopy(cell)
             if cell.cell_type == "code":
                 cell.outputs = clean_outputs(cell.get("outputs"))
                 cell.execution_count = None
-            new_cells.append(cell)
+            new_cells.append(sanitize_cell(cell))
         # deleted nbgrader cells come back after the cell that precedes them in the source
         for k, ref in enumerate(source_cells):
             gid = grading.nbg(ref)["grade_id"]
@@ -232,10 +248,22 @@ class SandboxExecute(NbGraderPreprocessor):
         return nb, resources
 
 
-class StripHiddenTests(Preprocessor):
+class StripHiddenTests(NbGraderPreprocessor):
     """Feedback safety net: no hidden-test region ever reaches the HTML."""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and "HIDDEN TESTS" in cell.source:
             cell.source = grading.strip_hidden(cell.source)
         return cell, resources
+
+
+class SanitizeStudentHTML(NbGraderPreprocessor):
+    """Feedback step: every cell a student could have written sanitised. Locked cells are
+    the source notebook's text (autograde restores them, ours and plain nbgrader's alike);
+    their outputs are still sanitised."""
+
+    def preprocess_cell(self, cell, resources, index):
+        md = grading.nbg(cell)
+        if md.get("locked") and not md.get("solution") and cell.cell_type != "code":
+            return cell, resources
+        return sanitize_cell(cell), resources

@@ -39,6 +39,7 @@ class Attack:
     fails: set[str]
     plain: str
     edit: str | None = None
+    output: list[str] = field(default_factory=list)   # MIME types of a saved output
 
 
 def load_attacks() -> list[Attack]:
@@ -49,13 +50,14 @@ def load_attacks() -> list[Attack]:
         if not m:
             raise ValueError(f"{path.name}: no docstring header")
         doc, code = m.groups()
-        head = dict(re.findall(r"^(cell|fails|plain|edit):[ \t]*(.*)$", doc, re.M))
+        head = dict(re.findall(r"^(cell|fails|plain|edit|output):[ \t]*(.*)$", doc, re.M))
         cell = head.get("cell", "none").strip()
         attacks.append(Attack(
             name=path.stem, doc=doc.strip().splitlines()[0], code=code,
             cell=None if cell == "none" else cell,
             fails=set(head.get("fails", "").split()), plain=head.get("plain", "same").strip(),
-            edit=(head.get("edit") or "").strip() or None))
+            edit=(head.get("edit") or "").strip() or None,
+            output=head.get("output", "").split()))
     return attacks
 
 
@@ -106,12 +108,19 @@ def set_cell(nb, grade_id: str, source: str):
 def attack_notebook(course: Path, attack: Attack) -> nbformat.NotebookNode:
     from nbgrader.utils import compute_checksum
     nb = honest_notebook(course)
-    if attack.cell:
+    if attack.cell and attack.output:   # the honest cell, with the file's text as its output
+        cell = next(c for c in nb.cells if _nbg(c).get("grade_id") == attack.cell)
+        cell.outputs = [nbformat.v4.new_output(
+            "display_data", data={mime: attack.code for mime in attack.output})]
+    elif attack.cell:
         set_cell(nb, attack.cell, attack.code)
     if attack.edit == "delete-tests":
         gone = {"task1_leaky_integrator_visible", "task1_leaky_integrator_hidden",
                 "task41_li_surface_visible", "task41_li_surface_hidden"}
         nb.cells = [c for c in nb.cells if _nbg(c).get("grade_id") not in gone]
+    elif attack.edit == "widget-state":
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+            "version_major": 2, "version_minor": 0, "state": {}}}
     elif attack.edit == "edit-metadata":
         for cell in nb.cells:
             md = _nbg(cell)

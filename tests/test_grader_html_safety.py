@@ -1,0 +1,361 @@
+"""Can anything a student wrote run in the instructor's browser, or in the feedback page?
+
+The sanitiser (neurograder.sanitize) is checked against html5lib, an independent HTML5 parser;
+the whole path in a real browser: a small course (the HTML attacks 34-39 of tests/attacks and
+an honest student) autograded by our batch command, feedback made by the real
+``nbgrader generate_feedback``, formgrader served by a real ``jupyter server`` with nbgrader's
+extension and ours (grader/jupyter_server_config.py) on 127.0.0.1, all opened in chromium.
+A student's script that ran would set ``window.__pwned``, write ``pwned-NN.txt`` through the
+contents API and raise its own grades; none of that may happen, no request may leave
+127.0.0.1, and the pages must still work: formgrader's own scripts run, MathJax renders
+offline. The payloads are shown to be live without the protection (same browser, no
+sanitiser, no policy), so the checks can fail.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import html5lib
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attacks import corpus  # noqa: E402
+from browser import assert_local_only  # noqa: E402
+
+from neurograder import sanitize  # noqa: E402
+
+HTML_ATTACKS = [a for a in corpus.load_attacks() if 34 <= int(a.name[:2]) <= 39]
+HONEST = "honest_full"
+GAP = "zz_gap"               # autograded notebook edited afterwards: a gap in sanitising
+GAP_SCRIPT = "<script>window.__pwned = 'gap'</script>\n\n<img src=x onerror=\"window.__pwned='gap'\">"
+SERVER_CONFIG = corpus.GRADER / "jupyter_server_config.py"
+MATH_PROBE = "v_{k+1}"       # TeX in attack 34's answer: raw text only if MathJax failed
+
+# ------------------------------------------------------------------------------ sanitiser
+ORDINARY = [
+    "YOUR ANSWER HERE",
+    "Inline $a < b$ and display $$\\sum_k x_k > 2 \\& y$$\n\n> a quote & more",
+    "| tau | spikes |\n|:--|--:|\n| 1 | 7732 |\n| 16 | 0 |",
+    "A **bold** claim, *emphasis*, `code`, [a link](https://example.org), <sub>2</sub>",
+    "```python\nv = v + (i - v) / tau\n\nprint(v)\n```",
+    "![my plot](figure.png) and ![inline](data:image/png;base64," + corpus.PNG_1x1 + ")",
+    "\\begin{align} v_{k+1} &= v_k + \\frac{i_k - v_k}{\\tau} \\end{align}",
+]
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)><circle r=1 /></svg>",
+    "[x](javascript:alert(1)) <a href=' JaVaScRiPt:alert(1)'>y</a>",
+    "<iframe srcdoc='<script>alert(1)</script>'></iframe><object data='x.html'></object>",
+    "<form action=javascript:alert(1)><button>go</button></form><base href='http://203.0.113.7/'>",
+    "<meta http-equiv=refresh content='0;url=javascript:alert(1)'><link rel=stylesheet href=x.css>",
+    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<a href='data:text/html,<script>alert(1)</script>'>d</a><img src='data:image/svg+xml,<svg/>'>",
+    "<img src='http://203.0.113.7/pixel.png'><img src='//203.0.113.7/p.png'>",
+    "<div style='background:url(http://203.0.113.7/x)'>s</div><details open ontoggle=alert(1)>",
+]
+BAD_ELEMENTS = {"script", "style", "iframe", "object", "embed", "form", "base", "meta", "link",
+                "svg", "math", "noscript", "template", "input", "button", "textarea"}
+
+
+def _elements(html: str):
+    """Every element of ``html`` as a browser parses it: (tag, {attribute: value})."""
+    root = html5lib.parseFragment(html, container="div", namespaceHTMLElements=False)
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            yield el.tag.split("}")[-1].lower(), {k.lower(): v for k, v in el.attrib.items()}
+
+
+def _dangers(html: str) -> list[str]:
+    """What in ``html`` could run code or fetch from another server (independent check)."""
+    found = []
+    for tag, attrs in _elements(html):
+        if tag in BAD_ELEMENTS:
+            found.append(f"<{tag}>")
+        for name, value in attrs.items():
+            url = "".join(value.split()).lower()
+            if name.startswith("on") or name in ("style", "srcdoc", "formaction"):
+                found.append(f"{tag} {name}")
+            elif name in ("href", "src", "action", "data", "xlink:href"):
+                if url.startswith(("javascript:", "vbscript:")):
+                    found.append(f"{tag} {name}={value}")
+                elif url.startswith("data:") and not (tag == "img" and url.startswith("data:image/png")):
+                    found.append(f"{tag} {name}=data:")
+                elif tag == "img" and (url.startswith("//") or url.startswith(("http:", "https:"))):
+                    found.append(f"remote image {value}")
+    return found
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("source", ORDINARY)
+def test_sanitiser_keeps_ordinary_markdown_and_math_byte_for_byte(source):
+    """An ordinary answer (math, tables, code, links, data: images) is kept exactly, so it
+    renders as before and nbgrader's checksum of an unanswered cell still matches."""
+    assert sanitize.sanitize_markdown(source) == source
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("source", HOSTILE)
+def test_sanitiser_leaves_nothing_that_runs(source):
+    """Script, handlers, javascript:/data: URLs, frames, forms, remote images: the rendered
+    answer has none of them (checked with html5lib, not with the sanitiser)."""
+    assert _dangers(sanitize.render_markdown(source)), "the hostile case is not hostile"
+    cleaned = sanitize.sanitize_markdown(source)
+    assert _dangers(sanitize.render_markdown(cleaned)) == []
+    assert sanitize.sanitize_markdown(cleaned) == cleaned        # stable under a regrade
+
+
+@pytest.mark.timeout(60)
+def test_sanitiser_keeps_math_and_text_around_removed_html():
+    """Removing a script keeps the answer's words and its TeX (as text MathJax will find)."""
+    source = "Since $v_{k+1} = v_k + (i_k - v_k)/\\tau$ it averages.\n\n<script>alert(1)</script>"
+    cleaned = sanitize.sanitize_markdown(source)
+    text = "".join(html5lib.parseFragment(sanitize.render_markdown(cleaned)).itertext())
+    assert "$v_{k+1} = v_k + (i_k - v_k)/\\tau$" in text and "it averages." in text
+    assert "alert" not in text
+
+
+@pytest.mark.timeout(60)
+def test_outputs_keep_images_text_and_clean_html_only():
+    """A display output keeps PNG, text and sanitised HTML; SVG and JavaScript are dropped."""
+    data = {"image/png": corpus.PNG_1x1, "text/plain": "<Figure>",
+            "text/html": "<table><tr><td>1</td></tr></table><script>alert(1)</script>",
+            "image/svg+xml": "<svg onload=alert(1)/>", "application/javascript": "alert(1)",
+            "application/vnd.jupyter.widget-view+json": {"model_id": "x"}}
+    kept = sanitize.sanitize_output_data(data)
+    assert set(kept) == {"image/png", "text/plain", "text/html"}
+    assert kept["image/png"] == corpus.PNG_1x1 and kept["text/plain"] == "<Figure>"
+    assert [t for t, _ in _elements(kept["text/html"])].count("td") == 1
+    assert _dangers(kept["text/html"]) == []
+
+
+# ------------------------------------------------------------------------------ the course
+def _grades(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions("module1"):
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out[(sub.student_id, g.name)] = (g.auto_score, g.manual_score,
+                                                     g.extra_credit, g.needs_manual_grade)
+    return out
+
+
+def _submission_ids(course: Path) -> dict[str, str]:
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student_id: gb.find_submission_notebook("neurons", "module1", s.student_id).id
+                for s in gb.assignment_submissions("module1")}
+
+
+def _open_a_gap(course: Path):
+    """The gap student's autograded notebook gets raw HTML after grading, as if a future
+    sanitiser missed it: only the page's policy stands between it and the browser."""
+    path = course / "autograded" / GAP / "module1" / "neurons.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell(GAP_SCRIPT))
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The HTML attacks, an honest student and the gap student, autograded and with
+    feedback (the gap student's feedback page also gets a raw script, after the fact)."""
+    course = corpus.make_course(tmp_path_factory.mktemp("html") / "course")
+    for attack in HTML_ATTACKS:
+        corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack),
+                                timestamp=corpus.ON_TIME)
+    for student in (HONEST, GAP):
+        corpus.write_submission(course, student, corpus.honest_notebook(course),
+                                timestamp=corpus.ON_TIME)
+    run = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                          "--jobs", "2", "--no-progress"], capture_output=True, text=True,
+                         timeout=600, env=corpus.venv_env())
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    feedback = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", "module1"],
+                              cwd=course, capture_output=True, text=True, timeout=600,
+                              env=corpus.venv_env())
+    assert feedback.returncode == 0, feedback.stderr[-3000:]
+    _open_a_gap(course)
+    page = course / "feedback" / GAP / "module1" / "neurons.html"
+    page.write_text(page.read_text().replace("<body>", "<body>\n" + GAP_SCRIPT, 1))
+    return {"path": course, "grades": _grades(course), "ids": _submission_ids(course)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def formgrader(course):
+    """A real ``jupyter server`` with nbgrader's formgrader and our extension, started from
+    the course folder with grader/jupyter_server_config.py; stopped afterwards."""
+    port, token = _free_port(), secrets.token_hex(16)
+    cmd = [corpus.tool("jupyter"), "server", f"--config={SERVER_CONFIG}", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           "--ServerApp.open_browser=False", f"--ServerApp.root_dir={course['path']}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(course["path"].parent / "server.log", "w")
+    proc = subprocess.Popen(cmd, cwd=course["path"], stdout=log, stderr=subprocess.STDOUT,
+                            env=corpus.venv_env())
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:       # ready when the API answers (polled, not slept on)
+            assert proc.poll() is None, (course["path"].parent / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "jupyter server did not answer within 120 s"
+            try:
+                req = urllib.request.Request(f"{url}/api/status",
+                                             headers={"Authorization": f"token {token}"})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        yield {"url": url, "token": token, "log": course["path"].parent / "server.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+        log.close()
+
+
+def _csp_violations(rec) -> list[str]:
+    return [m for m in rec.console_messages if "Content Security Policy" in m]
+
+
+def _wait_for_mathjax(rec) -> int:
+    """Number of typeset formulas once MathJax has finished (fails if it never loads)."""
+    rec.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=60_000)
+    return rec.page.evaluate("() => MathJax.startup.promise.then("
+                             "() => document.querySelectorAll('mjx-container').length)")
+
+
+def _open_formgrader(page, formgrader, submission_id):
+    rec = page()
+    rec.goto(f"{formgrader['url']}/formgrader/submissions/{submission_id}/"
+             f"?token={formgrader['token']}", wait_until="load")
+    return rec
+
+
+# ------------------------------------------------------------------------------ in the browser
+@pytest.mark.timeout(120)
+def test_payloads_are_live_without_protection(page):
+    """Control: the attacks' Markdown, rendered by nbconvert with no sanitiser and no policy,
+    does run in this browser (so the checks below can see a script that runs)."""
+    live = {}
+    for attack in [a for a in HTML_ATTACKS if not a.output]:
+        rec = page()
+        rec.page.route("**/*", lambda route: route.abort())   # nothing leaves, even here
+        rec.page.set_content(sanitize.render_markdown(attack.code), wait_until="load")
+        rec.page.wait_for_function("() => window.__pwned !== undefined", timeout=10_000)
+        live[attack.name] = rec.evaluate("() => window.__pwned")
+    assert all(live.values()), live
+
+
+@pytest.mark.timeout(600)
+def test_formgrader_runs_no_student_script_and_grades_stay(course, formgrader, page):
+    """The instructor opens every hostile submission in formgrader: no student script runs,
+    no request leaves 127.0.0.1, no file is written, every grade in the gradebook stays;
+    formgrader's own scripts still run and MathJax typesets the student's math offline."""
+    ran = {}
+    for attack in HTML_ATTACKS:
+        rec = _open_formgrader(page, formgrader, course["ids"][attack.name])
+        formulas = _wait_for_mathjax(rec)
+        ran[attack.name] = rec.evaluate("() => window.__pwned")
+        assert_local_only(rec, attack.name)
+        # formgrader's own inline and file scripts ran (allowed by hash and by path)
+        assert rec.evaluate("() => window.submission_id") == course["ids"][attack.name]
+        assert rec.evaluate("() => typeof toggle_name === 'function' && typeof $ === 'function'")
+        # formgrade.js got through its set-up (it waits for MathJax, then binds its keys)
+        rec.page.wait_for_function("() => MathJax.loaded === true", timeout=60_000)
+        assert rec.evaluate("() => formgrader.keyboard_manager !== undefined")
+        assert formulas > 0, attack.name
+        assert MATH_PROBE not in rec.evaluate("() => document.body.innerText"), attack.name
+        assert rec.page_errors == [], (attack.name, rec.page_errors)
+        assert _csp_violations(rec) == [], (attack.name, _csp_violations(rec))
+    assert ran == {a.name: None for a in HTML_ATTACKS}
+    assert sorted(p.name for p in course["path"].rglob("pwned-*")) == []
+    assert _grades(course["path"]) == course["grades"]
+
+
+@pytest.mark.timeout(600)
+def test_formgrader_policy_blocks_a_script_the_sanitiser_missed(course, formgrader, page):
+    """A raw <script> and <img onerror> put into an autograded notebook after grading (a gap
+    in sanitising) are refused by the page's Content-Security-Policy."""
+    rec = _open_formgrader(page, formgrader, course["ids"][GAP])
+    _wait_for_mathjax(rec)
+    assert rec.evaluate("() => document.body.innerHTML.includes(\"window.__pwned = 'gap'\")")
+    assert rec.evaluate("() => window.__pwned") is None
+    assert len(_csp_violations(rec)) >= 2, rec.console_messages
+    assert rec.evaluate("() => window.submission_id") == course["ids"][GAP]
+    assert_local_only(rec)
+
+
+@pytest.mark.timeout(600)
+def test_student_files_are_served_under_a_policy_that_runs_nothing(course, formgrader, page):
+    """An HTML file handed in next to the notebook, opened through formgrader's file route,
+    runs no script (the response is sandboxed)."""
+    folder = course["path"] / "autograded" / HONEST / "module1"
+    (folder / "evil.html").write_text("<script>window.__pwned = 'file'</script><p>hi</p>")
+    rec = page()
+    rec.goto(f"{formgrader['url']}/formgrader/submissions/{course['ids'][HONEST]}/evil.html"
+             f"?token={formgrader['token']}", wait_until="load")
+    assert rec.evaluate("() => document.body.innerText").strip() == "hi"
+    assert rec.evaluate("() => window.__pwned") is None
+    assert_local_only(rec)
+
+
+@pytest.mark.timeout(600)
+def test_feedback_pages_run_no_student_script_and_render_math_offline(course, page):
+    """Every feedback page opened from its folder (file://, as a student opens it): no student
+    script, no request off the machine, MathJax from the page's own mathjax/ folder; the raw
+    script put into the gap student's page after the fact is refused by the page's policy."""
+    for student in [a.name for a in HTML_ATTACKS] + [HONEST, GAP]:
+        html = course["path"] / "feedback" / student / "module1" / "neurons.html"
+        rec = page()
+        rec.goto(html.as_uri(), wait_until="load")
+        formulas = _wait_for_mathjax(rec)
+        assert formulas > 0, student
+        assert rec.evaluate("() => window.__pwned") is None, student
+        assert rec.page_errors == [], (student, rec.page_errors)
+        assert all(u.startswith("file://") or not u.startswith(("http", "ws")) for u in rec.requests), \
+            (student, [u for u in rec.requests if not u.startswith("file://")])
+        if student == GAP:
+            assert len(_csp_violations(rec)) >= 2, rec.console_messages
+        else:
+            assert _csp_violations(rec) == [], (student, _csp_violations(rec))
+    assert sorted(p.name for p in course["path"].rglob("pwned-*")) == []
+
+
+@pytest.mark.timeout(600)
+def test_feedback_says_to_be_graded_by_hand_not_zero(course, page):
+    """An answer graded by hand that nobody graded yet reads "To be graded by hand", with no
+    score; an unanswered one keeps nbgrader's 0 (no response)."""
+    html = course["path"] / "feedback" / "34_markdown_script" / "module1" / "neurons.html"
+    rec = page()
+    rec.goto(html.as_uri(), wait_until="load")
+    panel = ("name => document.querySelector(`a[name='comment-${name}']`)"
+             ".closest('.nbgrader_cell').innerText")
+    answered = rec.evaluate(panel, "task32_low_pass_answer")
+    assert "To be graded by hand" in answered and "Score" not in answered
+    unanswered = rec.evaluate(panel, "task4_vmax_answer")
+    assert "Score: 0.0 / 2.0" in unanswered and "To be graded by hand" not in unanswered
+    assert course["grades"][("34_markdown_script", "task32_low_pass_answer")][3] is True

@@ -12,6 +12,7 @@ run by a wall clock.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import threading
@@ -20,8 +21,9 @@ from nbclient import NotebookClient
 
 
 def _kill_kernel(client) -> int | None:
-    """SIGKILL the kernel process of a run that overran (its thread is left to die with it);
-    return its pid."""
+    """SIGKILL the kernel process of a run that overran (its thread is left to die with it,
+    and nbclient's exit-time cleanup of that kernel is cancelled); return its pid."""
+    atexit.unregister(client._cleanup_kernel)
     provisioner = getattr(getattr(client, "km", None), "provisioner", None)
     pid = getattr(provisioner, "pid", None)
     if pid:

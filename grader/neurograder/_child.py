@@ -408,10 +408,31 @@ def _exit_text(wstatus):
     return "exited with status %d" % os.WEXITSTATUS(wstatus)
 
 
+def _kill_others():
+    """SIGKILL every process of this uid except the loader itself (what cells or the last
+    check left running, detached or not), so a check starts and ends alone."""
+    for _ in range(3):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            break
+    while True:   # reap the loader's own killed children (zombies still count for NPROC)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+
+
 def _fork_and_wait(body):
-    """Run ``body()`` in a child of the loader; wait for it; kill whatever else the uid runs
-    (what the check started, detached or not). Returns the child's exit description."""
-    pid = os.fork()
+    """Run ``body()`` in a child of the loader, alone; wait for it; kill whatever it left
+    running. Returns the child's exit description."""
+    _kill_others()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        return "could not be started (%s)" % exc
     if pid == 0:
         try:
             body()
@@ -423,14 +444,10 @@ def _fork_and_wait(body):
             break
         except InterruptedError:
             continue
-        except ChildProcessError:
+        except ChildProcessError:   # a cell's SIGCHLD handler reaped it first
             wstatus = 0
             break
-    for _ in range(3):   # every process of this uid except the loader itself
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            break
+    _kill_others()
     return _exit_text(wstatus)
 
 

@@ -677,7 +677,7 @@ class Supervisor:
 
     def __init__(self, job, base_ns, result_fd):
         self.job, self.base_ns, self.result_fd = job, base_ns, result_fd
-        self.results, self.modes, self.notes = {}, {}, {}
+        self.results, self.modes, self.notes, self.timings = {}, {}, {}, {}
         self.by_id = {c["grade_id"]: c for c in job["checks"]}
         # the budget starts with the student's code (not with the trusted start-up)
         self.deadline = time.monotonic() + float(job["budget"])
@@ -777,12 +777,15 @@ class Supervisor:
             now = time.monotonic()
             if ev == "cell" and type(msg.get("i")) is int and 0 <= msg["i"] < len(job["cells"]):
                 activity, last_cell, deadline = ("cell", msg["i"]), msg["i"], now + timeout
+                started = now
             elif ev == "celldone":
+                if activity[0] == "cell":
+                    self.timings["cell %d" % activity[1]] = round(now - started, 4)
                 activity, deadline = ("idle", None), now + timeout
             elif ev == "check" and msg.get("gid") in self.by_id and \
                     msg["gid"] not in self.results:
                 gid = msg["gid"]
-                activity, deadline = ("check", gid), now + timeout
+                activity, deadline, started = ("check", gid), now + timeout, now
                 check = self.by_id[gid]
                 if check["kind"] == "script":
                     req_w, resp_r = pipes[gid]
@@ -800,6 +803,7 @@ class Supervisor:
                 self.results[activity[1]] = sanitize(msg.get("result"))
             elif ev == "checked" and activity[0] == "check" and msg.get("gid") == activity[1]:
                 gid = activity[1]
+                self.timings[gid] = round(now - started, 4)
                 if gid not in self.results:
                     self.results[gid] = {
                         "status": "crash",
@@ -862,10 +866,16 @@ def _prewarm(job):
     text search (an import of the module, or an attribute of it such as ``torch.zeros``):
     student code is never parsed in this process."""
     for mod in job.get("prewarm", []):
-        used = re.compile(r"(^[ \t]*(import|from)[ \t]+%s\b)|\b%s[ \t]*\." % (mod, mod), re.M)
-        if any(used.search(cell["source"]) for cell in job["cells"]):
+        imports = re.compile(r"^[ \t]*(?:import|from)[ \t]+(%s(?:\.\w+)*)" % re.escape(mod), re.M)
+        attribute = re.compile(r"\b%s[ \t]*\." % re.escape(mod))
+        names = set()
+        for cell in job["cells"]:
+            names.update(imports.findall(cell["source"]))
+            if attribute.search(cell["source"]):
+                names.add(mod)
+        for name in sorted(names)[:20]:
             try:
-                __import__(mod)
+                __import__(name)
             except Exception:
                 pass
 
@@ -893,6 +903,7 @@ def main():
     timings = {"startup": time.monotonic() - T0}
     supervisor = Supervisor(job, base_ns, result_fd)
     results = supervisor.run()
+    timings.update(supervisor.timings)
     timings["total"] = time.monotonic() - T0
     timings["loaders"] = supervisor.restarts
     os.chdir("/")

@@ -78,10 +78,10 @@ def _is_const_expr(node):
 
 def _def_has_calls_at_definition(node):
     """Decorators, default values and annotations run when a ``def`` statement runs."""
-    if isinstance(node, ast.ClassDef):
-        return True  # class bodies run at definition time
+    if isinstance(node, ast.ClassDef) or node.decorator_list:
+        return True  # class bodies run at definition time; a decorator is a call
     args = node.args
-    parts = list(node.decorator_list) + list(args.defaults)
+    parts = list(args.defaults)
     parts += [d for d in args.kw_defaults if d is not None]
     every = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg)
                                                               if a is not None]

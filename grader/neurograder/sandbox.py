@@ -233,7 +233,9 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         env = None if mode == "bwrap" else {
             "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
         n_checks = max(1, len(job.get("checks", [])))
-        budget = limits.total() + limits.timeout + 20.0   # the sandbox enforces total() itself
+        # a backstop only: the supervisor enforces total() itself, from the first student cell
+        # on (start-up, e.g. importing torch under load, comes on top)
+        budget = limits.total() + limits.timeout + 60.0
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, pass_fds=(wfd,), env=env,
                                 start_new_session=True, cwd="/")

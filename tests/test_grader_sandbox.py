@@ -23,7 +23,7 @@ LIMITS = sandbox.Limits(timeout=5, cpu=5)
 def probe(code: str, mode=None, limits=LIMITS, name="probe"):
     """Run ``code`` as a student's solution cell; return the value of ``name`` (or status)."""
     job = {"setup": ["import numpy as np"], "cells": [{"grade_id": "cell", "source": code}],
-           "checks": [{"grade_id": "t", "name": name, "kind": "value", "target": 0, "cases": [[]]}]}
+           "checks": [{"grade_id": "t", "name": name, "kind": "value", "after": 1, "cases": [[]]}]}
     res = sandbox.run_job(job, limits, mode=mode)
     assert res.error is None, res.error
     status = res.checks["t"]

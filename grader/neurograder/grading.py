@@ -134,14 +134,6 @@ class SourceSpec:
                 kinds[name] = "call" if name in funcs else "value"
         return kinds
 
-    def target_cell(self, name: str) -> str | None:
-        """grade_id of the solution cell that defines ``name`` (last one wins, like Jupyter)."""
-        found = None
-        for gid in self.solution_order:
-            if name in defined_names(self.solutions[gid]):
-                found = gid
-        return found
-
 
 _SPEC_CACHE: dict = {}
 

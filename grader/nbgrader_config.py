@@ -70,7 +70,8 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, GetGrades,
                                         MarkUngraded, FeedbackMathJax, CSSHTMLHeaderPreprocessor]
     c.HTMLExporter.extra_template_basedirs = template_basedirs()
-    # per graded function: wall clock and CPU seconds, address space
+    # per cell and per graded check: wall clock; per check: CPU seconds; address space. Each
+    # submission's total budget is 3 x timeout (neurograder.sandbox.Limits.budget)
     c.SandboxExecute.timeout = 10.0
     c.SandboxExecute.cpu_seconds = 10
     c.SandboxExecute.memory_mb = 1024

@@ -23,7 +23,7 @@ LIMITS = sandbox.Limits(timeout=5, cpu=5)
 def probe(code: str, mode=None, limits=LIMITS, name="probe"):
     """Run ``code`` as a student's solution cell; return the value of ``name`` (or status)."""
     job = {"setup": ["import numpy as np"], "cells": [{"grade_id": "cell", "source": code}],
-           "checks": [{"grade_id": "t", "name": name, "kind": "value", "target": 0, "cases": [[]]}]}
+           "checks": [{"grade_id": "t", "name": name, "kind": "value", "after": 1, "cases": [[]]}]}
     res = sandbox.run_job(job, limits, mode=mode)
     assert res.error is None, res.error
     status = res.checks["t"]
@@ -144,7 +144,8 @@ probe = [mem, float(kids < 64), fsize]
 
 def test_timeout_kills_everything_the_check_started():
     """An endless loop that ignores interrupts, plus a detached sleeper: both are gone when
-    run_job returns, and only that check fails."""
+    run_job returns; the cell is cut down to its definitions (``probe`` is never assigned),
+    and the check says why."""
     code = """
 import subprocess, sys
 subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)  # MARK'],
@@ -160,7 +161,8 @@ probe = spin()
     mark = f"sleeper-{os.getpid()}-{time.time()}"
     started = time.monotonic()
     status = probe(code.replace("MARK", mark), limits=sandbox.Limits(timeout=2, cpu=5))
-    assert status["status"] == "timeout"
+    assert status["status"] == "error"
+    assert "did not finish within 2 s" in status["message"], status
     assert time.monotonic() - started < 15
     assert _pids_with(mark) == []
 
@@ -192,15 +194,21 @@ probe = [float(p.poll() is None)]
 
 
 def test_checks_run_in_separate_processes():
-    """os._exit in the cell of one graded name does not cost another cell's check."""
+    """os._exit in one cell costs only what needs that cell: its value computed by a call is
+    lost (the cell is cut down to its definitions), its constant and the next cell are kept."""
     job = {"setup": ["import numpy as np"],
-           "cells": [{"grade_id": "a", "source": "import os\nA = [1.0]\nos._exit(3)\n"},
+           "cells": [{"grade_id": "a",
+                      "source": "import os\nA = [float(1)]\nK = [5.0]\nos._exit(3)\n"},
                      {"grade_id": "b", "source": "B = [2.0, 3.0]\n"}],
-           "checks": [{"grade_id": "ta", "name": "A", "kind": "value", "target": 0, "cases": [[]]},
-                      {"grade_id": "tb", "name": "B", "kind": "value", "target": 1, "cases": [[]]}]}
+           "checks": [{"grade_id": "ta", "name": "A", "kind": "value", "after": 1, "cases": [[]]},
+                      {"grade_id": "tk", "name": "K", "kind": "value", "after": 1, "cases": [[]]},
+                      {"grade_id": "tb", "name": "B", "kind": "value", "after": 2, "cases": [[]]}]}
     res = sandbox.run_job(job, LIMITS)
-    assert res.checks["ta"]["status"] == "crash"
+    assert res.checks["ta"]["status"] == "error"
+    assert "only its imports and definitions were kept" in res.checks["ta"]["message"]
+    assert res.checks["tk"] == {"status": "ok", "outputs": [{"value": [5.0]}]}
     assert res.checks["tb"] == {"status": "ok", "outputs": [{"value": [2.0, 3.0]}]}
+    assert "0" in res.cells
 
 
 def test_stdout_flood_does_not_reach_the_result_channel():
@@ -267,3 +275,121 @@ def test_list_returning_answers_pass_self_checks_and_hidden_checks():
     assert {g: outcomes[g].passed for g in wanted} == {g: True for g in wanted}, \
         {g: outcomes[g].message for g in wanted}
     assert outcomes["task3_cosine_signal"].passed is False     # still the stub
+
+
+# ------------------------------------------------------------------------------ notebook order
+def run_cells(cells, checks, limits=LIMITS):
+    """Run student ``cells`` (sources, in order) with value/call ``checks`` placed by 'after'."""
+    job = {"setup": ["import numpy as np"],
+           "cells": [{"grade_id": f"c{k}", "source": src} for k, src in enumerate(cells)],
+           "checks": [dict(c, grade_id=c.get("grade_id", f"t{k}"), cases=c.get("cases", [[]]))
+                      for k, c in enumerate(checks)]}
+    res = sandbox.run_job(job, limits)
+    assert res.error is None, res.error
+    return res
+
+
+def test_a_test_sees_exactly_the_cells_above_it():
+    """As in a kernel: classes, decorators, calls, star imports and loop globals of earlier
+    cells exist for a check; a later cell's rebinding is not seen by an earlier check."""
+    cells = ["import functools\nfrom math import *\nclass Acc:\n    def __init__(self):\n"
+             "        self.v = 0.0\n    def step(self, x):\n        self.v += x\n        return self.v\n",
+             "SCALE = float('2')\nfor k in range(3):\n    LAST = k\n"
+             "@functools.lru_cache()\ndef f(n):\n    a = Acc()\n    return [a.step(SCALE) for _ in range(int(n))] + [LAST, floor(pi)]\n",
+             "SCALE = 100.0\n"]
+    res = run_cells(cells, [{"name": "f", "kind": "call", "after": 2, "cases": [[2]]},
+                            {"name": "SCALE", "kind": "value", "after": 2},
+                            {"name": "SCALE", "kind": "value", "after": 3, "grade_id": "late"}])
+    assert res.checks["t0"] == {"status": "ok", "outputs": [{"value": [2.0, 4.0, 2.0, 3.0]}]}
+    assert res.checks["t1"]["outputs"] == [{"value": 2.0}]
+    assert res.checks["late"]["outputs"] == [{"value": 100.0}]
+
+
+def test_an_exception_skips_the_rest_of_its_cell_only():
+    """nbgrader's allow_errors: the failing cell stops at its error, later cells still run."""
+    res = run_cells(["A = 1.0\nraise ValueError('boom')\nB = 2.0\n", "C = 3.0\n"],
+                    [{"name": "A", "kind": "value", "after": 2},
+                     {"name": "B", "kind": "value", "after": 2},
+                     {"name": "C", "kind": "value", "after": 2}])
+    assert res.checks["t0"]["outputs"] == [{"value": 1.0}]
+    assert res.checks["t1"]["status"] == "error" and "boom" in res.checks["t1"]["message"]
+    assert res.checks["t2"]["outputs"] == [{"value": 3.0}]
+    assert res.cells == {}   # nothing was cut: an exception is not a crash
+
+
+def test_a_cell_that_kills_its_loader_again_is_left_out():
+    """A cell whose definitions alone still kill the loader is dropped; later cells run."""
+    killer = "import os\nclass K:\n    os._exit(2)\nX = 1.0\n"   # cut down: keeps X
+    module = ("import sys\nsys.path.insert(0, '.')\n"
+              "open('boom.py', 'w').write('import os\\nos._exit(3)\\n')\n")
+    importer = "import boom\nZ = 2.0\n"    # its definitions alone (the import) still kill
+    res = run_cells([killer, module, importer, "Y = 5.0\n"],
+                    [{"name": "X", "kind": "value", "after": 4},
+                     {"name": "Z", "kind": "value", "after": 4},
+                     {"name": "Y", "kind": "value", "after": 4}])
+    assert res.checks["t0"]["outputs"] == [{"value": 1.0}]      # kept by the cut-down cell
+    assert res.checks["t1"]["status"] == "error" and "left out" in res.checks["t1"]["message"]
+    assert res.checks["t2"]["outputs"] == [{"value": 5.0}]
+    assert set(res.cells) == {"0", "2"} and "left out" in res.cells["2"]
+
+
+def test_definitions_only_leaves_out_everything_that_runs_code():
+    """Annotations, decorators, defaults, class bodies and calls run code when a cell runs;
+    only plain defs, imports and constant assignments are kept."""
+    import ast
+    from neurograder import _child
+    src = ("import os\nfrom math import pi\nA = 1\nB, C = 2, 3\nD: int = 4\nE: os._exit(0) = 5\n"
+           "F = os.getpid()\ndef g(x=1):\n    return x\ndef h(x=os._exit(0)):\n    pass\n"
+           "def i(x: os._exit(0)):\n    pass\ndef j() -> os._exit(0):\n    pass\n"
+           "@staticmethod\ndef k():\n    pass\nclass L:\n    pass\n")
+    kept = _child.definitions_only(ast.parse(src))
+    names = [getattr(n, "name", None) or ast.unparse(n).split("=")[0].split(":")[0].strip()
+             for n in kept]
+    assert names == ["import os", "from math import pi", "A", "B, C", "D", "g"]
+
+
+@pytest.mark.timeout(120)
+def test_budget_bounds_a_sleeping_submission():
+    """Sleeping in every cell, each under its own limit: the submission's budget ends it; the
+    checks not reached are 'over budget' and the whole sandbox takes about the budget."""
+    cells = ["import time\ntime.sleep(1.5)\nV%d = 1.0\n" % k for k in range(8)]
+    limits = sandbox.Limits(timeout=2, cpu=5, budget=4)
+    started = time.monotonic()
+    res = run_cells(cells, [{"name": f"V{k}", "kind": "value", "after": k + 1} for k in range(8)],
+                    limits)
+    took = time.monotonic() - started
+    statuses = [res.checks[f"t{k}"]["status"] for k in range(8)]
+    assert statuses[0] == "ok" and statuses[-1] == "over budget", statuses
+    assert statuses == sorted(statuses, key=lambda s: s != "ok")   # ok ones first, then over
+    assert took < 4 + 10, took
+
+
+def test_deep_results_are_refused_before_parsing():
+    """A message nested deeper than the cap is refused by counting brackets (outside
+    strings) before json runs; a legitimate 2-D result and brackets in strings pass."""
+    from neurograder import _child
+    with pytest.raises(ValueError):
+        _child.loads_bounded(b"[" * 100_000 + b"]" * 100_000)
+    assert _child.loads_bounded(b'{"a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}') == {
+        "a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}
+    code = "deep = []\nfor _ in range(100000):\n    deep = [deep]\nprobe = deep\n"
+    status = probe(code)
+    assert status["status"] == "error" and len(status["message"]) < 2000
+
+
+def test_error_messages_are_cut_before_they_are_stored():
+    """A 12 MB exception message comes back as a few hundred characters."""
+    res = run_cells(["def f(x):\n    raise ValueError('x' * (12 * 1024 * 1024))\n"],
+                    [{"name": "f", "kind": "call", "after": 1, "cases": [[1]]}])
+    out = res.checks["t0"]["outputs"][0]
+    assert "ValueError" in out["error"] and len(out["error"]) < 1000
+
+
+def test_result_larger_than_the_checks_cap_is_refused():
+    """A check's result is accepted up to the size its cases imply (``max_bytes``)."""
+    res = run_cells(["def f(n):\n    return [0.5] * int(n)\n"],
+                    [{"name": "f", "kind": "call", "after": 1, "cases": [[10]], "max_bytes": 100000},
+                     {"name": "f", "kind": "call", "after": 1, "cases": [[200000]],
+                      "max_bytes": 100000}])
+    assert res.checks["t0"]["outputs"] == [{"value": [0.5] * 10}]
+    assert res.checks["t1"]["status"] == "toolarge"

@@ -5,31 +5,48 @@ must import nothing from the project. It never sees expected values: it only run
 on the argument tuples it is given and sends back what the student's code returned, converted
 to plain JSON numbers.
 
-Process layout inside one sandbox (one per submission)::
+It runs what plain nbgrader runs: the student's code cells in notebook order, each graded test
+seeing exactly the cells above it. Process layout inside one sandbox (one per submission)::
 
-    supervisor  (this script; trusted code; keeps CAP_SETUID/CAP_SETGID only, never runs
-      |          student code, holds the result pipe to the grader on fd ``result_fd``)
-      +-- one short-lived child per graded check: drops to the submission's private uid,
-          sets rlimits, runs the setup + student cells, makes the calls, writes one framed
-          JSON message on its own pipe, exits.  After each child, a "reaper" (same uid)
-          SIGKILLs every process of that uid, so nothing a check starts survives it.
+    supervisor  (this script; trusted code; keeps CAP_SETUID/CAP_SETGID only, never runs or
+      |          parses student code, holds the result pipe to the grader on ``result_fd``)
+      +-- loader (the submission's private uid, rlimits): walks the cells in order, running
+          |        each with its exceptions caught (the rest of that cell is skipped, later
+          |        cells still run, as nbgrader's allow_errors); reports "cell i started/done"
+          |        on its event pipe; at each graded test's position it forks:
+          +-- one check child (hidden test: calls the graded function on the cases and writes
+          |   the converted outputs as one framed message) or one server (visible test: the
+          |   supervisor runs the test's own code and reaches the student's names through
+          |   proxies); after it, every other process of the uid is killed.
+
+The supervisor enforces every time limit from the events: a cell or check that runs past its
+wall clock, a loader that dies (``os._exit``, a signal, a resource limit) or a message that
+breaks the protocol gets the uid reaped; the culprit cell is recorded as cut down and a new
+loader resumes from a fresh state, running that cell as definitions only (and dropping it if
+that fails too), with the checks already done skipped. A check only loses what really depends
+on the cut cell. A per-student wall-clock budget bounds the whole submission; checks not reached
+within it are reported ``over budget``.
 
 Job (JSON on stdin)::
 
-    {"uid": int, "result_fd": int, "timeout": s, "cpu": s, "mem_mb": int, "nproc": int,
-     "fsize_mb": int, "max_result_mb": int, "assignment_dir": str | null,
-     "setup": [code, ...],                      # locked cells of the SOURCE notebook
-     "cells": [{"grade_id": id, "source": code}], # the student's solution cells
-     "heavy": ["torch", ...],                   # imported lazily in setup code
-     "checks": [{"grade_id", "name", "kind", "target": cell index | null, "cases": [...]}]}
+    {"uid", "result_fd", "timeout", "cpu", "mem_mb", "nproc", "fsize_mb", "max_result_mb",
+     "budget": s, "assignment_dir": str | null,
+     "setup": [code, ...],                        # locked cells of the SOURCE notebook
+     "cells": [{"grade_id": label, "source": code}], # the student's code cells, in order
+     "heavy": [...], "prewarm": [...], "wire": source of neurograder/wire.py,
+     "checks": [{"grade_id", "name", "kind": "call" | "value", "cases": [...],
+                 "after": cells above the test, "max_bytes": largest accepted result} |
+                {"grade_id", "kind": "script", "source", "names", "kinds", "after"}]}
 
-Result (JSON on ``result_fd``): ``{"checks": {grade_id: {"status": ..., ...}}, "setup_errors": [...]}``
-with status ``ok`` (``outputs``: one converted value per case, or per-case errors),
-``error`` (``message``), ``timeout``, ``crash`` (``message``) or ``toolarge``.
+Result (JSON on ``result_fd``): ``{"checks": {grade_id: {"status": ..., ...}}, "cells": {index:
+note}, "setup_errors": [...], "timings": {...}}`` with status ``ok`` (``outputs``: one converted
+value per case, or per-case errors), ``error``/``crash`` (``message``), ``timeout``,
+``toolarge``, ``over budget``; for visible tests ``passed`` or ``failed`` (``message``).
 """
 import ast
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -39,9 +56,16 @@ import time
 import traceback
 
 _FRAME = struct.Struct("!Q")
+#: longest error message kept from student code (the rest is cut before it is stored)
+MAX_MESSAGE = 400
+#: deepest nesting accepted in any message from student-uid processes (results are at most
+#: a tuple of 2-D arrays: 4 levels inside the envelope of 4)
+MAX_DEPTH = 12
+#: largest event message (everything except a check's result)
+MAX_EVENT = 64 * 1024
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- definitions only
 def _is_const_expr(node):
     """True if evaluating ``node`` cannot call anything (names, literals, arithmetic)."""
     for sub in ast.walk(node):
@@ -53,19 +77,29 @@ def _is_const_expr(node):
 
 
 def _def_has_calls_at_definition(node):
-    """Decorators and default values run when a ``def``/``class`` statement runs."""
-    parts = list(getattr(node, "decorator_list", []))
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        parts += list(node.args.defaults) + [d for d in node.args.kw_defaults if d is not None]
-    if isinstance(node, ast.ClassDef):
-        return True  # class bodies run at definition time
+    """Decorators, default values and annotations run when a ``def`` statement runs."""
+    if isinstance(node, ast.ClassDef) or node.decorator_list:
+        return True  # class bodies run at definition time; a decorator is a call
+    args = node.args
+    parts = list(args.defaults)
+    parts += [d for d in args.kw_defaults if d is not None]
+    every = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg)
+                                                              if a is not None]
+    parts += [a.annotation for a in every if a.annotation is not None]
+    if node.returns is not None:
+        parts.append(node.returns)
     return not all(_is_const_expr(p) for p in parts)
+
+
+def _plain_target(t):
+    return isinstance(t, ast.Name) or (isinstance(t, (ast.Tuple, ast.List))
+                                       and all(isinstance(e, ast.Name) for e in t.elts))
 
 
 def definitions_only(tree):
     """Statements of a cell that only *define* things: imports, plain ``def``s and constant
-    assignments. Used for every cell except the one that holds the graded name, so a stray
-    ``os._exit()``, loop or plot elsewhere in a notebook cannot cost an unrelated check."""
+    assignments (annotations included in the test). Used for the trusted setup cells and for
+    a student cell that stopped its loader (the cut-down cell)."""
     keep = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -73,11 +107,12 @@ def definitions_only(tree):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if not _def_has_calls_at_definition(node):
                 keep.append(node)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            value = node.value
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if value is not None and _is_const_expr(value) and all(
-                    isinstance(t, ast.Name) for t in targets):
+        elif isinstance(node, ast.Assign):
+            if _is_const_expr(node.value) and all(_plain_target(t) for t in node.targets):
+                keep.append(node)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None and _is_const_expr(node.value) and \
+                    _is_const_expr(node.annotation) and isinstance(node.target, ast.Name):
                 keep.append(node)
     return keep
 
@@ -128,15 +163,16 @@ def run_statements(nodes, ns, filename, errors):
             exec(code, ns)
         except BaseException as exc:  # noqa: BLE001 - any failure of one statement is recorded
             errors.append("%s line %s: %s: %s" % (filename, getattr(node, "lineno", "?"),
-                                                 type(exc).__name__, str(exc)[:300]))
+                                                 type(exc).__name__, str(exc)[:MAX_MESSAGE]))
 
 
+# ----------------------------------------------------------------------------- wire helpers
 def _to_plain_builtin(x, depth=0):
-    """Fallback used only when the job carries no ``wire`` source: what the grader compares: ``np.asarray(x, float).tolist()``, tuples and lists of arrays
-    kept as lists. Only ``type(...) is`` tests: a hostile class cannot pass as a tuple."""
+    """Fallback used only when the job carries no ``wire`` source: ``np.asarray(x, float)``
+    as nested lists; tuples and lists of arrays kept as lists; never deeper than 4 levels."""
     import numpy as np
-    if depth > 6:
-        raise TypeError("result nested too deeply")
+    if depth > 3:
+        raise ValueError("output is nested too deeply")
     if type(x) in (tuple, list) and x and not all(type(e) in (int, float, bool) for e in x):
         try:
             return np.asarray(x, dtype=float).tolist()
@@ -145,17 +181,24 @@ def _to_plain_builtin(x, depth=0):
     if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     arr = np.asarray(x, dtype=float)
-    if type(arr) is not np.ndarray:   # asarray can return a subclass only if it lies; refuse
-        arr = np.array(arr, dtype=float, subok=False)
-    return arr.tolist()
+    return np.array(arr, dtype=np.float64, copy=True).view(np.ndarray).tolist()
 
 
 def _short_tb(exc):
     """Traceback lines of the student's own code only (frames from ``<cell ...>``)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
-    lines = ["%s, line %s, in %s" % (f.filename, f.lineno, f.name) for f in frames[-3:]]
-    lines.append("%s: %s" % (type(exc).__name__, str(exc)[:500]))
-    return "\n".join(lines)
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename.startswith("<cell")]
+        lines = ["%s, line %s, in %s" % (f.filename, f.lineno, f.name) for f in frames[-3:]]
+        lines.append("%s: %s" % (type(exc).__name__, _short(str(exc))))
+        return "\n".join(lines)
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        return "an exception that could not be shown"
+
+
+def _short(text, limit=MAX_MESSAGE):
+    text = text if isinstance(text, str) else str(text)
+    return text if len(text) <= limit else text[:limit] + " ... (cut)"
 
 
 WIRE = {"to_plain": _to_plain_builtin, "prepare_args": lambda case: tuple(case)}
@@ -169,6 +212,7 @@ def prepare_args(case):
     return WIRE["prepare_args"](case)
 
 
+# ----------------------------------------------------------------------------- framing
 def _write_frame(wfd, obj):
     data = json.dumps(obj).encode()
     os.write(wfd, _FRAME.pack(len(data)))
@@ -178,54 +222,142 @@ def _write_frame(wfd, obj):
         view = view[n:]
 
 
-def _read_frame(rfd, deadline, cap):
-    """One framed JSON message, or raise TimeoutError / EOFError / ValueError."""
-    buf = bytearray()
-    need = None
-    while need is None or len(buf) < _FRAME.size + need:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([rfd], [], [], min(left, 1.0))
-        if not ready:
-            continue
-        chunk = os.read(rfd, 1 << 20)
-        if not chunk:
-            raise EOFError
-        buf += chunk
-        if need is None and len(buf) >= _FRAME.size:
-            need = _FRAME.unpack(bytes(buf[:_FRAME.size]))[0]
-            if need > cap:
-                raise ValueError("message too large")
-    return json.loads(bytes(buf[_FRAME.size:_FRAME.size + need]))
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 
 
-# ----------------------------------------------------------------------------- child side
-def load_student(job, targets, ns, pre_trees):
-    """Run the student's cells: the ``targets`` fully, the others definitions only."""
-    errors = []
-    for i, cell in enumerate(job["cells"]):
-        tree = pre_trees[i]
-        fname = "<cell %s>" % cell["grade_id"]
-        if tree is None:
-            continue
-        if targets is None or i in targets:
-            try:
-                exec(compile(tree, fname, "exec"), ns)
-            except BaseException as exc:  # noqa: BLE001
-                errors.append(_short_tb(exc))
-        else:
-            heavy = set(job.get("heavy", []))
-            plain = [n for n in definitions_only(tree) if not _lazy_imports(n, heavy, ns)]
-            run_statements(plain, ns, fname, [])
-    return errors
+def loads_bounded(data, max_depth=MAX_DEPTH):
+    """JSON from an untrusted process, refused (ValueError) if nested deeper than
+    ``max_depth``: the depth is counted on the bytes before any recursive parser runs."""
+    import numpy as np
+    skeleton = _STRING.sub(b'""', bytes(data))
+    arr = np.frombuffer(skeleton, dtype=np.uint8)
+    if arr.size:
+        step = ((arr == 91) | (arr == 123)).astype(np.int32) - ((arr == 93) | (arr == 125))
+        if int(np.cumsum(step).max()) > max_depth:
+            raise ValueError("message nested too deeply")
+    return json.loads(bytes(data))
 
 
-def _targets(check):
-    t = check.get("targets")
-    if t is None:
-        t = None if check.get("target") is None else [check["target"]]
-    return None if t is None or None in t else set(t)
+class FrameReader:
+    """Framed messages from a pipe, read within deadlines; ``proc_fd`` (a pidfd of the
+    writer) ends the wait when the writer dies even if a descendant keeps the pipe open."""
+
+    def __init__(self, fd, proc_fd=None):
+        self.fd, self.proc_fd, self.buf, self.dead = fd, proc_fd, bytearray(), False
+        self.watch = True   # False: wait for the pipe itself (a check may outlive the loader)
+
+    def _frame(self, cap):
+        if len(self.buf) < _FRAME.size:
+            return None
+        need = _FRAME.unpack(bytes(self.buf[:_FRAME.size]))[0]
+        if need > cap:
+            raise OverflowError
+        if len(self.buf) < _FRAME.size + need:
+            return None
+        data = bytes(self.buf[_FRAME.size:_FRAME.size + need])
+        del self.buf[:_FRAME.size + need]
+        return loads_bounded(data)
+
+    def next(self, deadline, cap):
+        """The next message; raises TimeoutError, EOFError, OverflowError (larger than
+        ``cap``) or ValueError (unreadable)."""
+        while True:
+            msg = self._frame(cap)
+            if msg is not None:
+                return msg
+            if self.dead:
+                raise EOFError
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            fds = [self.fd] + ([self.proc_fd] if self.proc_fd is not None and self.watch else [])
+            ready, _, _ = select.select(fds, [], [], min(left, 1.0))
+            if self.fd in ready:
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    self.dead = True
+                self.buf += chunk
+            elif self.proc_fd in ready:   # writer gone: take what is already in the pipe
+                os.set_blocking(self.fd, False)
+                try:
+                    while True:
+                        chunk = os.read(self.fd, 1 << 20)
+                        if not chunk:
+                            break
+                        self.buf += chunk
+                except BlockingIOError:
+                    pass
+                self.dead = True
+
+
+def _drain(fd):
+    """Discard whatever is already in a pipe (written there before its check began)."""
+    os.set_blocking(fd, False)
+    try:
+        while os.read(fd, 1 << 20):
+            pass
+    except BlockingIOError:
+        pass
+    os.set_blocking(fd, True)
+
+
+# ----------------------------------------------------------------------------- student side
+def _label(job, i):
+    return job["cells"][i]["grade_id"]
+
+
+def run_cell(job, i, mode, ns, errors):
+    """Run student cell ``i`` in the loader: whole (``full``) or definitions only (``cut``).
+    Parsing happens here, under the student's limits."""
+    fname = "<cell %s>" % _label(job, i)
+    try:
+        tree = ast.parse(job["cells"][i]["source"], fname)
+    except BaseException as exc:  # noqa: BLE001 - SyntaxError, MemoryError, RecursionError
+        errors.append("%s: %s: %s" % (fname, type(exc).__name__, _short(str(exc))))
+        return
+    if mode == "full":
+        try:
+            exec(compile(tree, fname, "exec"), ns)
+        except BaseException as exc:  # noqa: BLE001 - as nbgrader: the cell's error is shown
+            errors.append(_short_tb(exc))
+    else:
+        run_statements(definitions_only(tree), ns, fname, errors)
+
+
+def _check_limits(job):
+    """A check child gets its own CPU allowance (its CPU clock starts at zero)."""
+    cpu = int(job["cpu"])
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    hard = cpu + 1 if hard == resource.RLIM_INFINITY else min(hard, cpu + 1)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
+
+
+def _missing(name, errors):
+    msg = "`%s` is not defined by your notebook's cells." % name
+    if errors:
+        msg += " Your code raised:\n" + "\n".join(errors[-2:])
+    return _short(msg, 3 * MAX_MESSAGE)
+
+
+def compute_check(check, ns, errors):
+    """The outputs of one hidden check, run on the loader's state at the test's position."""
+    name = check["name"]
+    if name not in ns:
+        return {"status": "error", "message": _missing(name, errors)}
+    if check["kind"] == "value":
+        try:
+            return {"status": "ok", "outputs": [{"value": to_plain(ns[name])}]}
+        except BaseException as exc:  # noqa: BLE001
+            return {"status": "error", "message": "`%s` could not be read as numbers: %s: %s"
+                    % (name, type(exc).__name__, _short(str(exc)))}
+    fn = ns[name]
+    outs = []
+    for args in check["cases"]:
+        try:
+            outs.append({"value": to_plain(fn(*prepare_args(args)))})
+        except BaseException as exc:  # noqa: BLE001
+            outs.append({"error": _short_tb(exc)})
+    return {"status": "ok", "outputs": outs}
 
 
 def encode_result(value):
@@ -245,22 +377,18 @@ def _from_wire(a):
     return a
 
 
-def server_main(job, check, base_ns, req_fd, resp_fd, pre_trees):
-    """Serve calls of a visible test (run by the supervisor) with the student's functions."""
-    ns = base_ns
-    errors = load_student(job, _targets(check), ns, pre_trees)
+def server_main(ns, errors, req_fd, resp_fd):
+    """Serve calls of a visible test (run by the supervisor) with the student's names."""
+    reader = FrameReader(req_fd)
     while True:
         try:
-            req = _read_frame(req_fd, time.monotonic() + 3600, 64 << 20)
-        except (EOFError, TimeoutError, ValueError):
+            req = reader.next(time.monotonic() + 3600, 64 << 20)
+        except BaseException:  # noqa: BLE001 - EOF: the test is over
             os._exit(0)
         name = req["name"]
         try:
             if name not in ns:
-                msg = "`%s` is not defined by your solution cells" % name
-                if errors:
-                    msg += "; your code raised:\n" + "\n".join(errors[-2:])
-                raise NameError(msg)
+                raise NameError(_missing(name, errors))
             obj = ns[name]
             if req["call"]:
                 obj = obj(*[_from_wire(a) for a in req["args"]],
@@ -270,50 +398,115 @@ def server_main(job, check, base_ns, req_fd, resp_fd, pre_trees):
             reply = {"error": _short_tb(exc)}
         try:
             _write_frame(resp_fd, reply)
-        except Exception:
+        except BaseException:  # noqa: BLE001
             os._exit(0)
 
 
-def child_main(job, check, base_ns, wfd, pre_trees):
-    """Runs in the forked child after privileges are dropped. Never returns."""
-    ns = base_ns
-    errors = load_student(job, _targets(check), ns, pre_trees)
-    name = check["name"]
-    if name not in ns:
-        msg = "`%s` is not defined by your solution cells." % name
-        if errors:
-            msg += " Your code raised:\n" + "\n".join(errors[-2:])
-        result = {"status": "error", "message": msg}
-    elif check["kind"] == "value":
+def _exit_text(wstatus):
+    if os.WIFSIGNALED(wstatus):
+        return "was killed by signal %d" % os.WTERMSIG(wstatus)
+    return "exited with status %d" % os.WEXITSTATUS(wstatus)
+
+
+def _kill_others():
+    """SIGKILL every process of this uid except the loader itself (what cells or the last
+    check left running, detached or not), so a check starts and ends alone."""
+    for _ in range(3):
         try:
-            result = {"status": "ok", "outputs": [{"value": to_plain(ns[name])}]}
-        except BaseException as exc:  # noqa: BLE001
-            result = {"status": "error",
-                      "message": "`%s` could not be read as numbers: %s: %s"
-                                 % (name, type(exc).__name__, str(exc)[:300])}
-    else:
-        fn = ns[name]
-        outs = []
-        for args in check["cases"]:
-            try:
-                value = fn(*prepare_args(args))
-                outs.append({"value": to_plain(value)})
-            except BaseException as exc:  # noqa: BLE001
-                outs.append({"error": _short_tb(exc)})
-        result = {"status": "ok", "outputs": outs}
-    data = json.dumps(result).encode()
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            break
+    while True:   # reap the loader's own killed children (zombies still count for NPROC)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+
+
+def _fork_and_wait(body):
+    """Run ``body()`` in a child of the loader, alone; wait for it; kill whatever it left
+    running. Returns the child's exit description."""
+    _kill_others()
     try:
-        os.write(wfd, _FRAME.pack(len(data)))
-        view = memoryview(data)
-        while view:
-            n = os.write(wfd, view)
-            view = view[n:]
-    finally:
-        os._exit(0)
+        pid = os.fork()
+    except OSError as exc:
+        return "could not be started (%s)" % exc
+    if pid == 0:
+        try:
+            body()
+        finally:
+            os._exit(70)
+    while True:
+        try:
+            _, wstatus = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:   # a cell's SIGCHLD handler reaped it first
+            wstatus = 0
+            break
+    _kill_others()
+    return _exit_text(wstatus)
 
 
-def drop_privileges(job):
-    uid = job["uid"]
+def loader_main(job, ns, plan, evt_w, pipes):
+    """Walk the notebook in order (runs as the student, never returns).
+
+    ``plan``: {"modes": {cell index: ("cut" | "drop", why)}, "done": grade_ids already
+    graded, "end": last cell the pending checks need}."""
+    errors = []
+    n = len(job["cells"])
+    at = {}
+    for check in job["checks"]:
+        if check["grade_id"] not in plan["done"]:
+            at.setdefault(_after(check, n), []).append(check)
+    last = max(at) if at else -1
+    for i in range(last + 1):
+        for check in at.get(i, []):
+            gid = check["grade_id"]
+            _write_frame(evt_w, {"ev": "check", "gid": gid})
+            if check["kind"] == "script":
+                req_r, resp_w = pipes[gid]
+
+                def serve(req_r=req_r, resp_w=resp_w):
+                    _check_limits(job)
+                    server_main(ns, errors, req_r, resp_w)
+                how = _fork_and_wait(serve)
+            else:
+                def one(check=check):
+                    _check_limits(job)
+                    result = compute_check(check, ns, errors)
+                    _write_frame(evt_w, {"ev": "result", "gid": check["grade_id"],
+                                         "result": result})
+                    os._exit(0)
+                how = _fork_and_wait(one)
+            _write_frame(evt_w, {"ev": "checked", "gid": gid, "how": how})
+        if i == last:
+            break
+        mode, why = plan["modes"].get(i, ("full", ""))
+        if mode == "drop":
+            errors.append("<cell %s> was left out: %s" % (_label(job, i), why))
+            continue
+        if mode == "cut":
+            errors.append("<cell %s> %s; only its imports and definitions were kept"
+                          % (_label(job, i), why))
+        _write_frame(evt_w, {"ev": "cell", "i": i})
+        run_cell(job, i, mode, ns, errors)
+        _write_frame(evt_w, {"ev": "celldone", "i": i})
+    _write_frame(evt_w, {"ev": "end"})
+    os._exit(0)
+
+
+def _after(check, n):
+    """Position of a test: how many of the student's cells are above it (all when unknown)."""
+    after = check.get("after")
+    return n if not isinstance(after, int) or not 0 <= after <= n else after
+
+
+# ----------------------------------------------------------------------------- privileges
+def drop_privileges(uid):
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
@@ -324,9 +517,8 @@ def drop_privileges(job):
         pass
 
 
-def set_limits(job):
+def set_limits(job, cpu):
     mb = 1024 * 1024
-    cpu = int(job["cpu"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     # the address space limit is on top of what the (forked) supervisor already maps
     with open("/proc/self/statm") as fh:
@@ -340,7 +532,7 @@ def set_limits(job):
 
 def reap(uid):
     """SIGKILL every process of ``uid`` (the reaper is that uid, so kill(-1) reaches exactly
-    those: the check's child and anything it spawned, detached or not)."""
+    those: the loader, its checks and anything they spawned, detached or not)."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -357,22 +549,24 @@ def reap(uid):
     os.waitpid(pid, 0)
 
 
-def become_student(job, check, close_fds):
-    """In a freshly forked child: shed the supervisor's fds and rights, enter limits."""
+def become_student(job, close_fds):
+    """In a freshly forked loader: shed the supervisor's fds and rights, enter limits."""
     for fd in close_fds:
         os.close(fd)
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    drop_privileges(job)
-    workdir = "/tmp/work-%s-%d" % (check["grade_id"][:40], os.getpid())
+    drop_privileges(job["uid"])
+    workdir = "/tmp/work-%d" % os.getpid()
     os.mkdir(workdir, 0o700)
     os.chdir(workdir)
-    set_limits(job)
+    # the loader's CPU clock runs across all cells: the per-student budget bounds it
+    set_limits(job, int(job["budget"]) + 1)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+# ----------------------------------------------------------------------------- supervisor side
 class StudentCallError(Exception):
     """The student's code failed while a visible test called it."""
 
@@ -393,76 +587,6 @@ def _decode_item(v):
     return float(arr) if arr.ndim == 0 else arr
 
 
-def run_script_check(job, check, base_ns, pre_trees, result_fd):
-    """A visible test cell (public, instructor-written code) runs here in the supervisor; the
-    student's names it uses are proxies that call into a student-uid server process, so the
-    test's own ``assert``/``np.allclose`` never share a process with student code."""
-    req_r, req_w = os.pipe()
-    resp_r, resp_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            become_student(job, check, (req_w, resp_r, result_fd))
-            server_main(job, check, base_ns, req_r, resp_w, pre_trees)
-        finally:
-            os._exit(70)
-    os.close(req_r)
-    os.close(resp_w)
-    deadline = time.monotonic() + job["timeout"]
-    cap = job["max_result_mb"] * 1024 * 1024
-    state = {}
-
-    def remote(name, call, args=(), kwargs=None):
-        try:
-            _write_frame(req_w, {"name": name, "call": call, "args": [_jsonable(a) for a in args],
-                                 "kwargs": {k: _jsonable(v) for k, v in (kwargs or {}).items()}})
-            reply = _read_frame(resp_r, deadline, cap)
-        except TimeoutError:
-            state["status"] = "timeout"
-            raise StudentCallError("`%s` did not finish in time" % name)
-        except (EOFError, OSError, ValueError):
-            state["status"] = "crash"
-            raise StudentCallError("the process running your code stopped while `%s` ran "
-                                   "(os._exit, a crash, or a resource limit)" % name)
-        if "error" in reply:
-            raise StudentCallError("`%s` raised an error:\n%s" % (name, reply["error"]))
-        return decode_result(reply["ok"])
-
-    class Proxy:
-        def __init__(self, name):
-            self.name = name
-
-        def __call__(self, *args, **kwargs):
-            return remote(self.name, True, args, kwargs)
-
-    ns = dict(base_ns)
-    for name in check["names"]:
-        if check["kinds"].get(name) == "value":
-            try:
-                ns[name] = remote(name, False)
-            except StudentCallError:
-                pass
-        else:
-            ns[name] = Proxy(name)
-    try:
-        exec(compile(check["source"], "<visible test %s>" % check["grade_id"], "exec"), ns)
-        result = {"status": "passed"}
-    except StudentCallError as exc:
-        result = {"status": state.get("status", "failed"), "message": str(exc)}
-    except AssertionError as exc:
-        result = {"status": "failed", "message": str(exc) or "an assertion of the self-check failed"}
-    except Exception as exc:  # noqa: BLE001 - e.g. a TypeError from a wrong return value
-        result = {"status": "failed", "message": "%s: %s" % (type(exc).__name__, str(exc)[:500])}
-    for fd in (req_w, resp_r):
-        os.close(fd)
-    reap(job["uid"])
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-    return result
-
-
 def _jsonable(a):
     import numpy as np
     if isinstance(a, np.ndarray):
@@ -472,86 +596,255 @@ def _jsonable(a):
     return a
 
 
-def run_check(job, check, base_ns, pre_trees, result_fd):
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            become_student(job, check, (rfd, result_fd))
-            child_main(job, check, base_ns, wfd, pre_trees)
-        finally:
-            os._exit(70)
-    os.close(wfd)
+def run_script_check(job, check, base_ns, req_w, resp_r, deadline):
+    """A visible test cell (public, instructor-written code) runs here in the supervisor; the
+    student's names it uses are proxies that call into the student-uid server, so the test's
+    own ``assert``/``np.allclose`` never share a process with student code."""
     cap = job["max_result_mb"] * 1024 * 1024
-    deadline = time.monotonic() + job["timeout"]
-    buf = bytearray()
-    need = None
-    status = None
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            status = "timeout"
-            break
-        ready, _, _ = select.select([rfd], [], [], min(left, 1.0))
-        if not ready:
-            continue
-        chunk = os.read(rfd, 1 << 20)
-        if not chunk:
-            break
-        buf += chunk
-        if need is None and len(buf) >= _FRAME.size:
-            need = _FRAME.unpack(bytes(buf[:_FRAME.size]))[0]
-            if need > cap:
-                status = "toolarge"
-                break
-        if need is not None and len(buf) >= _FRAME.size + need:
-            break
-        if len(buf) > cap + _FRAME.size:
-            status = "toolarge"
-            break
-    os.close(rfd)
-    reap(job["uid"])
+    reader = FrameReader(resp_r)
+    state = {}
+
+    def remote(name, call, args=(), kwargs=None):
+        try:
+            _write_frame(req_w, {"name": name, "call": call, "args": [_jsonable(a) for a in args],
+                                 "kwargs": {k: _jsonable(v) for k, v in (kwargs or {}).items()}})
+            reply = reader.next(deadline, cap)
+        except TimeoutError:
+            state["status"] = "timeout"
+            raise StudentCallError("`%s` did not finish in time" % name)
+        except (EOFError, OSError, ValueError, OverflowError):
+            state["status"] = "crash"
+            raise StudentCallError("the process running your code stopped while `%s` ran "
+                                   "(os._exit, a crash, or a resource limit)" % name)
+        if type(reply) is not dict:
+            raise StudentCallError("`%s` sent back an unreadable result" % name)
+        if "error" in reply:
+            raise StudentCallError("`%s` raised an error:\n%s" % (name, _short(reply["error"])))
+        return decode_result(reply.get("ok") or {"array": None})
+
+    class Proxy:
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args, **kwargs):
+            return remote(self.name, True, args, kwargs)
+
+    ns = dict(base_ns)
     try:
-        _, wstatus = os.waitpid(pid, 0)
-    except ChildProcessError:
-        wstatus = 0
-    if status is not None:
-        return {"status": status}
-    if need is None or len(buf) < _FRAME.size + need:
-        if os.WIFSIGNALED(wstatus):
-            how = "was killed by signal %d" % os.WTERMSIG(wstatus)
-        else:
-            how = "exited with status %d" % os.WEXITSTATUS(wstatus)
-        return {"status": "crash",
-                "message": "the process running your code %s before returning a result "
-                           "(os._exit, a crash, or a resource limit)" % how}
-    try:
-        return json.loads(bytes(buf[_FRAME.size:_FRAME.size + need]))
-    except ValueError:
+        for name in check["names"]:
+            if check["kinds"].get(name) == "value":
+                try:
+                    ns[name] = remote(name, False)
+                except StudentCallError:
+                    if state.get("status"):
+                        raise
+            else:
+                ns[name] = Proxy(name)
+        exec(compile(check["source"], "<visible test %s>" % check["grade_id"], "exec"), ns)
+        result = {"status": "passed"}
+    except StudentCallError as exc:
+        result = {"status": state.get("status", "failed"), "message": _short(str(exc), 1000)}
+    except AssertionError as exc:
+        result = {"status": "failed",
+                  "message": _short(str(exc)) or "an assertion of the self-check failed"}
+    except Exception as exc:  # noqa: BLE001 - e.g. a TypeError from a wrong return value
+        result = {"status": "failed", "message": "%s: %s" % (type(exc).__name__, _short(str(exc)))}
+    return result
+
+
+def sanitize(result):
+    """A hidden check's result as the grader may store it: known keys, messages cut short."""
+    if type(result) is not dict or result.get("status") not in ("ok", "error"):
         return {"status": "crash", "message": "your code's result could not be read"}
+    if result["status"] == "error":
+        return {"status": "error", "message": _short(str(result.get("message", "")), 3 * MAX_MESSAGE)}
+    outs = result.get("outputs")
+    if type(outs) is not list:
+        return {"status": "crash", "message": "your code's result could not be read"}
+    clean = []
+    for out in outs:
+        if type(out) is dict and "error" in out:
+            clean.append({"error": _short(str(out["error"]), 3 * MAX_MESSAGE)})
+        elif type(out) is dict and "value" in out:
+            clean.append({"value": out["value"]})
+        else:
+            clean.append({"error": "unreadable result"})
+    return {"status": "ok", "outputs": clean}
+
+
+class Supervisor:
+    """Runs loaders until every check has a result (or the budget is spent)."""
+
+    def __init__(self, job, base_ns, result_fd):
+        self.job, self.base_ns, self.result_fd = job, base_ns, result_fd
+        self.results, self.modes, self.notes, self.timings = {}, {}, {}, {}
+        self.by_id = {c["grade_id"]: c for c in job["checks"]}
+        # the budget starts with the student's code (not with the trusted start-up)
+        self.deadline = time.monotonic() + float(job["budget"])
+        self.restarts = 0
+
+    def pending(self):
+        return [c for c in self.job["checks"] if c["grade_id"] not in self.results]
+
+    def run(self):
+        while self.pending():
+            if time.monotonic() >= self.deadline or self.restarts > 2 * len(self.job["cells"]) + \
+                    len(self.job["checks"]) + 2:
+                break
+            self.restarts += 1
+            self.one_loader()
+        budget = float(self.job["budget"])
+        for check in self.pending():
+            self.results[check["grade_id"]] = {
+                "status": "over budget",
+                "message": "not run: your notebook used up the grader's time budget of %g s "
+                           "before this test (slow or sleeping cells above it)" % budget}
+        return self.results
+
+    def cut(self, i, why):
+        """Cell ``i`` stopped its loader: cut it down to definitions, then drop it."""
+        old = self.modes.get(i, ("full", ""))[0]
+        why = "%s" % why
+        self.modes[i] = ("cut", why) if old == "full" else ("drop", why)
+        self.notes[str(i)] = "%s: %s (%s)" % (_label(self.job, i), why,
+                                              "cut down to its definitions" if old == "full"
+                                              else "left out")
+
+    def one_loader(self):
+        job = self.job
+        evt_r, evt_w = os.pipe()
+        pipes, theirs = {}, {}
+        for check in self.pending():
+            if check["kind"] == "script":
+                req_r, req_w = os.pipe()
+                resp_r, resp_w = os.pipe()
+                pipes[check["grade_id"]] = (req_w, resp_r)
+                theirs[check["grade_id"]] = (req_r, resp_w)
+        ours = [evt_r, self.result_fd] + [fd for p in pipes.values() for fd in p]
+        plan = {"modes": self.modes, "done": set(self.results)}
+        pid = os.fork()
+        if pid == 0:
+            try:
+                become_student(job, ours)
+                loader_main(job, self.base_ns, plan, evt_w, theirs)
+            finally:
+                os._exit(70)
+        os.close(evt_w)
+        for fd in (fd for p in theirs.values() for fd in p):
+            os.close(fd)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        try:
+            self.follow(FrameReader(evt_r, pidfd), pipes)
+        finally:
+            reap(job["uid"])
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            for fd in [evt_r] + [fd for p in pipes.values() for fd in p] + \
+                    ([pidfd] if pidfd is not None else []):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def follow(self, reader, pipes):
+        """Follow one loader's events until it ends, or must be stopped (then the culprit is
+        recorded: a cell is cut down, a check gets its status)."""
+        job = self.job
+        timeout = float(job["timeout"])
+        activity, last_cell = ("start", None), None
+        deadline = time.monotonic() + timeout
+        while True:
+            cap = MAX_EVENT
+            if activity[0] == "check":
+                cap = max(MAX_EVENT, int(self.by_id[activity[1]].get("max_bytes") or
+                                         job["max_result_mb"] * 1024 * 1024))
+            reader.watch = activity[0] != "check"
+            try:
+                msg = reader.next(min(deadline, self.deadline), cap)
+                if type(msg) is not dict:
+                    raise ValueError
+            except (TimeoutError, EOFError, OverflowError, ValueError) as exc:
+                if time.monotonic() >= self.deadline:
+                    return
+                self.blame(activity, last_cell, exc, timeout)
+                return
+            ev = msg.get("ev")
+            now = time.monotonic()
+            if ev == "cell" and type(msg.get("i")) is int and 0 <= msg["i"] < len(job["cells"]):
+                activity, last_cell, deadline = ("cell", msg["i"]), msg["i"], now + timeout
+                started = now
+            elif ev == "celldone":
+                if activity[0] == "cell":
+                    self.timings["cell %d" % activity[1]] = round(now - started, 4)
+                activity, deadline = ("idle", None), now + timeout
+            elif ev == "check" and msg.get("gid") in self.by_id and \
+                    msg["gid"] not in self.results:
+                gid = msg["gid"]
+                activity, deadline, started = ("check", gid), now + timeout, now
+                check = self.by_id[gid]
+                if check["kind"] == "script":
+                    req_w, resp_r = pipes[gid]
+                    _drain(resp_r)
+                    res = run_script_check(job, check, self.base_ns, req_w, resp_r,
+                                           min(deadline, self.deadline))
+                    if time.monotonic() >= self.deadline and res["status"] == "timeout":
+                        return
+                    self.results[gid] = res
+                    if res["status"] in ("timeout", "crash"):
+                        return       # its server may still run: reap and go on afresh
+                    os.close(req_w)  # end of the test: the server exits
+                    pipes[gid] = (os.open("/dev/null", os.O_WRONLY), resp_r)
+            elif ev == "result" and activity[0] == "check" and msg.get("gid") == activity[1]:
+                self.results[activity[1]] = sanitize(msg.get("result"))
+            elif ev == "checked" and activity[0] == "check" and msg.get("gid") == activity[1]:
+                gid = activity[1]
+                self.timings[gid] = round(now - started, 4)
+                if gid not in self.results:
+                    self.results[gid] = {
+                        "status": "crash",
+                        "message": "the process running your code %s before returning a "
+                                   "result (os._exit, a crash, or a resource limit)"
+                                   % _short(str(msg.get("how")), 100)}
+                activity, deadline = ("idle", None), now + timeout
+            elif ev == "end":
+                return
+            else:   # anything else breaks the protocol: treat it like a crash of the activity
+                self.blame(activity, last_cell, ValueError(), timeout)
+                return
+
+    def blame(self, activity, last_cell, exc, timeout):
+        kind = activity[0]
+        if isinstance(exc, TimeoutError):
+            why = "did not finish within %g s" % timeout
+        elif isinstance(exc, OverflowError):
+            why = "sent a result that is far too large"
+        else:
+            why = "stopped the process running your notebook (os._exit, a crash or a " \
+                  "resource limit)"
+        if kind == "check":
+            gid = activity[1]
+            if gid not in self.results:
+                self.results[gid] = ({"status": "timeout"} if isinstance(exc, TimeoutError) else
+                                     {"status": "toolarge"} if isinstance(exc, OverflowError) else
+                                     {"status": "crash", "message": "your code " + why})
+        elif kind == "cell" or last_cell is not None:
+            self.cut(activity[1] if kind == "cell" else last_cell, why)
+        else:   # the loader failed before any cell: nothing of the student's ran yet
+            for check in self.pending():
+                self.results[check["grade_id"]] = {
+                    "status": "error", "message": "the grader could not start your notebook"}
 
 
 T0 = time.monotonic()
 
 
-def main():
-    job = json.loads(sys.stdin.buffer.read())
-    result_fd = job["result_fd"]
-    os.close(0)
-    os.open("/dev/null", os.O_RDONLY)   # fd 0 again
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    if job.get("assignment_dir"):
-        sys.path.insert(0, job["assignment_dir"])
-        os.chdir(job["assignment_dir"])
-    import numpy as np  # noqa: F401  (warm: every child inherits it)
-    import ctypes  # noqa: F401  (used by every child for no_new_privs)
-    if job.get("wire"):
-        wire = {"__name__": "neurograder_wire"}
-        exec(compile(job["wire"], "<wire>", "exec"), wire)
-        WIRE.update(to_plain=wire["to_plain"], prepare_args=wire["prepare_args"])
-
+def _setup(job):
+    """The SOURCE notebook's locked cells, definitions only (trusted code)."""
     base_ns = {"__name__": "__main__", "__builtins__": __builtins__}
     setup_errors = []
     heavy = set(job.get("heavy", []))
@@ -561,53 +854,61 @@ def main():
         except SyntaxError as exc:
             setup_errors.append("setup %d: %s" % (k, exc))
             continue
-        plain = []
-        for node in definitions_only(tree):
-            if not _lazy_imports(node, heavy, base_ns):
-                plain.append(node)
+        plain = [node for node in definitions_only(tree)
+                 if not _lazy_imports(node, heavy, base_ns)]
         run_statements(plain, base_ns, "<setup %d>" % k, setup_errors)
+    return base_ns, setup_errors
 
-    # parse the student's cells once (parsing runs no student code)
-    pre_trees = []
-    for cell in job["cells"]:
-        try:
-            pre_trees.append(ast.parse(cell["source"], "<cell %s>" % cell["grade_id"]))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            pre_trees.append(None)
-    # warm: heavy modules the student's cells import are imported once here (the real module
-    # from the read-only venv, before any student code runs), not once per check
-    wanted = set()
-    for tree in pre_trees:
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, ast.Import):
-                wanted.update(a.name.split(".")[0] for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                wanted.add(node.module.split(".")[0])
-    for mod in sorted(wanted & set(job.get("prewarm", []))):
-        try:
-            __import__(mod)
-        except Exception:
-            pass
-    results = {}
+
+def _prewarm(job):
+    """Heavy modules the student's cells mention are imported once here (the real module from
+    the read-only venv, before any student code runs), not once per loader or check. A plain
+    text search (an import of the module, or an attribute of it such as ``torch.zeros``):
+    student code is never parsed in this process."""
+    for mod in job.get("prewarm", []):
+        imports = re.compile(r"^[ \t]*(?:import|from)[ \t]+(%s(?:\.\w+)*)" % re.escape(mod), re.M)
+        attribute = re.compile(r"\b%s[ \t]*\." % re.escape(mod))
+        names = set()
+        for cell in job["cells"]:
+            names.update(imports.findall(cell["source"]))
+            if attribute.search(cell["source"]):
+                names.add(mod)
+        for name in sorted(names)[:20]:
+            try:
+                __import__(name)
+            except Exception:
+                pass
+
+
+def main():
+    job = json.loads(sys.stdin.buffer.read())
+    result_fd = job["result_fd"]
+    job.setdefault("budget", 3 * float(job["timeout"]))
+    os.close(0)
+    os.open("/dev/null", os.O_RDONLY)   # fd 0 again
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if job.get("assignment_dir"):
+        sys.path.insert(0, job["assignment_dir"])
+        os.chdir(job["assignment_dir"])
+    import numpy as np  # noqa: F401  (warm: every loader inherits it)
+    import ctypes  # noqa: F401  (used by every loader for no_new_privs)
+    if job.get("wire"):
+        wire = {"__name__": "neurograder_wire"}
+        exec(compile(job["wire"], "<wire>", "exec"), wire)
+        WIRE.update(to_plain=wire["to_plain"], prepare_args=wire["prepare_args"])
+    base_ns, setup_errors = _setup(job)
+    _prewarm(job)
     timings = {"startup": time.monotonic() - T0}
-    for check in job["checks"]:
-        t_check = time.monotonic()
-        if check["kind"] == "script":
-            results[check["grade_id"]] = run_script_check(job, check, base_ns, pre_trees, result_fd)
-            timings[check["grade_id"]] = time.monotonic() - t_check
-            continue
-        t = check.get("target")
-        if t is not None and pre_trees[t] is None:
-            results[check["grade_id"]] = {
-                "status": "error",
-                "message": "the cell that should define `%s` has a syntax error"
-                           % check["name"]}
-            continue
-        results[check["grade_id"]] = run_check(job, check, base_ns, pre_trees, result_fd)
-        timings[check["grade_id"]] = time.monotonic() - t_check
+    supervisor = Supervisor(job, base_ns, result_fd)
+    results = supervisor.run()
+    timings.update(supervisor.timings)
+    timings["total"] = time.monotonic() - T0
+    timings["loaders"] = supervisor.restarts
     os.chdir("/")
-    data = json.dumps({"checks": results, "setup_errors": setup_errors,
-                       "timings": timings}).encode()
+    data = json.dumps({"checks": results, "cells": supervisor.notes,
+                       "setup_errors": setup_errors, "timings": timings}).encode()
     view = memoryview(data)
     while view:
         n = os.write(result_fd, view)

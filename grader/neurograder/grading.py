@@ -35,6 +35,8 @@ HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py"
 #: imported once per sandbox (not once per check) when the student's cells import them
 PREWARM_MODULES = ["torch", "scipy"]
 DEFAULT_CHECKS = "neurograder.checks"
+#: longest message from the sandbox kept in a grade's feedback (student text is cut there)
+MAX_MESSAGE = 1500
 #: argument/result conversion shared with the plain in-kernel grader (runs inside the sandbox)
 WIRE_SOURCE = Path(__file__).with_name("wire.py")
 
@@ -100,12 +102,13 @@ class SourceSpec:
     tests: dict[str, float]                   # grade_id -> points (graded code test cells)
     test_sources: dict[str, str]              # grade_id -> source of the test cell
     nb: nbformat.NotebookNode = field(repr=False)
+    locked_ids: frozenset = frozenset()       # grade_ids of the locked non-graded cells
 
     @classmethod
     def load(cls, path) -> "SourceSpec":
         path = Path(path)
         nb = nbformat.read(str(path), as_version=4)
-        setup, solutions, order, tests, test_sources = [], {}, [], {}, {}
+        setup, solutions, order, tests, test_sources, locked = [], {}, [], {}, {}, set()
         for cell in nb.cells:
             md = nbg(cell)
             if cell.cell_type != "code":
@@ -118,7 +121,9 @@ class SourceSpec:
                 test_sources[md["grade_id"]] = cell.source
             elif md.get("locked"):
                 setup.append(cell.source)
-        return cls(path, setup, solutions, order, tests, test_sources, nb)
+                locked.add(md.get("grade_id"))
+        return cls(path, setup, solutions, order, tests, test_sources, nb,
+                   frozenset(locked - {None}))
 
     def student_names(self) -> dict[str, str]:
         """Every name the solution cells define -> 'call' (a def) or 'value'."""
@@ -128,14 +133,6 @@ class SourceSpec:
             for name in defined_names(self.solutions[gid]):
                 kinds[name] = "call" if name in funcs else "value"
         return kinds
-
-    def target_cell(self, name: str) -> str | None:
-        """grade_id of the solution cell that defines ``name`` (last one wins, like Jupyter)."""
-        found = None
-        for gid in self.solution_order:
-            if name in defined_names(self.solutions[gid]):
-                found = gid
-        return found
 
 
 _SPEC_CACHE: dict = {}
@@ -185,6 +182,63 @@ def student_solution_cells(nb, spec: SourceSpec) -> tuple[list[dict], list[str]]
     return cells, notes
 
 
+def notebook_cells(nb, spec: SourceSpec) -> tuple[list[dict], dict[str, int]]:
+    """What plain nbgrader runs of the student's notebook, in order: every code cell except
+    the source's test cells and locked cells (their trusted text comes from the source as
+    setup), so solution cells and cells the student added; and, for each graded test cell,
+    how many of those cells are above it (a test missing from the notebook sees them all)."""
+    cells, after, added = [], {}, 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        md = nbg(cell)
+        gid = md.get("grade_id")
+        if gid in spec.tests and md.get("grade") and not md.get("solution"):
+            after.setdefault(gid, len(cells))
+        elif gid in spec.locked_ids and md.get("locked") and not md.get("solution"):
+            continue
+        else:
+            if not (md.get("solution") and gid in spec.solutions):
+                added += 1
+                gid = f"added {added}"
+            cells.append({"grade_id": gid, "source": cell.get("source", "") or ""})
+    return cells, after
+
+
+#: result bytes allowed per output number (a float in JSON, a separator, some slack)
+BYTES_PER_NUMBER = 32
+#: results of 'value' checks and the fixed part of every result
+BASE_RESULT_BYTES = 1 << 20
+
+
+def _scalars(case) -> tuple[int, int]:
+    """(how many numbers, the largest whole-number argument) in one case."""
+    count, largest = 0, 0
+    stack = [case]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, (int, float)) and not isinstance(x, bool):
+            count += 1
+            if float(x).is_integer() and 0 < x <= 1e6:
+                largest = max(largest, int(x))
+    return count, largest
+
+
+def result_cap(kind: str, cases) -> int:
+    """Largest result accepted from one check, from the shape its cases imply: at most two
+    outputs per case, each as long as the case's numbers or its largest count argument
+    (``samples``)."""
+    if kind != "call":
+        return BASE_RESULT_BYTES
+    total = BASE_RESULT_BYTES
+    for case in cases:
+        count, largest = _scalars(case)
+        total += 2 * max(count, largest) * BYTES_PER_NUMBER
+    return total
+
+
 @dataclass
 class Outcome:
     grade_id: str
@@ -211,7 +265,10 @@ def _describe(status: dict, name: str, limits: sandbox.Limits) -> str:
                 "(an endless loop, or far too slow).")
     if kind == "toolarge":
         return f"`{name}` returned a result that is far too large."
-    return status.get("message") or f"`{name}` could not be run ({kind})."
+    if kind == "over budget":
+        return (f"`{name}` was not graded: your notebook used up its time budget of "
+                f"{limits.total():g} s before this test (slow or sleeping cells above it).")
+    return str(status.get("message") or f"`{name}` could not be run ({kind}).")[:MAX_MESSAGE]
 
 
 def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, str]:
@@ -228,7 +285,7 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
             return False, f"`{name}`: unreadable result."
         if "error" in out:
             return False, (f"`{name}` raised an error on hidden test case {k + 1} of {len(outs)}:\n"
-                           + str(out["error"])[:1500])
+                           + str(out["error"])[:MAX_MESSAGE])
         value = out.get("value")
         if not _numeric(value):
             return False, f"`{name}` did not return numbers (or arrays of numbers)."
@@ -269,26 +326,26 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
         checks, failed_type = load_checks()
     failed_type = failed_type or AssertionError
     limits = limits or sandbox.Limits()
-    cells, notes = student_solution_cells(nb, spec)
-    index = {c["grade_id"]: i for i, c in enumerate(cells)}
+    _, notes = student_solution_cells(nb, spec)
+    cells, after = notebook_cells(nb, spec)
     job_checks, cases_by_id = [], {}
     student_names = spec.student_names()
     for gid in spec.tests:
         check = checks.get(gid)
+        where = after.get(gid, len(cells))
         if check is None:
             # a visible (public) test cell: its code runs in the sandbox's supervisor and
             # reaches the student's code only through proxies (see _child.run_script_check)
             names = sorted(used_names(spec.test_sources[gid]) & set(student_names))
-            targets = sorted({index.get(spec.target_cell(n)) for n in names}, key=str)
             job_checks.append({"grade_id": gid, "kind": "script", "source": spec.test_sources[gid],
                                "names": names, "kinds": {n: student_names[n] for n in names},
-                               "targets": targets})
+                               "after": where})
             continue
         cases = _plain_cases(check.cases())
         cases_by_id[gid] = cases
-        target = spec.target_cell(check.name)
         job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
-                           "target": index.get(target), "cases": cases})
+                           "after": where, "cases": cases,
+                           "max_bytes": result_cap(check.kind, cases)})
     job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES,
            "prewarm": PREWARM_MODULES,
            "wire": WIRE_SOURCE.read_text()}
@@ -312,6 +369,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
                       "message": "the grader could not run your code: " + (result.error or "?")}
         passed, msg = judge_check(check, status, cases_by_id[gid], failed_type, limits)
         outcomes[gid] = Outcome(gid, check.name, points, passed, msg)
+    notes = notes + [f"cell {n}" for n in result.cells.values()]
     info = {"mode": result.mode, "seconds": result.seconds, "notes": notes,
             "setup_errors": result.setup_errors, "error": result.error}
     return outcomes, info

@@ -68,18 +68,26 @@ SHM_MB = 16
 
 @dataclass
 class Limits:
-    """Resource limits of one graded check (one child process)."""
-    timeout: float = 10.0      # wall-clock seconds per check
-    cpu: int = 10              # CPU seconds per check (RLIMIT_CPU)
+    """Resource limits of one submission: per cell and per check, and its total budget."""
+    timeout: float = 10.0      # wall-clock seconds per cell and per check
+    cpu: int = 10              # CPU seconds per check (RLIMIT_CPU of each check's process)
     mem_mb: int = 1024         # address space on top of the warm supervisor (RLIMIT_AS)
     nproc: int = 32            # processes/threads of the private uid (RLIMIT_NPROC)
     fsize_mb: int = 16         # largest file the code may write (RLIMIT_FSIZE)
     max_result_mb: int = 32    # largest result message accepted from one check
+    #: wall-clock seconds for the whole submission (all cells, checks and restarts; also the
+    #: CPU limit of the process that runs the cells). None: 3 x timeout (30 s by default,
+    #: ~60x an honest numpy student and ~10x a torch one measured under load); a student
+    #: who sleeps in every cell costs the class at most this.
+    budget: float | None = None
+
+    def total(self) -> float:
+        return self.budget if self.budget is not None else 3 * self.timeout
 
     def as_job(self) -> dict:
         return {"timeout": self.timeout, "cpu": self.cpu, "mem_mb": self.mem_mb,
                 "nproc": self.nproc, "fsize_mb": self.fsize_mb,
-                "max_result_mb": self.max_result_mb}
+                "max_result_mb": self.max_result_mb, "budget": self.total()}
 
 
 @dataclass
@@ -89,7 +97,8 @@ class SandboxResult:
     mode: str = "bwrap"
     seconds: float = 0.0
     error: str | None = None     # the sandbox as a whole failed (then checks is empty)
-    timings: dict = field(default_factory=dict)  # seconds inside the sandbox, per check
+    timings: dict = field(default_factory=dict)  # seconds inside the sandbox
+    cells: dict = field(default_factory=dict)    # cell index -> why it was cut down/left out
 
 
 class UidSlot:
@@ -284,7 +293,9 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         env = None if mode == "bwrap" else {
             "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
         n_checks = max(1, len(job.get("checks", [])))
-        budget = n_checks * (limits.timeout + 2.0) + 20.0
+        # a backstop only: the supervisor enforces total() itself, from the first student cell
+        # on (start-up, e.g. importing torch under load, comes on top)
+        budget = limits.total() + limits.timeout + 60.0
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, pass_fds=(wfd,), env=env,
                                 start_new_session=True, cwd="/", preexec_fn=box.preexec)
@@ -305,7 +316,7 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         return SandboxResult({}, mode=mode, seconds=seconds,
                              error="sandbox returned no readable result: " + (err or "")[-500:])
     return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds,
-                         timings=payload.get("timings", {}))
+                         timings=payload.get("timings", {}), cells=payload.get("cells", {}))
 
 
 def _communicate(proc, stdin_data, rfd, budget, cap):

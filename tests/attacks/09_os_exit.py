@@ -1,7 +1,8 @@
-"""A correct LIF neuron followed by os._exit(): the process dies while the cell runs.
+"""A correct LIF neuron followed by os._exit(): the process dies while the cell runs; the
+cell cut down to its definitions still defines the neuron, so it keeps its points.
 
 cell: task2_lif_solution
-fails: task2_lif_visible task2_lif_hidden
+fails:
 plain: robbed
 """
 import os

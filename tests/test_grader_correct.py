@@ -1,0 +1,139 @@
+"""Does correct code keep every point under the sandbox, exactly as under plain nbgrader?
+
+The oracle is plain nbgrader itself (``NEUROGRADER_PLAIN=1 nbgrader autograde``: a kernel
+runs the whole notebook in order), run once over the whole corpus of correct submissions
+(tests/corpus/correct.py: every style and cell layout students use). The sandboxed grader
+grades the same corpus through both instructor paths, ``python -m neurograder.batch`` (what
+``make grade`` runs) and ``nbgrader autograde`` with the course's nbgrader_config.py, and must
+give the same score to every graded cell: full marks for every autograded point.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attacks import corpus  # noqa: E402
+from corpus import correct  # noqa: E402
+
+PLAIN_CFG = "c.Execute.timeout = 120\n"   # roomy: torch and scipy imports in a loaded kernel
+
+
+def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
+    """student -> {autograded test cell: score} from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+    out = {}
+    tests = _autograded_points(course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            try:
+                sub = gb.find_submission("module1", student.id)
+            except MissingEntry:
+                continue
+            out[student.id] = {g.name: g.score for g in sub.notebooks[0].grades
+                               if g.name in tests}
+    return out
+
+
+def _autograded_points(course: Path) -> dict[str, float]:
+    from neurograder import grading
+    return dict(grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A fresh course (real ``nbgrader generate_assignment``, the course's config) with the
+    whole correct corpus submitted on time."""
+    course = corpus.make_course(tmp_path_factory.mktemp("correct") / "template")
+    base = corpus.honest_notebook(course)
+    for name, entry in correct.CORRECT.items():
+        corpus.write_submission(course, name, correct.apply(base, entry), timestamp=corpus.ON_TIME)
+    return course
+
+
+def _copy(template: Path, dest: Path, extra_cfg: str = "") -> Path:
+    shutil.copytree(template, dest)
+    if extra_cfg:
+        with open(dest / "nbgrader_config.py", "a") as fh:
+            fh.write("\n" + extra_cfg + "\n")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def plain(template, tmp_path_factory):
+    course = _copy(template, tmp_path_factory.mktemp("plain") / "course", PLAIN_CFG)
+    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                         capture_output=True, text=True, timeout=1500,
+                         env=corpus.venv_env(NEUROGRADER_PLAIN="1"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return _cell_scores(course)
+
+
+@pytest.fixture(scope="module")
+def batch(template, tmp_path_factory):
+    course = _copy(template, tmp_path_factory.mktemp("batch") / "course")
+    run = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                          "--jobs", "2", "--no-progress"], capture_output=True, text=True,
+                         timeout=900, env=corpus.venv_env())
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    return _cell_scores(course)
+
+
+@pytest.fixture(scope="module")
+def cli(template, tmp_path_factory):
+    course = _copy(template, tmp_path_factory.mktemp("cli") / "course")
+    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
+                         capture_output=True, text=True, timeout=900, env=corpus.venv_env())
+    assert run.returncode == 0, run.stderr[-3000:]
+    return _cell_scores(course)
+
+
+def _differences(ours: dict, oracle: dict) -> dict:
+    """{student: {cell: (ours, plain)}} wherever the two disagree."""
+    diff = {}
+    for student in sorted(set(ours) | set(oracle)):
+        a, b = ours.get(student, {}), oracle.get(student, {})
+        cells = {c: (a.get(c), b.get(c)) for c in set(a) | set(b) if a.get(c) != b.get(c)}
+        if cells:
+            diff[student] = cells
+    return diff
+
+
+def test_corpus_covers_the_styles_and_layouts():
+    """Which styles and layouts does the corpus hold? Every one the course's students use."""
+    text = " ".join(correct.CORRECT)
+    code = " ".join(s for e in correct.CORRECT.values() for s in e.get("cells", {}).values())
+    code += " ".join(s for e in correct.CORRECT.values() for _, s in e.get("insert", []))
+    for marker in ("while ", "yield", "nonlocal", "class ", "functools.partial", "@torch.no_grad()",
+                   "lfilter", "np.convolve", "np.apply_along_axis", "from math import *",
+                   "plt.", "print(", 'np.dtype("float64")', "[:, k]"):
+        assert marker in code, marker
+    for layout in ("everything_in_one_cell", "task1_cell_reused_in_task2", "helper_cell_added",
+                   "constants_computed_by_calls", "plot_and_print"):
+        assert layout in text, layout
+
+
+@pytest.mark.timeout(1500)
+def test_plain_nbgrader_gives_the_correct_corpus_full_marks(template, plain):
+    """Is the corpus really correct? The oracle gives every autograded point to every entry."""
+    points = _autograded_points(template)
+    assert set(plain) == set(correct.CORRECT)
+    short = {s: {c: got.get(c) for c in points if got.get(c) != points[c]}
+             for s, got in plain.items()}
+    assert {s: d for s, d in short.items() if d} == {}
+
+
+@pytest.mark.timeout(2400)
+def test_batch_grades_every_cell_as_plain_nbgrader(plain, batch):
+    """``make grade``'s path (neurograder.batch, sandbox on): identical score in every cell."""
+    assert _differences(batch, plain) == {}
+
+
+@pytest.mark.timeout(2400)
+def test_nbgrader_autograde_with_the_course_config_grades_as_plain(plain, cli):
+    """``nbgrader autograde module1`` with our config (sandbox on): identical scores."""
+    assert _differences(cli, plain) == {}

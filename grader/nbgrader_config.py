@@ -53,7 +53,8 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.hand_grades import FollowHandGrades
     from neurograder.late import ApplyExtensions
-    from neurograder.pages import FeedbackMathJax, MarkUngraded, template_basedirs
+    from neurograder.pages import (FeedbackAccessibility, FeedbackMathJax, MarkUngraded,
+                                   template_basedirs)
     from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
                                            SanitizeStudentHTML, StripHiddenTests)
 
@@ -65,11 +66,15 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
                                            SaveAutoGrades, SaveExtraCredit, FollowHandGrades,
                                            ApplyExtensions, AssignLatePenalties]
     # feedback: student HTML sanitised again, ungraded hand-graded answers say so, MathJax
-    # written next to each page (offline); the page's Content-Security-Policy and script tags
-    # come from our mathjax() macro, found first through template_basedirs() (formgrader too)
+    # written next to each page (offline), WCAG repairs last; the page's Content-Security-Policy
+    # and script tags come from our mathjax() macro, found first through template_basedirs()
+    # (formgrader too)
     c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, GetGrades,
-                                        MarkUngraded, FeedbackMathJax, CSSHTMLHeaderPreprocessor]
+                                        MarkUngraded, FeedbackMathJax, CSSHTMLHeaderPreprocessor,
+                                        FeedbackAccessibility]
     c.HTMLExporter.extra_template_basedirs = template_basedirs()
+    # code colours with WCAG AA contrast (accessible-pygments, installed with the book theme)
+    c.CSSHTMLHeaderPreprocessor.style = "a11y-light"
     # per cell and per graded check: wall clock; per check: CPU seconds; address space. Each
     # submission's total budget is 3 x timeout (neurograder.sandbox.Limits.budget)
     c.SandboxExecute.timeout = 10.0

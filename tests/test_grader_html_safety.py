@@ -359,3 +359,17 @@ def test_feedback_says_to_be_graded_by_hand_not_zero(course, page):
     unanswered = rec.evaluate(panel, "task4_vmax_answer")
     assert "Score: 0.0 / 2.0" in unanswered and "To be graded by hand" not in unanswered
     assert course["grades"][("34_markdown_script", "task32_low_pass_answer")][3] is True
+
+
+@pytest.mark.timeout(600)
+def test_feedback_page_has_no_wcag_a_aa_violations(course, page):
+    """Does axe-core find no WCAG 2.1 A/AA violation on a student's feedback page? (The page's
+    policy refuses inline scripts, so the checker is let in by bypassing it.)"""
+    from browser import axe_violations, format_violations
+    html = course["path"] / "feedback" / HONEST / "module1" / "neurons.html"
+    rec = page(bypass_csp=True)
+    rec.goto(html.as_uri(), wait_until="load")
+    _wait_for_mathjax(rec)
+    violations = axe_violations(rec)
+    assert not violations, format_violations("feedback page", violations)
+

@@ -79,3 +79,18 @@ def test_listed_pair_links_to_highlighted_side_by_side(report, page):
         for k in range(2):
             assert sides.nth(k).locator("mark").count() >= 1
     rec.assert_clean("similarity report after following the links")
+
+
+def test_report_pages_have_no_wcag_a_aa_violations(report, page):
+    """Does axe-core find no WCAG 2.1 A/AA violation on the report and a side-by-side view?"""
+    server, _ = report
+    rec = page()
+    rec.goto(server.page_url("index.html"), wait_until="load")
+    violations = _browser.axe_violations(rec)
+    assert not violations, _browser.format_violations("similarity report", violations)
+    pair = rec.evaluate("() => [...document.querySelectorAll('a[href]')]"
+                        ".map(a => a.getAttribute('href')).find(h => h.includes('#') || h.endsWith('.html'))")
+    if pair and not pair.startswith("#"):
+        rec.goto(server.page_url(pair), wait_until="load")
+        violations = _browser.axe_violations(rec)
+        assert not violations, _browser.format_violations(f"similarity view {pair}", violations)

@@ -12,6 +12,10 @@
   (``mathjax/``), so the page works offline and from a plain folder.
 * :class:`MarkUngraded` (feedback step, after GetGrades): an answer graded by hand that nobody
   has graded yet says "to be graded by hand" instead of a score of 0.
+* :class:`FeedbackAccessibility` (last feedback step): WCAG 2.1 AA repairs of nbgrader's
+  feedback page: ``templates/feedback-a11y.css`` added after the page's own styles and
+  ``templates/feedback-a11y.js`` (the page's language) written next to it and loaded by the
+  ``mathjax()`` macro.
 * The formgrader side (a Content-Security-Policy header built per page, MathJax served) is the
   server extension :mod:`neurograder.server`.
 """
@@ -34,6 +38,9 @@ MATHJAX_CONFIG = TEMPLATES / "mathjax-config.js"
 MATHJAX2_COMPAT = TEMPLATES / "mathjax2-compat.js"
 #: folder of the MathJax files next to a feedback page (the feedback template's script URLs)
 FEEDBACK_MATHJAX = "mathjax"
+#: WCAG repairs of the feedback page: styles (inlined last) and a script (written beside it)
+FEEDBACK_A11Y_CSS = TEMPLATES / "feedback-a11y.css"
+FEEDBACK_A11Y_JS = TEMPLATES / "feedback-a11y.js"
 #: what an answer graded by hand but not graded yet says instead of its score
 UNGRADED = "To be graded by hand"
 
@@ -94,3 +101,15 @@ class MarkUngraded(NbGraderPreprocessor):
                     note = ungraded_comment(grade.max_score)
                     md["comment"] = note + ("\n\n" + md["comment"] if md.get("comment") else "")
         return nb, resources
+
+
+class FeedbackAccessibility(NbGraderPreprocessor):
+    """Feedback step, after CSSHTMLHeaderPreprocessor (which sets the inlined styles): add
+    the page's WCAG repairs (see the module docstring)."""
+
+    def preprocess(self, nb, resources):
+        inlining = resources.setdefault("inlining", {})
+        inlining["css"] = list(inlining.get("css", [])) + [FEEDBACK_A11Y_CSS.read_text()]
+        resources.setdefault("outputs", {})[FEEDBACK_A11Y_JS.name] = FEEDBACK_A11Y_JS.read_bytes()
+        return nb, resources
+

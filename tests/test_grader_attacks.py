@@ -34,7 +34,10 @@ AUTO_TESTS = None  # filled from the source notebook
 
 def _auto_tests(course: Path) -> dict[str, float]:
     from neurograder import grading
-    return dict(grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests)
+    from neurograder.extra_credit import bonus_points
+    tests = grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests
+    # an optional task's cell has 0 points; passing it earns its extra credit instead
+    return {gid: points + (bonus_points(gid) or 0.0) for gid, points in tests.items()}
 
 
 def _scores(course: Path) -> dict[str, dict]:
@@ -49,7 +52,7 @@ def _scores(course: Path) -> dict[str, dict]:
             except MissingEntry:
                 continue
             grades = {g.name: g for g in sub.notebooks[0].grades}
-            failed = {n for n in tests if n in grades and (grades[n].score or 0) < grades[n].max_score}
+            failed = {n for n in tests if n in grades and (grades[n].score or 0) < tests[n]}
             out[student.id] = {"score": sub.score, "failed": failed,
                                "late": sub.total_seconds_late}
     return out

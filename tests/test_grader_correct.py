@@ -40,8 +40,12 @@ def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
 
 
 def _autograded_points(course: Path) -> dict[str, float]:
+    """Full marks per autograded cell: its points, or for an optional task's cell (0 points)
+    the extra credit a pass earns (nbgrader adds it to the cell's score)."""
     from neurograder import grading
-    return dict(grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests)
+    from neurograder.extra_credit import bonus_points
+    tests = grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests
+    return {gid: points + (bonus_points(gid) or 0.0) for gid, points in tests.items()}
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ FIRST = "A larger tau makes the surface fade more slowly after each spike."
 SECOND = "I am not sure what tau does."
 
 
-def _rows(score=None, comment=None):
-    return (SimpleNamespace(manual_score=score, needs_manual_grade=True),
+def _rows(score=None, comment=None, extra=None):
+    return (SimpleNamespace(manual_score=score, needs_manual_grade=True, extra_credit=extra),
             SimpleNamespace(manual_comment=comment))
 
 
@@ -55,6 +55,19 @@ def test_changed_answer_drops_stale_score_into_history():
     (old,) = record["history"]
     assert (old["cell"], old["score"], old["comment"], old["answer"]) == \
         ("nb/a", 2.0, "clear", FIRST)
+
+
+def test_extra_credit_of_a_changed_optional_answer_moves_to_history():
+    """An optional answer (0 points) is graded by hand through extra credit: it follows the
+    answer too."""
+    record = {"answers": {}, "history": []}
+    grade, comment = _rows()
+    hand_grades.follow(grade, comment, "nb/opt", FIRST, record)
+    grade.extra_credit = 2.0
+    assert hand_grades.follow(grade, comment, "nb/opt", FIRST, record) == "kept"
+    assert hand_grades.follow(grade, comment, "nb/opt", SECOND, record) == "dropped"
+    assert grade.extra_credit is None and grade.needs_manual_grade is True
+    assert record["history"][0]["extra_credit"] == 2.0
 
 
 def test_score_without_record_is_kept_for_review():

@@ -7,7 +7,8 @@ right after it and, for every cell graded by hand (an nbgrader solution cell tha
 grade cell), compares the answer with the one autograded last time:
 
 * **unchanged** answer with a hand score: the score and comment stay, the cell is not flagged;
-* **changed** answer with a hand score: the score and comment move to the student's history
+* **changed** answer with a hand score (or, for an optional answer, hand-given extra credit):
+  the score, extra credit and comment move to the student's history
   (with the answer they were given for), the cell's hand score is cleared and it is flagged
   for grading;
 * otherwise nbgrader's own decision stands.
@@ -70,7 +71,8 @@ def follow(grade, comment, key: str, text: str, record: dict) -> str:
     before = record["answers"].get(key) or {}
     digest = answer_digest(text)
     record["answers"][key] = {"sha256": digest, "text": text}
-    if grade.manual_score is None:
+    # an optional answer (0 points) is graded by hand through its extra credit
+    if grade.manual_score is None and not getattr(grade, "extra_credit", None):
         return "new"
     if before.get("sha256") == digest:
         grade.needs_manual_grade = False
@@ -81,9 +83,12 @@ def follow(grade, comment, key: str, text: str, record: dict) -> str:
         return "new"
     record["history"].append({
         "cell": key, "score": grade.manual_score,
+        "extra_credit": getattr(grade, "extra_credit", None),
         "comment": getattr(comment, "manual_comment", None), "answer": before.get("text", ""),
         "replaced_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     grade.manual_score = None
+    if getattr(grade, "extra_credit", None) is not None:
+        grade.extra_credit = None
     grade.needs_manual_grade = True
     if comment is not None:
         comment.manual_comment = None

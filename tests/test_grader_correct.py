@@ -9,7 +9,6 @@ give the same score to every graded cell: full marks for every autograded point.
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attacks import corpus  # noqa: E402
 from corpus import correct  # noqa: E402
+from test_grader_attacks import _copy  # noqa: E402
 
 PLAIN_CFG = "c.Execute.timeout = 120\n"   # roomy: torch and scipy imports in a loaded kernel
 
@@ -57,14 +57,6 @@ def template(tmp_path_factory):
     for name, entry in correct.CORRECT.items():
         corpus.write_submission(course, name, correct.apply(base, entry), timestamp=corpus.ON_TIME)
     return course
-
-
-def _copy(template: Path, dest: Path, extra_cfg: str = "") -> Path:
-    shutil.copytree(template, dest)
-    if extra_cfg:
-        with open(dest / "nbgrader_config.py", "a") as fh:
-            fh.write("\n" + extra_cfg + "\n")
-    return dest
 
 
 @pytest.fixture(scope="module")

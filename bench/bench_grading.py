@@ -13,7 +13,7 @@ ones that plain nbgrader can run without harming the machine), then times, in th
 Both are the instructor's whole command (start-up included), each on its own copy of the
 course. Prints each time, the median over ``--repeat`` runs, the ratio, and ours per
 submission. Also checks that both graders agree on every honest submission.
-Goals (issue 7): ratio >= 4 on the 2-core machine; ours < 1 s per submission amortised.
+Goals: ratio >= 4 on the 2-core machine; ours < 1 s per submission amortised.
 """
 from __future__ import annotations
 

@@ -115,3 +115,15 @@ def graded_class(tmp_path_factory):
                           env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return course
+
+
+@pytest.fixture(scope="module")
+def release():
+    """The released student notebook (``grader/release``, made by ``make notebooks``), read
+    afresh for each test module."""
+    import nbformat
+    from course import notebooks
+    path = notebooks.RELEASE_DIR / notebooks.NOTEBOOK
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make notebooks` (make test does)")
+    return nbformat.read(path, as_version=4)

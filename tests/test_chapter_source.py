@@ -36,14 +36,6 @@ def instructor():
     return notebooks.instructor_notebook()
 
 
-@pytest.fixture(scope="module")
-def release():
-    path = notebooks.RELEASE_DIR / notebooks.NOTEBOOK
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `make notebooks` (make test does)")
-    return nbformat.read(path, as_version=4)
-
-
 def _solution_cells(nb):
     return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
             if nbgrader_meta(c).get("solution") and c.cell_type == "code"}

@@ -52,14 +52,6 @@ def instructor():
     return nbformat.read(notebooks.SOURCE_DIR / notebooks.NOTEBOOK, as_version=4)
 
 
-@pytest.fixture(scope="module")
-def release():
-    path = notebooks.RELEASE_DIR / notebooks.NOTEBOOK
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `make notebooks` (make test does)")
-    return nbformat.read(path, as_version=4)
-
-
 def optional_solution_ids(nb) -> set[str]:
     """grade_ids of the code cells a student fills in for an optional task."""
     return {nbgrader_meta(c)["grade_id"] for c in nb.cells

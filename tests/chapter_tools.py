@@ -3,7 +3,7 @@
 A submission is the release notebook with its solution cells filled in; it is
 scored the way nbgrader scores it (a graded cell earns its points when it runs
 without error), either in this process (fast, for the corpus) or by the real
-nbgrader CLI (tests/test_chapter_nbgrader.py).
+nbgrader CLI (tests/test_chapter_grading.py).
 """
 
 from __future__ import annotations

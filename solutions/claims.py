@@ -35,6 +35,8 @@ REFERENCE = re.compile(r"\{glue:text\}`([A-Za-z0-9_]+)`")
 #: Time constants (ms) of the tau claims about the time surfaces (the sliders' range ends and middle).
 SURFACE_TAUS = (1.0, 20.0, 256.0)
 LIF_SURFACE_TAUS = (1.0, 2.0, 3.0, 5.0, 8.0, 16.0, 32.0)
+#: A spike's trace counts as still there while the LI surface is above this percentage of its maximum.
+TRAIL_PERCENT = 1.0
 #: Threshold of the LIF time surface in the chapter's figure and the model answer.
 LIF_SURFACE_THRESHOLD = 0.3
 #: Signal samples: x runs over linspace(0, max_x, TASK3_SAMPLES); cosines alias above this max_x.
@@ -212,15 +214,16 @@ def _li_surface_max():
 
 
 @claim("li_surface_longer_trails", "a larger tau makes each spike's trace last longer: more of the LI surface "
-       "is above 1 % of its maximum",
+       f"is above {TRAIL_PERCENT:g} % of its maximum",
        holds=lambda v: _strictly_falling(list(v.values())[::-1]),
-       text=lambda v: ", ".join(f"{p:.0f} % at tau = {t:g}" for t, p in v.items()))
+       text=lambda v: f"the share of the surface above {TRAIL_PERCENT:g} % of its maximum is "
+                      + ", ".join(f"{p:.0f} % at tau = {t:g}" for t, p in v.items()))
 def _li_surface_spread():
     raster = sample_raster()
     out = {}
     for tau in SURFACE_TAUS:
         surface = li(raster, tau)
-        out[tau] = float(100 * np.mean(surface > 0.01 * surface.max()))
+        out[tau] = float(100 * np.mean(surface > TRAIL_PERCENT / 100 * surface.max()))
     return out
 
 
@@ -264,3 +267,7 @@ def _lif_copy():
     copies = all(np.array_equal(lif(raster, t, LIF_SURFACE_THRESHOLD)[0], raster) for t in (1.0, 2.0, tau))
     return {"tau": tau, "copies": copies,
             "copies_next": bool(np.array_equal(lif(raster, tau + 1, LIF_SURFACE_THRESHOLD)[0], raster))}
+
+
+# The figures' claims (captions) live next to the figures' parameters; importing registers them.
+from solutions import figure_claims  # noqa: E402,F401

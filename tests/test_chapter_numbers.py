@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib
 import math
+import pkgutil
 import re
 
 import numpy as np
@@ -84,28 +84,10 @@ def _imports(tree) -> dict[str, str]:
 
 def _resolve(dotted: str):
     """The object a dotted path names (a module or an attribute chain of one), or None."""
-    parts = dotted.split(".")
-    for split in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[split:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
-def _dotted(node) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
+    try:
+        return pkgutil.resolve_name(dotted)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def _layout_numbers(tree) -> set[int]:
@@ -131,8 +113,8 @@ def cell_parameters(source: str, setup: dict[str, str]) -> set[float]:
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)):
             continue
-        dotted = _dotted(node)
-        head = dotted.split(".")[0] if dotted else None
+        dotted = ast.unparse(node)
+        head = dotted.split(".")[0]
         if head in bound and bound[head].startswith("solutions"):
             found |= _numbers_of(_resolve(bound[head] + dotted[len(head):]))
     return found
@@ -232,6 +214,19 @@ def raw_answers() -> dict[str, str]:
     return sections
 
 
+def with_figure(cells, name: str, part: str, **changes):
+    """A copy of the chapter's cells in which figure ``name``'s ``part`` ("figure" or "image") has
+    ``changes``; a change given as a function of the old value is applied to it."""
+    cells = [c.copy() for c in cells]
+    for cell in cells:
+        mystnb = cell.metadata.get("mystnb", {})
+        if mystnb.get("figure", {}).get("name") == name:
+            old = mystnb.get(part, {})
+            new = {k: v(old.get(k, "")) if callable(v) else v for k, v in changes.items()}
+            cell.metadata = {**cell.metadata, "mystnb": {**mystnb, part: {**old, **new}}}
+    return cells
+
+
 @pytest.fixture(scope="module")
 def chapter():
     return notebooks.read_chapter()
@@ -249,12 +244,8 @@ def test_captions_alt_texts_and_answers_state_only_computed_numbers(chapter):
 def test_a_raw_behavioural_number_in_a_caption_or_answer_fails(chapter):
     """A caption that states the event cutoff as a raw number, and a model answer that states an
     output spike count as one: are both reported?"""
-    cells = [c.copy() for c in chapter.cells]
-    event = next(c for c in cells if c.metadata.get("mystnb", {}).get("figure", {}).get("name")
-                 == "fig-event-highpass")
-    event.metadata = {**event.metadata, "mystnb": {**event.metadata["mystnb"], "figure": {
-        **event.metadata["mystnb"]["figure"],
-        "caption": event.metadata["mystnb"]["figure"]["caption"] + " The cutoff is a pulse every 13 steps."}}}
+    cells = with_figure(chapter.cells, "fig-event-highpass", "figure",
+                        caption=lambda old: old + " The cutoff is a pulse every 13 steps.")
     answers = raw_answers()
     answers["task42_answer"] = "At tau = 5 the neuron fires 351 times. " + answers["task42_answer"]
     assert chapter_problems(cells, answers) == ["fig-event-highpass caption: 13", "answer task42_answer: 351"]
@@ -267,20 +258,15 @@ def test_a_deliberately_wrong_claim_in_a_caption_fails(chapter):
     wrong = claims.Claim("band_pass_band_wide", "the band-pass also passes a pulse every 2 steps", true.compute,
                          holds=lambda v: v["first"] <= 2, text=true.text)
     registry = {**claims.CLAIMS, wrong.name: wrong}
-    cells = [c.copy() for c in chapter.cells]
-    band = next(c for c in cells if c.metadata.get("mystnb", {}).get("figure", {}).get("name") == "fig-band-pass")
-    band.metadata = {**band.metadata, "mystnb": {**band.metadata["mystnb"], "figure": {
-        **band.metadata["mystnb"]["figure"], "caption": "passes {glue:text}`band_pass_band_wide` steps"}}}
+    cells = with_figure(chapter.cells, "fig-band-pass", "figure",
+                        caption="passes {glue:text}`band_pass_band_wide` steps")
     with pytest.raises(claims.ClaimError, match="band_pass_band_wide"):
         chapter_problems(cells, raw_answers(), registry)
 
 
 def test_an_alt_text_quoting_a_claim_fails(chapter):
     """Alt texts are shown as written: is a claim quoted in one reported?"""
-    cells = [c.copy() for c in chapter.cells]
-    band = next(c for c in cells if c.metadata.get("mystnb", {}).get("figure", {}).get("name") == "fig-band-pass")
-    band.metadata = {**band.metadata, "mystnb": {**band.metadata["mystnb"], "image": {
-        "alt": "passes {glue:text}`band_pass_band` steps"}}}
+    cells = with_figure(chapter.cells, "fig-band-pass", "image", alt="passes {glue:text}`band_pass_band` steps")
     assert "fig-band-pass alt text quotes a claim, which an alt text cannot show" in \
         chapter_problems(cells, raw_answers())
 

@@ -189,18 +189,18 @@ def test_student_notebook_runs_offline_and_only_stubs_fail(tmp_path):
 
 
 def test_figure_captions_quote_the_parameters_the_figures_use():
-    """Captions are text, not code: do the numbers they quote still equal solutions.filters' constants?"""
+    """Captions are text, not code: do the parameters they quote still equal solutions.filters' constants,
+    and do they quote the computed cutoffs as claims (tests/test_claims.py checks those)?"""
     text = notebooks.CHAPTER.read_text()
     low, high = filters.LOW_CUTOFF, filters.HIGH_CUTOFF
-    lo, hi = filters.BAND_PASS_BAND
     quoted = [
         f"$\\tau = {low.tau:g}$ and threshold {low.threshold:g}",
-        f"cutoff (a pulse every {filters.cutoff_period(low.tau, low.threshold)} steps)",
+        "cutoff (a pulse every {glue:text}`event_cutoff_period` steps)",
         f"($\\tau = {filters.TASK3_TAU:g}$, threshold {filters.TASK3_THRESHOLD:g})",
         f"($x_{{\\max}} = {filters.TASK3_SPIKING_MAX_X / 3.141592653589793:g}\\pi$)",
         f"low cutoff ($\\tau = {low.tau:g}$, threshold {low.threshold:g})",
         f"high cutoff ($\\tau = {high.tau:g}$, threshold {high.threshold:g})",
-        f"(a pulse every {lo} to {hi} steps)",
+        "(a pulse every {glue:text}`band_pass_band` steps)",
     ]
     missing = [q for q in quoted if " ".join(q.split()) not in " ".join(text.split())]
     assert not missing, missing

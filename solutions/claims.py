@@ -155,8 +155,8 @@ def _li_gain():
 
 
 # ---------------------------------------------------------------- Task 3
-@claim("task3_threshold_band", "with a threshold above the LI membrane's peak for the fastest signal "
-       "(max_x = 99 pi) and below 1, the slow signal (5 pi) makes the neuron spike and the fastest does not; "
+@claim("task3_threshold_band", "with a threshold just above the LI membrane's peak for the fastest signal "
+       "(max_x = 99 pi), the slow signal (5 pi) makes the neuron spike and the fastest does not; "
        "just below that peak the fastest spikes too",
        holds=lambda v: v["slow_spikes_above"] and v["fast_silent_above"] and v["fast_spikes_below"]
        and 0.5 < v["fastest_peak"] < 1,
@@ -168,6 +168,18 @@ def _threshold_band():
     count = lambda max_x, th: int(filters.spike_count_sweep([max_x], tau, th, samples)[0])  # noqa: E731
     return {"fastest_peak": peak, "slow_spikes_above": count(slow, peak + 0.005) > 0,
             "fast_silent_above": count(fast, peak + 0.005) == 0, "fast_spikes_below": count(fast, peak - 0.005) > 0}
+
+
+@claim("task3_slow_peak", "the slow signal (5 pi) makes the Task 3 neuron spike for a threshold just below its "
+       "LI membrane's peak and not just above it, and that peak is above the fastest signal's",
+       holds=lambda v: v["spikes_below"] and not v["spikes_above"] and v["peak"] > CLAIMS["task3_threshold_band"]
+       .compute()["fastest_peak"],
+       text=lambda v: f"{v['peak']:.3f}")
+def _slow_peak():
+    tau, slow = filters.TASK3_TAU, 5 * math.pi
+    peak = float(li(filters.cosine_batch([slow]), tau).max())
+    count = lambda th: int(filters.spike_count_sweep([slow], tau, th)[0])  # noqa: E731
+    return {"peak": peak, "spikes_below": count(peak - 0.005) > 0, "spikes_above": count(peak + 0.005) > 0}
 
 
 @claim("task3_spikes_at_5pi", "the Task 3 neuron spikes for max_x = 5 pi",

@@ -255,7 +255,10 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
             new = nbformat.v4.new_code_cell(manual_cell_source(cell.source, answers[gid]), metadata=meta)
             new.metadata["nbgrader"] = _nbgrader(gid, solution=True, grade=True,
                                                  points=_graded_points(new, cell, optional))
-            if optional and "function" in cell.metadata:  # the next cell runs it, or says it was skipped
+            if optional and "function" not in cell.metadata:
+                raise SourceError(f"cell {n}: optional Task {task_of(gid)}'s code answer needs `function` "
+                                  "(a stub outside a function would stop Run All)")
+            if optional:  # the next cell runs the function, or says the task was skipped
                 call = nbformat.v4.new_code_cell(optional_call_source(cell.metadata["function"], task_of(gid)))
                 call.metadata["nbgrader"] = _nbgrader(f"{gid}-show", locked=True)
                 call.id = cell_id(call.metadata["nbgrader"]["grade_id"])

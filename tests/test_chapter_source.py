@@ -217,3 +217,14 @@ def test_notebook_markdown_has_no_myst_only_markup(release):
     assert not leftovers, leftovers
     text = "\n".join(c.source for c in release.cells if c.cell_type == "markdown")
     assert "\\tag{1}" in text and "Eq. (1)" in text  # numbered equations survive as LaTeX
+
+
+def test_an_optional_code_answer_outside_a_function_is_refused():
+    """An optional task's hand-graded code cell without a function: its stub would raise at top level
+    and stop Restart & Run All. Is the chapter refused with the cell named, instead?"""
+    chapter = notebooks.read_chapter()
+    for cell in chapter.cells:
+        if cell.metadata.get("course") == "manual":
+            cell.metadata.pop("function", None)
+    with pytest.raises(notebooks.SourceError, match="needs `function`"):
+        notebooks.instructor_notebook(chapter)

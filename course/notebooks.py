@@ -22,8 +22,10 @@ Optional tasks (``OPTIONAL_TASKS``) are extra credit: their graded cells carry
 0 points for nbgrader (so the gradebook's maximum is the required points) and
 their points in the cell metadata key ``extra_credit``, which
 ``neurograder.extra_credit`` turns into nbgrader's ``Grade.extra_credit``.
-An untouched optional task never stops Restart & Run All: its smoke call and
-its code answer are wrapped so that a stub prints that it was skipped.
+An untouched optional task never stops Restart & Run All: its smoke call is
+wrapped so that a stub prints that it was skipped, and its code answer is a
+function (``function`` in the cell's metadata) that a generated locked cell
+right after it calls the same way.
 
 Every generated cell gets a cell id derived from its grade_id, so regenerating
 after a prose edit changes only the cells whose text changed.
@@ -208,7 +210,7 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
         if gid is not None and gid in seen:
             raise SourceError(f"grade_id {gid!r} is used twice")
         seen.add(gid)
-        meta = _clean_meta(cell)
+        meta, follow = _clean_meta(cell), []
         optional = gid is not None and gid.startswith("task") and task_of(gid) in OPTIONAL_TASKS
         if role == "solution":
             if "function" in cell.metadata:
@@ -250,10 +252,17 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
         elif role == "manual":
             if gid not in answers:
                 raise SourceError(f"cell {n}: no model answer `## {gid}` in {ANSWERS.name}")
-            source = manual_cell_source(cell.source, answers[gid], task_of(gid) if optional else None)
-            new = nbformat.v4.new_code_cell(source, metadata=meta)
+            new = nbformat.v4.new_code_cell(manual_cell_source(cell.source, answers[gid]), metadata=meta)
             new.metadata["nbgrader"] = _nbgrader(gid, solution=True, grade=True,
                                                  points=_graded_points(new, cell, optional))
+            if optional and "function" not in cell.metadata:
+                raise SourceError(f"cell {n}: optional Task {task_of(gid)}'s code answer needs `function` "
+                                  "(a stub outside a function would stop Run All)")
+            if optional:  # the next cell runs the function, or says the task was skipped
+                call = nbformat.v4.new_code_cell(optional_call_source(cell.metadata["function"], task_of(gid)))
+                call.metadata["nbgrader"] = _nbgrader(f"{gid}-show", locked=True)
+                call.id = cell_id(call.metadata["nbgrader"]["grade_id"])
+                follow.append(call)
         elif role == "provided":
             module, _, name = cell.metadata["function"].rpartition(".")
             func = getattr(importlib.import_module(module), name, None)
@@ -280,6 +289,7 @@ def instructor_notebook(chapter: nbformat.NotebookNode | None = None) -> nbforma
             raise SourceError(f"cell {n}: unknown course role {role!r}")
         new.id = cell_id(new.metadata["nbgrader"]["grade_id"])
         cells.append(new)
+        cells += follow
     table = points_table_markdown(cells)
     for cell in cells:
         if POINTS_MARK in cell.source:
@@ -331,16 +341,23 @@ def hidden_cell_source(check, task: str) -> str:
             f"run_check({check.grade_id!r}, globals())\n### END HIDDEN TESTS")
 
 
-def manual_cell_source(head: str, answer: str, optional_task: str | None) -> str:
-    """A hand-graded code cell: the chapter's lines, then the model answer between solution markers.
-    For an optional task the answer sits in a try block, so the release's stub prints that it was
-    skipped instead of stopping Run All."""
+def manual_cell_source(head: str, answer: str) -> str:
+    """A hand-graded code cell: the chapter's lines, then the model answer between solution markers,
+    indented like the head's last line (so an answer can be the body of a function the head starts;
+    the release's stub then raises only when that function is called)."""
     head = head.rstrip()
-    if optional_task is None:
-        return f"{head}\n{stubs_markers(answer)}"
-    body = "\n".join(f"    {ln}" if ln.strip() else "" for ln in stubs_markers(answer).splitlines())
-    return (f"{head}\n\ntry:\n{body}\nexcept NotImplementedError:\n"
-            f"    print({skipped_message(optional_task)!r})")
+    indent = re.match(r"\s*", head.splitlines()[-1]).group(0) if head else ""
+    body = "\n".join(f"{indent}{ln}" if ln.strip() else "" for ln in stubs_markers(answer).splitlines())
+    return f"{head}\n{body}"
+
+
+def optional_call_source(function: str, task: str) -> str:
+    """The locked cell after an optional task's function: shows what it returns, or says the task
+    was skipped while the function is still the stub."""
+    return (f"# Shows what your `{function}()` returns (optional Task {task}).\n"
+            f"from IPython.display import display\n\ntry:\n    shown = {function}()\n"
+            f"except NotImplementedError:\n    print({skipped_message(task)!r})\n"
+            f"else:\n    if shown is not None:\n        display(shown)")
 
 
 def stubs_markers(answer: str) -> str:

@@ -53,8 +53,8 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.hand_grades import FollowHandGrades
     from neurograder.late import ApplyExtensions
-    from neurograder.pages import (FeedbackAccessibility, FeedbackMathJax, MarkUngraded,
-                                   template_basedirs)
+    from neurograder.pages import (FeedbackAccessibility, FeedbackExporter, FeedbackMathJax,
+                                   MarkExtraCredit, MarkUngraded, template_basedirs)
     from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
                                            SanitizeStudentHTML, StripHiddenTests)
 
@@ -70,8 +70,10 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     # and script tags come from our mathjax() macro, found first through template_basedirs()
     # (formgrader too)
     c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, GetGrades,
-                                        MarkUngraded, FeedbackMathJax, CSSHTMLHeaderPreprocessor,
-                                        FeedbackAccessibility]
+                                        MarkUngraded, MarkExtraCredit, FeedbackMathJax,
+                                        CSSHTMLHeaderPreprocessor, FeedbackAccessibility]
+    # optional tasks' cells show their extra credit ("2.0 extra credit", not "2.0 / 0.0")
+    c.GenerateFeedback.exporter_class = FeedbackExporter
     c.HTMLExporter.extra_template_basedirs = template_basedirs()
     # code colours with WCAG AA contrast (accessible-pygments, installed with the book theme)
     c.CSSHTMLHeaderPreprocessor.style = "a11y-light"

@@ -35,6 +35,8 @@ REFERENCE = re.compile(r"\{glue:text\}`([A-Za-z0-9_]+)`")
 #: Time constants (ms) of the tau claims about the time surfaces (the sliders' range ends and middle).
 SURFACE_TAUS = (1.0, 20.0, 256.0)
 LIF_SURFACE_TAUS = (1.0, 2.0, 3.0, 5.0, 8.0, 16.0, 32.0)
+#: A spike's trace counts as still there while the LI surface is above this percentage of its maximum.
+TRAIL_PERCENT = 1.0
 #: Threshold of the LIF time surface in the chapter's figure and the model answer.
 LIF_SURFACE_THRESHOLD = 0.3
 #: Signal samples: x runs over linspace(0, max_x, TASK3_SAMPLES); cosines alias above this max_x.
@@ -153,8 +155,8 @@ def _li_gain():
 
 
 # ---------------------------------------------------------------- Task 3
-@claim("task3_threshold_band", "with a threshold above the LI membrane's peak for the fastest signal "
-       "(max_x = 99 pi) and below 1, the slow signal (5 pi) makes the neuron spike and the fastest does not; "
+@claim("task3_threshold_band", "with a threshold just above the LI membrane's peak for the fastest signal "
+       "(max_x = 99 pi), the slow signal (5 pi) makes the neuron spike and the fastest does not; "
        "just below that peak the fastest spikes too",
        holds=lambda v: v["slow_spikes_above"] and v["fast_silent_above"] and v["fast_spikes_below"]
        and 0.5 < v["fastest_peak"] < 1,
@@ -166,6 +168,18 @@ def _threshold_band():
     count = lambda max_x, th: int(filters.spike_count_sweep([max_x], tau, th, samples)[0])  # noqa: E731
     return {"fastest_peak": peak, "slow_spikes_above": count(slow, peak + 0.005) > 0,
             "fast_silent_above": count(fast, peak + 0.005) == 0, "fast_spikes_below": count(fast, peak - 0.005) > 0}
+
+
+@claim("task3_slow_peak", "the slow signal (5 pi) makes the Task 3 neuron spike for a threshold just below its "
+       "LI membrane's peak and not just above it, and that peak is above the fastest signal's",
+       holds=lambda v: v["spikes_below"] and not v["spikes_above"] and v["peak"] > CLAIMS["task3_threshold_band"]
+       .compute()["fastest_peak"],
+       text=lambda v: f"{v['peak']:.3f}")
+def _slow_peak():
+    tau, slow = filters.TASK3_TAU, 5 * math.pi
+    peak = float(li(filters.cosine_batch([slow]), tau).max())
+    count = lambda th: int(filters.spike_count_sweep([slow], tau, th)[0])  # noqa: E731
+    return {"peak": peak, "spikes_below": count(peak - 0.005) > 0, "spikes_above": count(peak + 0.005) > 0}
 
 
 @claim("task3_spikes_at_5pi", "the Task 3 neuron spikes for max_x = 5 pi",
@@ -212,15 +226,16 @@ def _li_surface_max():
 
 
 @claim("li_surface_longer_trails", "a larger tau makes each spike's trace last longer: more of the LI surface "
-       "is above 1 % of its maximum",
+       f"is above {TRAIL_PERCENT:g} % of its maximum",
        holds=lambda v: _strictly_falling(list(v.values())[::-1]),
-       text=lambda v: ", ".join(f"{p:.0f} % at tau = {t:g}" for t, p in v.items()))
+       text=lambda v: f"the share of the surface above {TRAIL_PERCENT:g} % of its maximum is "
+                      + ", ".join(f"{p:.0f} % at tau = {t:g}" for t, p in v.items()))
 def _li_surface_spread():
     raster = sample_raster()
     out = {}
     for tau in SURFACE_TAUS:
         surface = li(raster, tau)
-        out[tau] = float(100 * np.mean(surface > 0.01 * surface.max()))
+        out[tau] = float(100 * np.mean(surface > TRAIL_PERCENT / 100 * surface.max()))
     return out
 
 
@@ -264,3 +279,7 @@ def _lif_copy():
     copies = all(np.array_equal(lif(raster, t, LIF_SURFACE_THRESHOLD)[0], raster) for t in (1.0, 2.0, tau))
     return {"tau": tau, "copies": copies,
             "copies_next": bool(np.array_equal(lif(raster, tau + 1, LIF_SURFACE_THRESHOLD)[0], raster))}
+
+
+# The figures' claims (captions) live next to the figures' parameters; importing registers them.
+from solutions import figure_claims  # noqa: E402,F401

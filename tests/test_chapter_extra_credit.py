@@ -97,3 +97,81 @@ def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(cha
     assert float(rows["core"]["max_score"]) == float(rows["everything"]["max_score"]) == required
     assert float(rows["core"]["score"]) == required - hand
     assert float(rows["everything"]["score"]) == required - hand + auto_extra
+
+
+@pytest.fixture(scope="module")
+def feedback_course(tmp_path_factory):
+    """A course graded by the real ``nbgrader autograde`` (sandboxed chain) with feedback from the
+    real ``nbgrader generate_feedback``: "everything" did every task (the optional band-pass
+    passes; the optional code answer waits for a hand grade), "core" left the optional tasks as
+    released."""
+    course = tmp_path_factory.mktemp("feedback") / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "grader" / "nbgrader_config.py", course / "nbgrader_config.py")
+    notebooks.write_source(course / "source" / notebooks.ASSIGNMENT)
+    _run(course, "generate_assignment", notebooks.ASSIGNMENT, "--force", plain=True)
+    instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells
+             if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+    optional = {gid: src for gid, src in stubs.items() if notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS}
+    for name, nb in {"core": make_submission(instructor, release, optional),
+                     "everything": make_submission(instructor, release)}.items():
+        dest = course / "submitted" / name / notebooks.ASSIGNMENT
+        shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
+        nbformat.write(nb, dest / notebooks.NOTEBOOK)
+    _run(course, "autograde", notebooks.ASSIGNMENT, "--force", plain=False)
+    _run(course, "generate_feedback", notebooks.ASSIGNMENT, "--force", plain=False)
+    return course
+
+
+def _feedback(course: Path, student: str) -> str:
+    return (course / "feedback" / student / notebooks.ASSIGNMENT / "neurons.html").read_text()
+
+
+def _extra_credit_in_gradebook(course: Path, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook("neurons", notebooks.ASSIGNMENT, student)
+        return {g.name: float(g.extra_credit or 0) for g in nb.grades if g.max_score == 0}
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("student", ["everything", "core"])
+def test_feedback_shows_optional_work_as_extra_credit(feedback_course, student):
+    """In the feedback page made by the real ``nbgrader generate_feedback``: does every graded cell of an
+    optional task show the extra credit nbgrader's gradebook holds for it ("2.0 extra credit", in the
+    list at the top and in the cell), never a score out of 0, and does the total say how much of it is
+    extra credit, as the chapter's points table counts the optional tasks?"""
+    from neurograder import pages
+
+    html = _feedback(feedback_course, student)
+    credit = _extra_credit_in_gradebook(feedback_course, student)
+    assert "/ 0.0" not in html
+    autograded = {gid for gid, check in CHECKS.items() if check.bonus}
+    for gid in autograded:
+        text = pages.extra_credit_text(credit[gid])
+        assert f'<a href="#{gid}">Test cell</a> ({text})' in html
+        heading = html.split(f'<a name="{gid}"></a>', 1)[1].split("</div>", 1)[0]
+        assert text in heading and "Score:" not in heading
+    band = CHECKS["task31_band_pass"].points
+    assert credit["task31_band_pass"] == (band if student == "everything" else 0)
+    rows, _, _ = notebooks.points_rows()
+    assert ("3.1 (optional)", f"{band:g}", "0", f"{band:g} extra credit") in rows
+    total = sum(credit.values())
+    assert (f"including {pages.extra_credit_text(total)})</h4>" in html) == (total > 0)
+    if student == "everything":  # the optional code answer changed: it waits for a hand grade
+        assert f"<strong>{pages.UNGRADED}</strong> (extra credit): not graded yet." in html
+    else:  # left as released: nbgrader gives it 0, shown as no extra credit
+        assert '<a href="#task43_slider_answer">Coding free-response</a> (0.0 extra credit)' in html
+
+
+def test_a_score_the_page_does_not_have_is_reported_not_invented():
+    """If nbgrader's page had no score for an optional cell, is the page left as it was and the cell
+    named (the exporter then logs a warning) instead of a guess?"""
+    from neurograder import pages
+
+    page = '<h4>neurons (Score: 3.0 / 5.0)</h4><li><a href="#other">Test cell</a> (Score: 1.0 / 1.0)</li>'
+    html, missing = pages.show_extra_credit(page, {"task31_band_pass": 2.0})
+    assert missing == ["task31_band_pass"]
+    assert "(Score: 1.0 / 1.0)" in html

@@ -61,15 +61,21 @@ def test_instructor_notebook_passes_nbgrader_validate(course):
 
 def test_release_notebook_fails_nbgrader_validate_invert(course, release):
     """Do the stubs of the release fail every required test (validate --invert), while the 0-point cells
-    of the optional tasks pass untouched (they print that the task was skipped instead of raising)?"""
+    of the optional tasks pass untouched (a hidden-test cell prints that the task was skipped instead of
+    raising; a code answer only defines its function, and the locked cell after it says it was skipped)?"""
     done = nbgrader(course, "validate", "--invert", str(course / "release" / notebooks.ASSIGNMENT / NB))
     assert done.returncode == 0, done.stdout + done.stderr
     passing = done.stdout.split("The following cell passed:")[1:]
     # the 0-point cells: optional tasks' hidden-test cells and their untouched answers (0 of 0 = passed)
     optional = [c for c in release.cells if nbgrader_meta(c).get("grade") and nbgrader_meta(c)["points"] == 0]
-    code = [c for c in optional if c.cell_type == "code"]  # each prints that it was skipped
-    assert code and len(passing) == len(optional), done.stdout
-    assert sum("is optional and not attempted" in block for block in passing) == len(code), done.stdout
+    tests = [c for c in optional if c.cell_type == "code" and not nbgrader_meta(c).get("solution")]
+    answers = [i for i, c in enumerate(release.cells) if c in optional and c.cell_type == "code"
+               and nbgrader_meta(c).get("solution")]
+    assert tests and answers and len(passing) == len(optional), done.stdout
+    assert sum("is optional and not attempted" in block for block in passing) == len(tests), done.stdout
+    for i in answers:
+        task = notebooks.task_of(nbgrader_meta(release.cells[i])["grade_id"])
+        assert notebooks.skipped_message(task) in release.cells[i + 1].source
 
 
 def test_release_keeps_no_solution_or_hidden_test(release, instructor):

@@ -189,18 +189,18 @@ def test_student_notebook_runs_offline_and_only_stubs_fail(tmp_path):
 
 
 def test_figure_captions_quote_the_parameters_the_figures_use():
-    """Captions are text, not code: do the numbers they quote still equal solutions.filters' constants?"""
+    """Captions are text, not code: do the parameters they quote still equal solutions.filters' constants,
+    and do they quote the computed cutoffs as claims (tests/test_claims.py checks those)?"""
     text = notebooks.CHAPTER.read_text()
     low, high = filters.LOW_CUTOFF, filters.HIGH_CUTOFF
-    lo, hi = filters.BAND_PASS_BAND
     quoted = [
         f"$\\tau = {low.tau:g}$ and threshold {low.threshold:g}",
-        f"cutoff (a pulse every {filters.cutoff_period(low.tau, low.threshold)} steps)",
+        "cutoff (a pulse every {glue:text}`event_cutoff_period` steps)",
         f"($\\tau = {filters.TASK3_TAU:g}$, threshold {filters.TASK3_THRESHOLD:g})",
         f"($x_{{\\max}} = {filters.TASK3_SPIKING_MAX_X / 3.141592653589793:g}\\pi$)",
         f"low cutoff ($\\tau = {low.tau:g}$, threshold {low.threshold:g})",
         f"high cutoff ($\\tau = {high.tau:g}$, threshold {high.threshold:g})",
-        f"(a pulse every {lo} to {hi} steps)",
+        "(a pulse every {glue:text}`band_pass_band` steps)",
     ]
     missing = [q for q in quoted if " ".join(q.split()) not in " ".join(text.split())]
     assert not missing, missing
@@ -217,3 +217,14 @@ def test_notebook_markdown_has_no_myst_only_markup(release):
     assert not leftovers, leftovers
     text = "\n".join(c.source for c in release.cells if c.cell_type == "markdown")
     assert "\\tag{1}" in text and "Eq. (1)" in text  # numbered equations survive as LaTeX
+
+
+def test_an_optional_code_answer_outside_a_function_is_refused():
+    """An optional task's hand-graded code cell without a function: its stub would raise at top level
+    and stop Restart & Run All. Is the chapter refused with the cell named, instead?"""
+    chapter = notebooks.read_chapter()
+    for cell in chapter.cells:
+        if cell.metadata.get("course") == "manual":
+            cell.metadata.pop("function", None)
+    with pytest.raises(notebooks.SourceError, match="needs `function`"):
+        notebooks.instructor_notebook(chapter)

@@ -63,13 +63,21 @@ def test_every_quoted_claim_is_registered_and_every_claim_is_quoted():
     assert quoted == set(claims.CLAIMS), (quoted ^ set(claims.CLAIMS))
 
 
+def notebook_prose() -> str:
+    """The chapter's Markdown that goes into the notebooks (not book-only cells, not figure
+    captions: the notebook has no captions) and the model answers, as written."""
+    chapter = notebooks.read_chapter()
+    return "\n".join([c.source for c in chapter.cells if c.cell_type == "markdown"
+                      and c.metadata.get("course") != "book"] + [notebooks.ANSWERS.read_text()])
+
+
 def test_generated_notebooks_quote_the_computed_numbers():
     """Does the instructor notebook (chapter markdown and model answers) carry the computed text of
-    every claim, with no unresolved glue role left?"""
+    every claim they quote, with no unresolved glue role left?"""
     nb = notebooks.instructor_notebook()
     text = "\n".join(c.source for c in nb.cells)
     assert "{glue" not in text
-    for name in claims.referenced(notebooks.CHAPTER.read_text() + notebooks.ANSWERS.read_text()):
+    for name in claims.referenced(notebook_prose()):
         assert " ".join(claims.quote(name).split()) in " ".join(text.split()), name
 
 
@@ -127,3 +135,66 @@ def test_a_deliberately_wrong_claim_stops_the_book_page(monkeypatch):
     monkeypatch.setitem(claims.CLAIMS, wrong.name, wrong)
     with pytest.raises(claims.ClaimError, match="lif_surface_spikes_grow"):
         claims.glue_all()
+
+
+def plain_lif(x, tau, threshold):
+    """The LIF neuron as the chapter's equations, one step at a time (no solutions code)."""
+    v, spikes = 0.0, []
+    for i in x:
+        v = v + (i - v) / tau
+        spikes.append(1 if v > threshold else 0)
+        v = 0.0 if v > threshold else v
+    return np.array(spikes)
+
+
+def test_constant_current_caption_matches_the_closed_form():
+    """A constant current c lifts v to c (1 - (1 - 1/tau)^n) after n steps: is the quoted interval the
+    first n above the threshold, and the quoted count the intervals that fit, for each spiking current?"""
+    from solutions import figure_claims as fc
+
+    quoted = claims.quote("lif_constant_spiking")
+    for current in fc.LIF_DEMO_CURRENTS:
+        n = next((n for n in range(1, fc.LIF_DEMO_STEPS + 1)
+                  if current * (1 - (1 - 1 / fc.LIF_DEMO_TAU) ** n) > fc.LIF_DEMO_THRESHOLD), None)
+        if n is None:
+            assert f"{current:g}" in claims.quote("lif_constant_silent")
+        else:
+            assert f"the current {current:g} gives {fc.LIF_DEMO_STEPS // n} spikes, one every {n} steps" in quoted
+
+
+def test_event_cutoff_and_band_match_plain_loops():
+    """Do plain loops on pulse trains agree with the quoted cutoff (spikes at that period, none one step
+    sparser) and with the quoted band's ends?"""
+    from solutions import filters
+
+    def pulses(period, steps=1000):
+        return np.array([1.0 if k % period == 0 else 0.0 for k in range(steps)])
+
+    low, high = filters.LOW_CUTOFF, filters.HIGH_CUTOFF
+    cutoff = int(claims.quote("event_cutoff_period"))
+    assert plain_lif(pulses(cutoff), low.tau, low.threshold).sum() > 0
+    assert plain_lif(pulses(cutoff + 1), low.tau, low.threshold).sum() == 0
+    first = next(p for p in range(1, 100) if plain_lif(pulses(p), high.tau, high.threshold).sum() == 0)
+    assert claims.quote("band_pass_band") == f"{first} to {cutoff}"
+
+
+def test_cosine_caption_matches_a_plain_loop():
+    """Do plain loops of the Task 3 neuron on (cos(x) + 1)/2 give the quoted spike counts and peaks?"""
+    from solutions import filters
+
+    slow, fast = ((np.cos(np.linspace(0, k * math.pi, 100)) + 1) / 2 for k in (5, 30))
+    tau, threshold = filters.TASK3_TAU, filters.TASK3_THRESHOLD
+    assert claims.quote("cosine_slow_fast") == (
+        f"the slow one reaches {plain_li(slow, tau).max():.2f} and spikes {plain_lif(slow, tau, threshold).sum()} "
+        f"times, the fast one stays at or below {plain_li(fast, tau).max():.2f} and spikes "
+        f"{plain_lif(fast, tau, threshold).sum()} times")
+
+
+def test_li_oscillation_caption_matches_the_closed_form_gain():
+    """The leaky integrator's steady-state gain at w radians per step is (1/tau) / |1 - (1 - 1/tau) e^(-iw)|:
+    does the quoted share of the input's amplitude match it?"""
+    from solutions import figure_claims as fc
+
+    w, tau = 2 * math.pi / fc.LI_DEMO_PERIOD, fc.LI_DEMO_TAU
+    gain = (1 / tau) / abs(1 - (1 - 1 / tau) * complex(math.cos(w), -math.sin(w)))
+    assert claims.quote("li_demo_oscillation").startswith(f"{gain:.2f} of the input's amplitude")

@@ -12,6 +12,11 @@
   (``mathjax/``), so the page works offline and from a plain folder.
 * :class:`MarkUngraded` (feedback step, after GetGrades): an answer graded by hand that nobody
   has graded yet says "to be graded by hand" instead of a score of 0.
+* :class:`MarkExtraCredit` (feedback step, after MarkUngraded) and :class:`FeedbackExporter`
+  (``GenerateFeedback.exporter_class``): a graded cell of an optional task (0 points, its
+  points are extra credit) shows the extra credit it earned ("2.0 extra credit") instead of
+  nbgrader's "Score: 2.0 / 0.0", and the page's total says how much of it is extra credit,
+  as the chapter's points table and ``nbgrader export`` count it.
 * :class:`FeedbackAccessibility` (last feedback step): WCAG 2.1 AA repairs of nbgrader's
   feedback page: ``templates/feedback-a11y.css`` added after the page's own styles and
   ``templates/feedback-a11y.js`` (the page's language) written next to it and loaded by the
@@ -23,6 +28,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
+
+from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
@@ -43,6 +51,10 @@ FEEDBACK_A11Y_CSS = TEMPLATES / "feedback-a11y.css"
 FEEDBACK_A11Y_JS = TEMPLATES / "feedback-a11y.js"
 #: what an answer graded by hand but not graded yet says instead of its score
 UNGRADED = "To be graded by hand"
+#: what a graded cell of an optional task shows instead of "Score: <earned> / 0.0"
+EXTRA_CREDIT = "{earned} extra credit"
+#: key in resources["nbgrader"]: {grade_id: extra credit earned} of the optional tasks' cells
+EXTRA_CREDIT_CELLS = "extra_credit_cells"
 
 
 def template_basedirs() -> list[str]:
@@ -76,7 +88,8 @@ class FeedbackMathJax(NbGraderPreprocessor):
 
 
 def ungraded_comment(points: float) -> str:
-    return f"**{UNGRADED}** ({points:g} points): not graded yet."
+    worth = f"{points:g} points" if points else "extra credit"  # an optional task's cell has 0 points
+    return f"**{UNGRADED}** ({worth}): not graded yet."
 
 
 class MarkUngraded(NbGraderPreprocessor):
@@ -113,3 +126,66 @@ class FeedbackAccessibility(NbGraderPreprocessor):
         resources.setdefault("outputs", {})[FEEDBACK_A11Y_JS.name] = FEEDBACK_A11Y_JS.read_bytes()
         return nb, resources
 
+
+
+def extra_credit_text(earned: float) -> str:
+    """How the feedback shows an optional cell's extra credit (nbgrader's rounding: 2.0, 0.5)."""
+    return EXTRA_CREDIT.format(earned=round(float(earned), 2))
+
+
+class MarkExtraCredit(NbGraderPreprocessor):
+    """Feedback step, after GetGrades and MarkUngraded: note each graded cell of an optional task
+    (0 points) with the extra credit it earned (its score: nbgrader adds extra credit to it), for
+    :class:`FeedbackExporter`. Cells still waiting for a hand grade are MarkUngraded's."""
+
+    def preprocess(self, nb, resources):
+        earned = {}
+        for cell in nb.cells:
+            md = cell.metadata.get("nbgrader", {})
+            if md.get("grade") and "points" in md and float(md["points"]) == 0:
+                earned[md["grade_id"]] = float(md.get("score") or 0)
+        resources.setdefault("nbgrader", {})[EXTRA_CREDIT_CELLS] = earned
+        return nb, resources
+
+
+def _toc_score(grade_id: str) -> re.Pattern:
+    return re.compile(rf'(<a href="#{re.escape(grade_id)}">[^<]*</a>) \(Score: [^)<]*\)')
+
+
+def _cell_score(grade_id: str) -> re.Pattern:
+    # the cell's heading: its anchor, then the first score before any other cell's anchor
+    return re.compile(rf'(<a name="{re.escape(grade_id)}"></a>(?:(?!<a name=)[\s\S])*?)'
+                      r'Score: [0-9.]+ / [0-9.]+', re.S)
+
+
+TOTAL = re.compile(r"(<h4>[^<]*\(Score: [0-9.]+ / [0-9.]+)\)")
+
+
+def show_extra_credit(html: str, earned: dict[str, float]) -> tuple[str, list[str]]:
+    """nbgrader's feedback page with each optional cell's score shown as extra credit (in the
+    list at the top and in the cell's heading) and the total's share of extra credit named.
+    Returns the page and the grade_ids whose score was not found (the page is left as it was
+    for them)."""
+    missing = []
+    for grade_id, credit in earned.items():
+        text = extra_credit_text(credit)
+        html, in_toc = _toc_score(grade_id).subn(rf"\1 ({text})", html, count=1)
+        html, in_cell = _cell_score(grade_id).subn(rf"\g<1>{text}", html, count=1)
+        if not (in_toc and in_cell):
+            missing.append(grade_id)
+    total = sum(earned.values())
+    if total:
+        html = TOTAL.sub(rf"\1, including {extra_credit_text(total)})", html, count=1)
+    return html, missing
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback exporter (HTML, its ``feedback`` template) that shows optional tasks'
+    cells as extra credit (:func:`show_extra_credit`, with what :class:`MarkExtraCredit` noted)."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources, **kw)
+        html, missing = show_extra_credit(html, resources.get("nbgrader", {}).get(EXTRA_CREDIT_CELLS, {}))
+        if missing:
+            self.log.warning("feedback: no score found to show as extra credit for %s", ", ".join(missing))
+        return html, resources

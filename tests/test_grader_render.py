@@ -69,6 +69,13 @@ WRONG_SURFACE = '''def li_time_surface(raster, tau):
 RAISES = '''def lif_time_surface(raster, tau, threshold):
     return 1 / 0
 '''
+FORGES = '''import os
+for fd in range(3, 64):     # a frame announcing 0 bytes, then junk, into every open pipe
+    try:
+        os.write(fd, bytes(8) + b"not the protocol")
+    except OSError:
+        pass
+'''
 HANGS = '''
 _honest_leaky_integrator = leaky_integrator
 def leaky_integrator(input_data, tau):
@@ -121,7 +128,8 @@ def course(tmp_path_factory):
     for student, nb in (("hostile", _student(course, FOLLOWS_TAU,
                                              task1_leaky_integrator_solution=HANGS,
                                              task2_lif_solution=EXITS)),
-                        ("broken_widget", _student(course, RAISES_AND_HUGE))):
+                        ("broken_widget", _student(course, RAISES_AND_HUGE)),
+                        ("forger", _student(course, FORGES))):
         _autograded(course, student).parent.mkdir(parents=True)
         nbformat.write(nb, str(_autograded(course, student)))
     summary = render.render_course(course)
@@ -149,8 +157,9 @@ def test_every_student_is_rendered(course):
     """Question: did the pass render each of the four notebooks in its own sandbox run?"""
     s = course["summary"]
     assert not s.failed, s.failed
-    assert sorted(st for st, _ in s.rendered) == ["broken_widget", "honest", "hostile", "wrong"]
-    assert s.sandbox_runs == 4
+    assert sorted(st for st, _ in s.rendered) == ["broken_widget", "forger", "honest",
+                                                  "hostile", "wrong"]
+    assert s.sandbox_runs == 5
 
 
 @pytest.mark.timeout(60)
@@ -225,22 +234,35 @@ def test_a_hanging_or_exiting_function_is_bounded_and_reported(course):
     assert _images(_cell(course, "hostile", T3_PLOT)), "the Task 3 figure after them is missing"
 
 
+@pytest.mark.timeout(60)
+def test_a_cell_that_forges_the_renderers_messages_is_reported(course):
+    """Question: does a cell writing junk into the renderer's pipes get reported as such,
+    and the pictures of the cells before it kept?"""
+    text = _text(_cell(course, "forger", WIDGET), "stderr")
+    assert "this cell sent more, or other, output than the grader accepts" in text
+    assert "Task 4.3 widget: not driven" in text
+    assert _images(_cell(course, "forger", LIF_PLOT))
+
+
 @pytest.mark.timeout(300)
 def test_an_unchanged_student_is_not_rendered_again(course):
     """Question: does a second pass skip every unchanged notebook without a sandbox run, and
-    render again exactly the one whose submission changed?"""
+    render again exactly the one whose submission changed (the command, two at a time)?"""
     path = course["path"]
     before = {st: _autograded(path, st).read_bytes() for st in ("honest", "wrong")}
     again = render.render_course(path)
     assert again.sandbox_runs == 0 and not again.rendered
-    assert len(again.cached) == 4
+    assert len(again.cached) == 5
     assert {st: _autograded(path, st).read_bytes() for st in before} == before
     submitted = path / "submitted" / "wrong" / corpus.ASSIGNMENT / corpus.NOTEBOOK
     nb = nbformat.read(str(submitted), as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("one more note"))
     nbformat.write(nb, str(submitted))
-    third = render.render_course(path)
-    assert third.sandbox_runs == 1 and [st for st, _ in third.rendered] == ["wrong"]
+    run = subprocess.run([sys.executable, "-m", "neurograder.render", "--course", str(path),
+                          "--jobs", "2"], capture_output=True, text=True, timeout=240,
+                         env=corpus.venv_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "render: 1 rendered, 4 unchanged, 0 failed (1 sandbox runs)" in run.stdout
 
 
 @pytest.mark.timeout(300)

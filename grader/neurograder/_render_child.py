@@ -1,4 +1,6 @@
-"""Sandbox-side entry of the grader's render pass: re-run a notebook's cells and capture
+"""(Over 300 lines: it is shipped into the sandbox as one ``-c`` script, so it stays one file.)
+
+Sandbox-side entry of the grader's render pass: re-run a notebook's cells and capture
 what they show, the way Jupyter's inline backend shows it.
 
 Started as ``python -I -c <this file's text>`` inside the sandbox (:mod:`neurograder.sandbox`),
@@ -159,11 +161,17 @@ def bounded_png(fig):
     return print_figure(fig, "png", bbox_inches="tight")
 
 
-def run_cell(shell, state, source):
-    """Run one cell in the shell (figures flushed as the inline backend does)."""
+def no_png(fig):
+    return None
+
+
+def run_cell(shell, state, source, quiet=False):
+    """Run one cell in the shell (figures flushed as the inline backend does; ``quiet``:
+    a cell replayed for its state only, whose figures are not drawn again)."""
     from matplotlib.figure import Figure
     cell = state["cell"] = Cell()
-    shell.display_formatter.formatters["image/png"].for_type(Figure, bounded_png)
+    shell.display_formatter.formatters["image/png"].for_type(
+        Figure, no_png if quiet else bounded_png)
     shell.run_cell(source, store_history=False)
     return cell
 
@@ -215,8 +223,9 @@ def worker_main(job, rt, start, skip, evt_w):
         if i in skip:
             continue
         send(evt_w, {"event": "start", "cell": i, "phase": "cell"})
-        cell = run_cell(shell, state, spec["source"])
-        done = {"event": "done", "cell": i, "phase": "cell"}
+        t = time.monotonic()
+        cell = run_cell(shell, state, spec["source"], quiet=i < start)
+        done = {"event": "done", "cell": i, "phase": "cell", "seconds": time.monotonic() - t}
         if spec["capture"] and i >= start:
             done.update(outputs=cell.outputs, error=cell.error)
         send(evt_w, done)
@@ -250,20 +259,46 @@ def spawn(job, rt, start, skip):
     return pid, r
 
 
-def why_stopped(rt, pid, phase, timed_out, timeout):
-    what = "driving the widget" if phase == "widget" else "this cell"
-    if timed_out:
-        return "%s did not finish within %g s and was stopped by the grader" % (what, timeout)
+EXIT_WAIT = 5.0                 # seconds a worker whose pipe closed gets to finish exiting
+
+
+def exit_status(pid, pidfd):
+    """The worker's wait status once it has exited (its pipe closes just before), or None."""
+    import select
+    select.select([pidfd], [], [], EXIT_WAIT)
     try:
-        _, status = os.waitpid(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        status = 0
-    return "%s stopped the Python process (it %s)" % (what, rt["_exit_text"](status))
+        return None
+    return status if done else None
+
+
+def why_stopped(rt, phase, problem, status, timeout):
+    what = "driving the widget" if phase == "widget" else "this cell"
+    if problem == "protocol":
+        return "%s sent more, or other, output than the grader accepts" % what
+    if problem == "timeout":
+        return "%s did not finish within %g s and was stopped by the grader" % (what, timeout)
+    how = rt["_exit_text"](status) if status is not None else "ended"
+    return "%s stopped the Python process (it %s)" % (what, how)
+
+
+def well_formed(msg, n):
+    """A worker's event as the protocol has it (the worker runs student code: anything else
+    is treated as a broken protocol)."""
+    if not isinstance(msg, dict) or msg.get("event") not in ("start", "done", "end", "broken"):
+        return False
+    if msg["event"] in ("start", "done"):
+        cell = msg.get("cell")
+        return (type(cell) is int and 0 <= cell < n and msg.get("phase") in ("cell", "widget")
+                and isinstance(msg.get("outputs", []), list))
+    return True
 
 
 def supervise(job, rt):
     """Run workers until every cell ran, was stopped, or the budget is used up."""
     cells, widget, skip, start = {}, None, set(), 0
+    timings = job["timings"] = {}
     deadline = T0 + float(job["budget"])
     cap = int(job["max_result_mb"]) * 2 ** 20
     while True:
@@ -277,9 +312,14 @@ def supervise(job, rt):
                 msg = reader.next(limit, cap)
             except TimeoutError:
                 problem = "timeout"
-            except (EOFError, OverflowError, ValueError) as exc:
-                problem = "overflow" if isinstance(exc, OverflowError) else "died"
+            except EOFError:
+                problem = "died"
+            except (OverflowError, ValueError):   # too large, unreadable: not our protocol
+                problem = "protocol"
             else:
+                if not well_formed(msg, len(job["cells"])):
+                    problem = "protocol"
+                    continue
                 event = msg.get("event")
                 if event == "end":
                     break
@@ -287,10 +327,15 @@ def supervise(job, rt):
                     job["problem"] = "the renderer could not start: " + short(msg.get("why"))
                     return cells, widget
                 running = (msg["cell"], msg["phase"]) if event == "start" else None
+                if event == "done" and msg.get("phase") == "cell":
+                    timings.setdefault("cells", {})[str(msg["cell"])] = msg.get("seconds")
+                if event == "start" and "startup" not in timings:
+                    timings["startup"] = time.monotonic() - T0
                 if event == "done" and "outputs" in msg:
                     cells[msg["cell"]] = {"outputs": msg["outputs"], "error": msg["error"]}
                 if event == "done" and "widget" in msg:
                     widget = msg["widget"]
+        status = exit_status(pid, pidfd) if problem == "died" else None
         os.close(fd)
         os.close(pidfd)
         rt["reap"](job["uid"])
@@ -299,8 +344,7 @@ def supervise(job, rt):
         if running is None or time.monotonic() >= deadline:
             return cells, widget
         i, phase = running
-        why = ("it printed or drew more than the grader keeps" if problem == "overflow" else
-               why_stopped(rt, pid, phase, problem == "timeout", job["timeout"]))
+        why = why_stopped(rt, phase, problem, status, job["timeout"])
         if phase == "widget":
             widget = {"frames": [], "problem": why}
             job["cells"][i]["widget"] = False
@@ -330,7 +374,7 @@ def main():
     cells, widget = supervise(job, rt)
     data = json.dumps({"checks": {}, "cells": cells, "widget": widget,
                        "problem": job.get("problem"),
-                       "timings": {"total": time.monotonic() - T0}}).encode()
+                       "timings": dict(job["timings"], total=time.monotonic() - T0)}).encode()
     view = memoryview(data)
     while view:
         view = view[os.write(job["result_fd"], view):]

@@ -1,7 +1,7 @@
 """What graders see: each graded student's plots and tau widget, re-run by the grader.
 
-``python -m neurograder.render --course grader [--assignment module1] [--force]`` (``make
-render``; ``make grade`` runs it after scoring). For every notebook in
+``python -m neurograder.render --course grader [--assignment module1] [--force] [--jobs N]``
+(``make render``; ``make grade`` runs it after scoring). For every notebook in
 ``autograded/<student>/<assignment>/``, in a fresh sandbox (:mod:`neurograder.sandbox`, the
 same time and memory limits as grading, from ``nbgrader_config.py``'s ``SandboxExecute``):
 
@@ -107,6 +107,23 @@ def _text(value, limit=MAX_ERROR) -> str:
     return text[:limit]
 
 
+def _well_typed(raw) -> list:
+    """The outputs as the sandbox should send them: stdout text, and displays of text and
+    PNG strings (anything else is dropped before the sanitiser sees it)."""
+    kept = []
+    for out in raw if isinstance(raw, list) else []:
+        if not isinstance(out, dict):
+            continue
+        if out.get("output_type") == "stream" and isinstance(out.get("text"), str):
+            kept.append(new_output("stream", name="stdout", text=out["text"]))
+        elif out.get("output_type") == "display_data" and isinstance(out.get("data"), dict):
+            data = {k: v for k, v in out["data"].items()
+                    if k in ("image/png", "text/plain") and isinstance(v, str)}
+            if data:
+                kept.append(new_output("display_data", data=data))
+    return kept
+
+
 def _png_output(b64) -> list:
     try:
         ok = isinstance(b64, str) and base64.b64decode(b64, validate=True).startswith(PNG_SIGNATURE)
@@ -121,8 +138,7 @@ def cell_outputs(result, caption: str) -> list:
     if not isinstance(result, dict):
         return outs + [new_output("stream", name="stderr",
                                   text="not re-run: the render stopped before this cell\n")]
-    raw = result.get("outputs") if isinstance(result.get("outputs"), list) else []
-    outs += clean_outputs([o for o in raw if isinstance(o, dict)])
+    outs += clean_outputs(_well_typed(result.get("outputs")))
     if result.get("error"):
         outs.append(new_output("stream", name="stderr", text=_text(result["error"]) + "\n"))
     return outs
@@ -132,7 +148,7 @@ def widget_outputs(widget) -> list:
     """The widget's frames, one picture per tau, and why it fails Task 4.3 (if it does)."""
     if not isinstance(widget, dict):
         return [new_output("stream", name="stderr",
-                           text="the widget was not driven: the render stopped before it\n")]
+                           text="Task 4.3 widget: not driven, its cell did not run to the end\n")]
     outs = []
     for frame in (widget.get("frames") or [])[:len(WIDGET_POSITIONS)]:
         if not isinstance(frame, dict):
@@ -218,14 +234,25 @@ def render_notebook(notebook: Path, source: Path, release_dir: str | None, limit
     return "rendered"
 
 
-def render_course(course: Path, assignment: str | None = None, force=False,
-                  mode: str | None = None) -> Summary:
-    """Render every autograded notebook of the course (of one assignment)."""
+def _render_one(task) -> tuple:
+    """(how, sandbox runs, why it failed) of one notebook: a worker's unit of work."""
+    notebook, source, release, submitted, limits, mode, force = task
+    counted = Summary()
+    try:
+        how = render_notebook(notebook, source, release, limits, submitted=submitted, mode=mode,
+                              force=force, summary=counted)
+    except Exception as exc:              # one odd notebook never stops the class
+        return "failed", counted.sandbox_runs, f"{type(exc).__name__}: {exc}"
+    return how, counted.sandbox_runs, None
+
+
+def course_tasks(course: Path, assignment: str | None, force: bool, mode: str | None) -> list:
+    """One task per autograded notebook of the course (of one assignment)."""
     from nbgrader.coursedir import CourseDirectory
     config = course_config(course)
     cd = CourseDirectory(config=config)
     limits = grading_limits(config)
-    summary = Summary()
+    tasks = []
     for notebook in sorted((course / cd.autograded_directory).glob(
             f"*/{assignment or '*'}/*.ipynb")):
         student, assign = notebook.parent.parent.name, notebook.parent.name
@@ -234,28 +261,44 @@ def render_course(course: Path, assignment: str | None = None, force=False,
             continue
         release = Path(cd.format_path(cd.release_directory, ".", assign))
         submitted = Path(cd.format_path(cd.submitted_directory, student, assign)) / notebook.name
-        try:
-            how = render_notebook(notebook, source, str(release) if release.is_dir() else None,
-                                  limits, submitted=submitted, mode=mode, force=force,
-                                  summary=summary)
-        except Exception as exc:          # one odd notebook never stops the class
-            summary.failed.append((student, notebook.name, f"{type(exc).__name__}: {exc}"))
-            continue
-        getattr(summary, how).append((student, notebook.name))
+        tasks.append((notebook, source, str(release) if release.is_dir() else None, submitted,
+                      limits, mode, force))
+    return tasks
+
+
+def render_course(course: Path, assignment: str | None = None, force=False,
+                  mode: str | None = None, jobs: int = 1) -> Summary:
+    """Render every autograded notebook of the course, ``jobs`` sandboxes at a time."""
+    tasks = course_tasks(course, assignment, force, mode)
+    if jobs > 1 and len(tasks) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_render_one, tasks))
+    else:
+        results = [_render_one(task) for task in tasks]
+    summary = Summary()
+    for task, (how, runs, why) in zip(tasks, results):
+        who = (task[0].parent.parent.name, task[0].name)
+        summary.sandbox_runs += runs
+        if why:
+            summary.failed.append(who + (why,))
+        else:
+            getattr(summary, how).append(who)
     return summary
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m neurograder.render", description=__doc__.split(
-        "\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m neurograder.render",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--course", default="grader", help="the nbgrader course root")
     ap.add_argument("--assignment", default=None, help="only this assignment")
     ap.add_argument("--force", action="store_true", help="render even unchanged notebooks")
+    ap.add_argument("--jobs", type=int, default=1, help="sandboxes at a time")
     args = ap.parse_args(argv)
     course = Path(args.course).resolve()
     if not (course / "nbgrader_config.py").is_file():
         ap.error(f"{course} is not a course root (no nbgrader_config.py)")
-    summary = render_course(course, args.assignment, args.force)
+    summary = render_course(course, args.assignment, args.force, jobs=max(1, args.jobs))
     for student, name, why in summary.failed:
         print(f"render: {_text(student, 80)}/{name}: failed: {_text(why)}", file=sys.stderr)
     print(f"render: {len(summary.rendered)} rendered, {len(summary.cached)} unchanged, "

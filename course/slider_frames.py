@@ -29,7 +29,6 @@ from typing import Callable
 
 import numpy as np
 
-from course.rasters import check_raster, reduce_blocks
 
 # ---- parameters (named once) -------------------------------------------------------
 TRACE_TAUS = (1, 2, 4, 8, 16, 32, 64, 128)          # steps, log-spaced

@@ -247,7 +247,8 @@ def test_a_cell_that_forges_the_renderers_messages_is_reported(course):
 @pytest.mark.timeout(300)
 def test_an_unchanged_student_is_not_rendered_again(course):
     """Question: does a second pass skip every unchanged notebook without a sandbox run, and
-    render again exactly the one whose submission changed (the command, two at a time)?"""
+    render again exactly those whose submission changed or whose autograded notebook was
+    rewritten (the command, two at a time)?"""
     path = course["path"]
     before = {st: _autograded(path, st).read_bytes() for st in ("honest", "wrong")}
     again = render.render_course(path)
@@ -258,11 +259,17 @@ def test_an_unchanged_student_is_not_rendered_again(course):
     nb = nbformat.read(str(submitted), as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("one more note"))
     nbformat.write(nb, str(submitted))
+    regraded = nbformat.read(str(_autograded(path, "hostile")), as_version=4)
+    for cell in regraded.cells:        # as a regrade leaves it: the render's outputs gone
+        if cell.cell_type == "code":
+            cell.outputs = []
+    nbformat.write(regraded, str(_autograded(path, "hostile")))
     run = subprocess.run([sys.executable, "-m", "neurograder.render", "--course", str(path),
                           "--jobs", "2"], capture_output=True, text=True, timeout=240,
                          env=corpus.venv_env())
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "render: 1 rendered, 4 unchanged, 0 failed (1 sandbox runs)" in run.stdout
+    assert "render: 2 rendered, 3 unchanged, 0 failed (2 sandbox runs)" in run.stdout
+    assert _images(_cell(course, "hostile", T3_PLOT))
 
 
 @pytest.mark.timeout(300)
@@ -287,3 +294,19 @@ def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):
     assert rec.page.get_by_text("widget driven by the grader: tau = 32").count() == 1
     assert rec.page.get_by_text("re-run by the grader on").count() >= 10
     assert_local_only(rec, "formgrader")
+
+
+@pytest.mark.timeout(300)
+def test_feedback_shows_the_rerun_pictures(course):
+    """Question: does the real ``nbgrader generate_feedback`` page of a student carry the
+    re-run pictures and the widget's frames?"""
+    run = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", corpus.ASSIGNMENT,
+                          "--student", "honest", "--force"], cwd=course["path"],
+                         capture_output=True, text=True, timeout=240, env=corpus.venv_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    page = (course["path"] / "feedback" / "honest" / corpus.ASSIGNMENT / "neurons.html").read_text()
+    nb = nbformat.read(str(_autograded(course["path"], "honest")), as_version=4)
+    pictures = sum(len(_images(c)) for c in nb.cells if c.cell_type == "code")
+    assert page.count("re-run by the grader on") >= 10
+    assert "widget driven by the grader: tau = 58" in page
+    assert page.count("data:image/png;base64,") >= pictures >= 10

@@ -305,7 +305,7 @@ def supervise(job, rt):
         pid, fd = spawn(job, rt, start, skip)
         pidfd = os.pidfd_open(pid)
         reader = rt["FrameReader"](fd, pidfd)
-        running, problem = None, None
+        running, problem, started = None, None, False
         while problem is None:
             limit = deadline if running is None else min(deadline, time.monotonic() + job["timeout"])
             try:
@@ -323,10 +323,12 @@ def supervise(job, rt):
                 event = msg.get("event")
                 if event == "end":
                     break
-                if event == "broken":
+                if event == "broken":        # only before the first cell, from our code
+                    problem = "protocol" if started else "broken"
                     job["problem"] = "the renderer could not start: " + short(msg.get("why"))
-                    return cells, widget
+                    continue
                 running = (msg["cell"], msg["phase"]) if event == "start" else None
+                started = started or event == "start"
                 if event == "done" and msg.get("phase") == "cell":
                     timings.setdefault("cells", {})[str(msg["cell"])] = msg.get("seconds")
                 if event == "start" and "startup" not in timings:
@@ -339,8 +341,10 @@ def supervise(job, rt):
         os.close(fd)
         os.close(pidfd)
         rt["reap"](job["uid"])
-        if problem is None:
+        if problem is None or problem == "broken":
             return cells, widget
+        if problem == "protocol":
+            job.pop("problem", None)
         if running is None or time.monotonic() >= deadline:
             return cells, widget
         i, phase = running

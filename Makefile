@@ -16,7 +16,7 @@ JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
 
-.PHONY: book test venv test-env notorch-venv assets notebooks serve grade collect feedback report similarity clean
+.PHONY: book test venv test-env notorch-venv assets notebooks serve grade render collect feedback report similarity clean
 .DEFAULT_GOAL := book
 
 # ---- step 1: Python environment (requirements pinned, constraints lock the rest)
@@ -93,6 +93,11 @@ test: test-env book notorch-venv
 # (make grade FORCE=1 regrades everyone; the default grades only new or changed submissions)
 grade: $(STAMPS)/venv notebooks
 	$(PY) -m neurograder.batch --course grader $(if $(FORCE),--force)
+	$(PY) -m neurograder.render --course grader
+
+# what graders see: plotting cells and Task 4.3 widgets re-run in the sandbox (cached)
+render: $(STAMPS)/venv
+	$(PY) -m neurograder.render --course grader $(if $(FORCE),--force)
 
 # an LMS download (Canvas; Moodle: see grader/nbgrader_config.py) into grader/submitted
 collect: $(STAMPS)/venv notebooks

@@ -1,4 +1,4 @@
-"""Task 4.3 grading stand-in: can ``course.sliders.drive_widget`` tell, inside a real
+"""Task 4.3 grading stand-in: can ``neurograder.widgets.drive_widget`` tell, inside a real
 Jupyter kernel (nbclient), a student's tau slider that redraws from one that does not?
 
 Each case is a small notebook: a student-style cell (interact / observe + Image / observe +
@@ -25,7 +25,7 @@ raster = (rng.random((40, 120)) < 0.05).astype(float)
 """
 
 GRADE = """
-from course.sliders import drive_widget, WidgetDriveError
+from neurograder.widgets import drive_widget, WidgetDriveError
 try:
     digests = drive_widget(w{args})
     print("PASS", len(digests))

@@ -99,6 +99,7 @@ class SandboxResult:
     error: str | None = None     # the sandbox as a whole failed (then checks is empty)
     timings: dict = field(default_factory=dict)  # seconds inside the sandbox
     cells: dict = field(default_factory=dict)    # cell index -> why it was cut down/left out
+    payload: dict = field(default_factory=dict)  # the whole result message (other entries)
 
 
 class UidSlot:
@@ -275,8 +276,9 @@ def fallback_problems(course_root: str | os.PathLike) -> list[str]:
 
 
 def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None = None,
-            mode: str | None = None) -> SandboxResult:
-    """Run one submission's job (see :mod:`neurograder._child`) in a fresh sandbox."""
+            mode: str | None = None, entry: Path = CHILD_SOURCE) -> SandboxResult:
+    """Run one submission's job (see :mod:`neurograder._child`, or the sandbox-side
+    ``entry`` script it names) in a fresh sandbox."""
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     started = time.monotonic()
@@ -289,7 +291,7 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         else:
             job["assignment_dir"] = assignment_dir
             cmd = []
-        cmd += [python_executable(), "-I", "-c", CHILD_SOURCE.read_text()]
+        cmd += [python_executable(), "-I", "-c", entry.read_text()]
         env = None if mode == "bwrap" else {
             "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
         n_checks = max(1, len(job.get("checks", [])))
@@ -316,7 +318,8 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         return SandboxResult({}, mode=mode, seconds=seconds,
                              error="sandbox returned no readable result: " + (err or "")[-500:])
     return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds,
-                         timings=payload.get("timings", {}), cells=payload.get("cells", {}))
+                         timings=payload.get("timings", {}), cells=payload.get("cells", {}),
+                         payload=payload)
 
 
 def _communicate(proc, stdin_data, rfd, budget, cap):

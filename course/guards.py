@@ -92,6 +92,15 @@ def recorded_cells(module: Module, gradebook: Path = GRADEBOOK) -> dict[str, set
                 "task": {c.name for c in nb.task_cells}, "source": {c.name for c in nb.source_cells}}
 
 
+def _listed(verb: str, ids: list[str], shown: int = 6) -> str:
+    if not ids:
+        return ""
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    graded = [i for i in ids if not i.startswith(("code-", "markdown-", "figure-", "provided-"))]
+    first = (graded + [i for i in ids if i not in graded])[:shown]  # graded cells first
+    return f"{verb} {', '.join(first)}{more}"
+
+
 def check_structure(module: Module, nb, gradebook: Path = GRADEBOOK) -> None:
     """Refuse a new notebook whose graded/solution/locked cells differ from the gradebook's
     while the notebook has submissions."""
@@ -101,16 +110,14 @@ def check_structure(module: Module, nb, gradebook: Path = GRADEBOOK) -> None:
     new = graded_cells(nb.cells)
     added = sorted(set().union(*new.values()) - set().union(*old.values()))
     removed = sorted(set().union(*old.values()) - set().union(*new.values()))
-    changed = sorted(k for k in new if new[k] != old[k])
-    if not changed:
+    if all(new[k] == old[k] for k in new):
         return
-    what = "; ".join(part for part in (f"adds {', '.join(added)}" if added else "",
-                                       f"removes {', '.join(removed)}" if removed else "",
-                                       "changes which cells are graded" if not (added or removed) else "")
-                     if part)
+    what = "; ".join(part for part in (_listed("adds", added), _listed("removes", removed)) if part)
     raise GuardError(
         f"{module.assignment}/{module.notebook} has submissions in {gradebook.name}, and this change "
-        f"{what}: nbgrader cannot add or remove cells once there are submissions. Nothing was "
+        f"{what or 'changes which cells are graded'}: nbgrader cannot add or remove cells once "
+        f"there are submissions (cells without a grade_id are numbered by position, so adding or "
+        f"removing any cell renumbers the ones after it). Nothing was "
         f"deleted or written. To check more inputs, add cases to the existing check (no new "
         f"cell needed); to grade something new, put it in a new assignment; or revert the "
         f"cell change in {module.chapter.name}.")

@@ -38,16 +38,24 @@ from course.manifest import COURSE_DIR, ManifestError  # noqa: F401
 from course.points import EXTRA_CREDIT_KEY, POINTS_HEADER, POINTS_MARK  # noqa: F401
 from course.build import venv_env  # noqa: F401
 
-# ---- the default module's settings (all from its manifest)
-_DEFAULT = manifest.module()
-CHAPTER = _DEFAULT.chapter  # the one source
-ASSIGNMENT = _DEFAULT.assignment  # nbgrader assignment id
-NOTEBOOK = _DEFAULT.notebook  # notebook name
-SOURCE_DIR = _DEFAULT.source_dir
-RELEASE_DIR = _DEFAULT.release_dir
-DOWNLOAD = _DEFAULT.download  # linked from the chapter
-ANSWERS = _DEFAULT.answers  # model answers of the written questions
-OPTIONAL_TASKS = _DEFAULT.optional_tasks  # optional tasks (extra credit), from [tasks]
+#: The default module's settings, read from its manifest when first used (so a broken
+#: manifest is reported by the command line, not at import): name -> Module attribute.
+DEFAULT_MODULE_NAMES = {
+    "CHAPTER": "chapter",  # the one source
+    "ASSIGNMENT": "assignment",  # nbgrader assignment id
+    "NOTEBOOK": "notebook",  # notebook name
+    "SOURCE_DIR": "source_dir",
+    "RELEASE_DIR": "release_dir",
+    "DOWNLOAD": "download",  # linked from the chapter
+    "ANSWERS": "answers",  # model answers of the written questions
+    "OPTIONAL_TASKS": "optional_tasks",  # optional tasks (extra credit), from [tasks]
+}
+
+
+def __getattr__(name: str):
+    if name in DEFAULT_MODULE_NAMES:
+        return getattr(manifest.module(), DEFAULT_MODULE_NAMES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _module(module=None) -> manifest.Module:
@@ -126,7 +134,11 @@ def main(argv=None) -> int:
     parser.add_argument("--discard-edits", action="store_true",
                         help="overwrite a hand-edited instructor notebook (the edit is lost)")
     args = parser.parse_args(argv)
-    errors = _source_errors()
+    try:
+        errors = _source_errors()
+    except ManifestError as err:
+        print(f"[notebooks] error: {err}", file=sys.stderr)
+        return 2
     try:
         if args.command == "student-requirements":
             print(" ".join(student_requirements().values()))

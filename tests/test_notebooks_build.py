@@ -108,3 +108,17 @@ def test_new_cases_in_an_existing_check_need_no_new_cell(course):
     assert done.returncode == 0, done.stderr
     assert "generate_assignment module1" in done.stdout
     assert release.stat().st_mtime_ns > before
+
+
+@pytest.mark.timeout(300)
+def test_a_broken_manifest_is_named_and_nothing_is_written(tmp_path):
+    """Does a manifest without its assignment id stop the build with the file and key named,
+    before anything is written?"""
+    course = copy_course(tmp_path / "course")
+    toml = course / "book" / "module1" / "module.toml"
+    toml.write_text(toml.read_text().replace('assignment = "module1"', ""))
+    done = build(course)
+    assert done.returncode == 2
+    assert "book/module1/module.toml" in done.stderr and "missing `assignment`" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (course / "grader" / "source").exists()

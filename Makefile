@@ -15,6 +15,10 @@ ASSETS      := _build/site_assets
 JB_FLAGS    := -W --keep-going
 # e.g. PYTEST_ARGS="-k slider" to run a subset
 PYTEST_ARGS ?=
+# every module's nbgrader assignment id (module folders with a module.toml, in _toc.yml order)
+ASSIGNMENTS  = $(shell $(PY) -m course.manifest)
+# the assignment grade/collect/feedback/report work on (make grade ASSIGNMENT=module2)
+ASSIGNMENT  ?= $(firstword $(ASSIGNMENTS))
 
 .PHONY: book test venv test-env notorch-venv assets notebooks serve grade render collect feedback report similarity clean
 .DEFAULT_GOAL := book
@@ -40,14 +44,15 @@ $(NPM_DONE): package.json package-lock.json
 assets: $(NPM_DONE) $(STAMPS)/venv
 	$(PY) tools/stage_assets.py $(ASSETS)
 
-# ---- step 3: notebooks generated from the one chapter source (nbgrader source + release)
+# ---- step 3: every module's notebooks, each from its one chapter source (nbgrader source +
+# release + download); refuses to overwrite a hand-edited instructor notebook
 notebooks: $(STAMPS)/venv
 	$(PY) -m course.notebooks build
 
 # ---- step 4: the site
 # the execution cache keys on the pages' cell code only: when the code or data the pages
 # import changes, drop the cache so every figure and slider frame is drawn again
-$(STAMPS)/page-inputs: $(wildcard solutions/*.py course/*.py book/module1/*.py book/module1/data/*.h5)
+$(STAMPS)/page-inputs: $(wildcard solutions/*.py course/*.py book/*/*.py book/*/module.toml book/*/data/*.h5)
 	@mkdir -p $(STAMPS)
 	rm -rf _build/.jupyter_cache
 	@touch $@
@@ -78,7 +83,7 @@ test-env: $(STAMPS)/test-env
 # a fresh environment with only the student notebook's packages (no torch) + a kernel runner,
 # for tests/test_notebook_journey.py; pip reuses its wheel cache
 NOTORCH_VENV := _build/venv-notorch
-$(STAMPS)/notorch-venv: requirements.txt constraints.txt course/notebooks.py $(STAMPS)/venv
+$(STAMPS)/notorch-venv: requirements.txt constraints.txt course/environment.py $(STAMPS)/venv
 	@mkdir -p $(STAMPS)
 	rm -rf $(NOTORCH_VENV) && $(PYTHON_BASE) -m venv $(NOTORCH_VENV)
 	$(NOTORCH_VENV)/bin/python -m pip install -q $$($(PY) -m course.notebooks student-requirements) \
@@ -92,29 +97,29 @@ test: test-env book notorch-venv
 # ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)
 # (make grade FORCE=1 regrades everyone; the default grades only new or changed submissions)
 grade: $(STAMPS)/venv notebooks
-	$(PY) -m neurograder.batch --course grader $(if $(FORCE),--force)
-	$(PY) -m neurograder.render --course grader
+	$(PY) -m neurograder.batch --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force)
 
-# what graders see: plotting cells and Task 4.3 widgets re-run in the sandbox (cached)
+# what graders see: plotting cells and Task 4.3 widgets re-run in the sandbox (cached; run it
+# after make grade and before hand grading; make render FORCE=1 redraws everyone)
 render: $(STAMPS)/venv
-	$(PY) -m neurograder.render --course grader $(if $(FORCE),--force)
+	$(PY) -m neurograder.render --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force)
 
 # an LMS download (Canvas; Moodle: see grader/nbgrader_config.py) into grader/submitted
 collect: $(STAMPS)/venv notebooks
-	@test -n "$(ZIP)" || (echo "usage: make collect ZIP=path/to/download.zip [ASSIGNMENT=module1]"; exit 2)
-	$(PY) -m neurograder.lms collect $(or $(ASSIGNMENT),module1) "$(ZIP)" --course grader
+	@test -n "$(ZIP)" || (echo "usage: make collect ZIP=path/to/download.zip [ASSIGNMENT=$(ASSIGNMENT)]"; exit 2)
+	$(PY) -m neurograder.lms collect $(ASSIGNMENT) "$(ZIP)" --course grader
 
 # feedback for every graded student (grader/feedback), released through the exchange
 feedback: $(STAMPS)/venv
-	$(PY) -m neurograder.lms feedback $(or $(ASSIGNMENT),module1) --course grader
+	$(PY) -m neurograder.lms feedback $(ASSIGNMENT) --course grader
 
-# class report from the gradebook: grader/reports/module1_class.html (+ CSVs), offline HTML
+# class report from the gradebook: grader/reports/<assignment>_class.html (+ CSVs), offline HTML
 report: $(STAMPS)/venv
-	$(PY) -m neurograder.report --course grader
+	$(PY) -m neurograder.report --course grader --assignment $(ASSIGNMENT)
 
 # ---- instructors: which pairs of submissions to look at (offline page grader/similarity/index.html)
 similarity: $(STAMPS)/venv notebooks
-	$(PY) -m neurograder.similarity --course grader
+	$(PY) -m neurograder.similarity --course grader --assignment $(ASSIGNMENT)
 
 clean:
 	rm -rf _build $(STAMPS) grader/source grader/release

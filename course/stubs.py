@@ -1,7 +1,7 @@
 """Stubs and solutions of the assignment, made from the reference code.
 
-A graded function is written once, in :mod:`solutions.reference`. From its
-source this module makes
+A graded function is written once, in the module's reference module (``reference``
+in its manifest, :mod:`course.manifest`). From its source this module makes
 
 * the instructor's solution cell: signature and docstring, then the body
   between nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers;
@@ -10,8 +10,8 @@ source this module makes
   (a test checks the two agree);
 * the stub as the book shows it (:func:`show_stub`).
 
-A graded value (``input_data = ...``) is written once, as an assignment in
-:mod:`solutions.values`.
+A graded value (``input_data = ...``) is written once, as an assignment in the
+module's values module (``values`` in its manifest, :mod:`course.manifest`).
 """
 
 from __future__ import annotations
@@ -57,18 +57,18 @@ def stub_source(func) -> str:
     return header + "".join(f"\n{indent}{line}" for line in STUB_LINES)
 
 
-def value_solution_source(name: str) -> str:
-    """The instructor's cell assigning the graded value ``name`` (from solutions.values)."""
-    from solutions import values
-
+def value_solution_source(name: str, values) -> str:
+    """The instructor's cell assigning the graded value ``name``: its assignment in the
+    module ``values``, between solution markers."""
     source = inspect.getsource(values)
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return f"{BEGIN}\n{ast.get_source_segment(source, node)}\n{END}"
-    raise KeyError(f"solutions.values assigns no `{name}`")
+    raise KeyError(f"{values.__name__} assigns no `{name}`")
 
 
-def value_stub_source(name: str) -> str:
+def value_stub_source() -> str:
+    """The student's stub of a graded value, as nbgrader's release will have it."""
     return "\n".join(STUB_LINES)
 
 
@@ -76,9 +76,7 @@ def show_stub(obj) -> None:
     """Display the stub of a graded function (or value name) as code, for the book."""
     from IPython.display import Markdown, display
 
-    text = value_stub_source(obj) if isinstance(obj, str) else stub_source(obj)
-    if isinstance(obj, str):
-        text = f"# define `{obj}` here\n{text}"
+    text = f"# define `{obj}` here\n{value_stub_source()}" if isinstance(obj, str) else stub_source(obj)
     display(Markdown(f"```python\n{text}\n```"))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -67,7 +67,7 @@ class Check:
     points: float
     cases: Callable[[], list] = field(repr=False)  # -> list of argument tuples (JSON-able)
     judge: Callable[[list, list], None] = field(repr=False)  # raises CheckFailed
-    bonus: bool = False  # optional task: extra credit
+    bonus: bool = False  # optional task: extra credit (set from the module manifest)
     smoke: str = ""  # visible smoke call in the test cell: fails for a stub, reveals nothing
 
     def smoke_code(self) -> str:
@@ -457,6 +457,13 @@ def _one_value():
     return [()]
 
 
+def _manifest_module():
+    """The course module whose manifest names this file as its checks."""
+    from course.manifest import modules
+
+    return next(m for m in modules() if m.python.get("checks") == __name__)
+
+
 CHECKS: dict[str, Check] = {c.grade_id: c for c in [
     Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data),
     Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li,
@@ -467,7 +474,7 @@ CHECKS: dict[str, Check] = {c.grade_id: c for c in [
           smoke="cosine_signal(np.pi)"),
     Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True)),
     Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False)),
-    Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass, bonus=True,
+    Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass,
           smoke="band_pass(np.ones(3))"),
     Check("task41_li_surface_hidden", "li_time_surface", "call", 2, lambda: _surface_cases(False),
           _judge_li_surface,
@@ -476,6 +483,8 @@ CHECKS: dict[str, Check] = {c.grade_id: c for c in [
           _judge_lif_surface,
           smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)"),
 ]}
+# optional (extra-credit) checks: the module manifest's optional tasks say which
+CHECKS = {gid: replace(c, bonus=_manifest_module().is_optional(gid)) for gid, c in CHECKS.items()}
 
 
 def collect(check: Check, namespace: dict, cases: list) -> list:
@@ -505,9 +514,10 @@ def judge(check: Check, outputs: list, cases: list | None = None) -> None:
         raise CheckFailed(f"{check.name}: the output could not be checked ({type(err).__name__}: {err}).")
 
 
-def run_check(grade_id: str, namespace: dict) -> None:
-    """The body of a hidden test cell: raise CheckFailed if the answer is wrong."""
-    check = CHECKS[grade_id]
+def run_check(grade_id: str, namespace: dict, checks: dict | None = None) -> None:
+    """The body of a hidden test cell: raise CheckFailed if the answer is wrong (``checks``:
+    another assignment's table, default this module's)."""
+    check = (CHECKS if checks is None else checks)[grade_id]
     cases = check.cases()
     try:
         outputs = collect(check, namespace, cases)

@@ -3,7 +3,7 @@
 An optional task's graded cells carry 0 points (``course.notebooks`` makes them so), so the
 gradebook's maximum is the required points. :class:`SaveExtraCredit` runs right after
 nbgrader's ``SaveAutoGrades`` in both autograde chains (``grader/nbgrader_config.py``): for
-each autograded cell of a bonus check (``neurograder.checks``, ``bonus=True``) it sets
+each autograded cell of an optional task's check (the assignment's module manifest) it sets
 nbgrader's ``Grade.extra_credit`` to the check's points if the cell ran without error, and to
 0 otherwise. nbgrader adds ``extra_credit`` to the cell's score, so the notebook's score, the
 feedback's total and ``nbgrader export`` count it, over the required maximum. Hand-graded
@@ -15,13 +15,15 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .checks import CHECKS
 
 
-def bonus_points(grade_id: str) -> float | None:
+def bonus_points(grade_id: str, assignment: str) -> float | None:
     """The extra-credit points of an autograded optional cell, or None if it is not one."""
-    check = CHECKS.get(grade_id)
-    return float(check.points) if check is not None and check.bonus else None
+    from course.manifest import module
+
+    mod = module(assignment)
+    check = mod.checks().get(grade_id)
+    return float(check.points) if check is not None and mod.is_optional(grade_id) else None
 
 
 def passed(cell) -> bool:
@@ -39,7 +41,7 @@ class SaveExtraCredit(NbGraderPreprocessor):
                 if not (cell.cell_type == "code" and utils.is_grade(cell)):
                     continue
                 gid = cell.metadata["nbgrader"]["grade_id"]
-                points = bonus_points(gid)
+                points = bonus_points(gid, ids["assignment"])
                 if points is None:
                     continue
                 grade = gb.find_grade(gid, ids["notebook"], ids["assignment"], ids["student"])

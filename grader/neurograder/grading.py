@@ -30,8 +30,9 @@ HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END 
                        re.S | re.M)
 HIDDEN_NOTE = "# (hidden test: run by the grader, its code is not shown)\n"
 #: modules imported lazily by setup cells (only a check that uses them pays for the import)
+#: (plus each module's own, ``[grading] heavy_modules`` in its manifest)
 HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py", "pandas",
-                 "PIL", "shd_data", "tqdm"]
+                 "PIL", "tqdm"]
 #: imported once per sandbox (not once per check) when the student's cells import them
 PREWARM_MODULES = ["torch", "scipy"]
 DEFAULT_CHECKS = "neurograder.checks"
@@ -147,9 +148,25 @@ def load_spec(path) -> SourceSpec:
     return _SPEC_CACHE[key]
 
 
-def load_checks(module: str | None = None) -> tuple[dict, type]:
-    """``CHECKS`` and ``CheckFailed`` of the checks module (default :mod:`neurograder.checks`)."""
-    mod = importlib.import_module(module or os.environ.get("NEUROGRADER_CHECKS") or DEFAULT_CHECKS)
+def module_heavy(source_path) -> list[str]:
+    """The module's own lazily imported modules, from the manifest of the assignment whose
+    source notebook this is (``source/<assignment>/<notebook>``); [] for no known module."""
+    from course.manifest import ManifestError, module
+    try:
+        return list(module(Path(source_path).parent.name).heavy_modules)
+    except ManifestError:
+        return []
+
+
+def load_checks(module: str | None = None, assignment: str | None = None) -> tuple[dict, type]:
+    """``CHECKS`` and ``CheckFailed`` of the checks module: ``module``, $NEUROGRADER_CHECKS, the
+    one the assignment's manifest names, or :mod:`neurograder.checks`."""
+    module = module or os.environ.get("NEUROGRADER_CHECKS")
+    if module is None and assignment is not None:
+        from course.manifest import module as course_module
+        mod = course_module(assignment).code("checks")
+    else:
+        mod = importlib.import_module(module or DEFAULT_CHECKS)
     return mod.CHECKS, getattr(mod, "CheckFailed", AssertionError)
 
 
@@ -323,7 +340,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
                    mode: str | None = None) -> tuple[dict, dict]:
     """Grade one student notebook. Returns ({test grade_id: Outcome}, info)."""
     if checks is None:
-        checks, failed_type = load_checks()
+        checks, failed_type = load_checks(assignment=Path(spec.path).parent.name)
     failed_type = failed_type or AssertionError
     limits = limits or sandbox.Limits()
     _, notes = student_solution_cells(nb, spec)
@@ -346,7 +363,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
         job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
                            "after": where, "cases": cases,
                            "max_bytes": result_cap(check.kind, cases)})
-    job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES,
+    job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES + module_heavy(spec.path),
            "prewarm": PREWARM_MODULES,
            "wire": WIRE_SOURCE.read_text()}
     result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)

@@ -215,7 +215,8 @@ class SandboxExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         src_path, release_dir = _source_paths(self.config, resources)
         spec = grading.load_spec(src_path)
-        checks, failed = grading.load_checks(self.checks_module or None)
+        checks, failed = grading.load_checks(self.checks_module or None,
+                                             resources["nbgrader"]["assignment"])
         outcomes, info = grading.grade_notebook(
             nb, spec, checks, failed, self.limits(), assignment_dir=release_dir,
             mode=self.sandbox_mode or None)

@@ -1,24 +1,17 @@
 """Spike rasters for the surface sliders: the shipped spoken digit and size reduction."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHD_LOADER = REPO_ROOT / "book" / "module1" / "shd_data.py"   # the course's data loader
 
 
 def _loader():
-    spec = importlib.util.spec_from_file_location("shd_data", SHD_LOADER)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The module's data loader (its manifest's ``data``, e.g. ``shd_data.py``)."""
+    from course.manifest import module
+    return module().code("data")
 
 
 def sample_raster(index: int = 0, bin_width: float = 1e-3) -> np.ndarray:
-    """The spiking-digit raster (700, T) of the shipped sample, through ``shd_data.py``
+    """The spiking-digit raster (700, T) of the shipped sample, through the module's data loader
     (which names the missing file or package if the sample cannot be read)."""
     return np.asarray(_loader().load_raster(index=index, bin_width=bin_width), dtype=np.float32)
 

@@ -1,6 +1,6 @@
 """Frames of the tau sliders: PNG pictures of the reference models, one per tau.
 
-The frames are precomputed from ``solutions.neurons.li`` / ``solutions.neurons.lif`` (never
+The frames are precomputed from the module's ``li`` / ``lif`` (its manifest's ``models``; never
 reimplemented here) and carried by the widget (:mod:`course.tau_slider`) into the static page.
 
 * tau values are log-spaced (powers of two); each frame's label gives tau with its unit,
@@ -185,9 +185,11 @@ def frame_loop(fig, taus, label_of: Callable[[float], str], draw: Draw, palette=
 
 
 def models():
-    """The reference fast paths (never reimplemented here)."""
-    from solutions.neurons import li, lif
-    return li, lif
+    """The module's reference fast paths ``li``, ``lif`` (its manifest's ``models``; never
+    reimplemented here)."""
+    from course.manifest import module
+    code = module().code("models")
+    return code.li, code.lif
 
 
 

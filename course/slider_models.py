@@ -93,7 +93,8 @@ def lif_model(threshold: float, surface: bool) -> Model:
 
 # ---- traces ------------------------------------------------------------------------------
 def trace_inputs(steps: int) -> list:
-    from solutions.reference import cosine_signal
+    from course.manifest import module
+    cosine_signal = module().code("reference").cosine_signal
     return [np.full(steps, F.TRACE_CONSTANT),
             np.asarray(cosine_signal(F.TRACE_OSC_MAX_X, samples=steps), dtype=float)]
 

@@ -131,6 +131,14 @@ def submission(t, sid: str, fails: set[str], answers: dict) -> nbformat.Notebook
     return nb
 
 
+def hub_student(t, sid: str) -> list[str]:
+    """nbgrader options of a student on the hub: who, which course, the exchange, and their
+    own submission cache (in the course copy, not this machine's home)."""
+    return [f"--student={sid}", f"--course={term.COURSE_ID}",
+            f"--Exchange.root={t.course / 'exchange'}",
+            f"--Exchange.cache={t.root / 'home' / sid / '.nbgrader_cache'}"]
+
+
 def canvas_file(sid: str, resubmission: int = 0) -> str:
     first, last = ROSTER[sid]
     return term.canvas_name(f"{last}{first}".lower(), sid, 9000 + int(sid) + 100 * resubmission,
@@ -182,8 +190,7 @@ def test_2_collect_canvas_download_and_hub_submissions(t, tmp_path):
         home = t.root / "home" / sid / term.ASSIGNMENT
         home.mkdir(parents=True)
         nbformat.write(submission(t, sid, FAILS[sid], ANSWERS), home / "neurons.ipynb")
-        term.run([corpus.tool("nbgrader"), "submit", term.ASSIGNMENT, f"--student={sid}",
-                  f"--course={term.COURSE_ID}", f"--Exchange.root={t.course / 'exchange'}"],
+        term.run([corpus.tool("nbgrader"), "submit", term.ASSIGNMENT, *hub_student(t, sid)],
                  home.parent, t.root, timeout=90)
     (t.course / "extensions.csv").write_text(
         "student_id,days\n" + "".join(f"{s},{d}  # medical note\n" for s, d in EXTENSION_DAYS.items()))
@@ -234,7 +241,8 @@ def test_3_make_grade(t):
     (2 started days late: 20 %), Dee's after her 1-day extension (1 day: 10 %), Fay missing."""
     needs(t, 2)
     out = term.run(["make", "grade"], t.root, t.root, timeout=280)
-    assert "missing 1" in out and "106" in out, out[-2000:]
+    assert "graded 5, missing 1" in out and "106: missing" in out, out[-2000:]
+    assert "late: 103, 104" in out, out[-2000:]
     state = term.gradebook_state(t.course)
     assert state["106"] is None
     for sid in LMS_STUDENTS + HUB_STUDENTS:
@@ -308,7 +316,8 @@ def test_5_prose_edit_then_forced_regrade_keeps_every_grade(t):
     assert [c.id for c in after_nb.cells] == [c.id for c in before_nb.cells]
     changed = [a.source for b, a in zip(before_nb.cells, after_nb.cells) if a.source != b.source]
     assert len(changed) == 1 and PROSE_EDITED in changed[0]
-    term.run(["make", "grade", "FORCE=1"], t.root, t.root, timeout=380)
+    out = term.run(["make", "grade", "FORCE=1"], t.root, t.root, timeout=380)
+    assert "graded 5, missing 1" in out, out[-2000:]
     assert term.gradebook_state(t.course) == before
     t.done.add(5)
 
@@ -325,7 +334,8 @@ def test_6_resubmission_regrades_and_drops_the_stale_hand_grade(t, tmp_path):
     download = term.canvas_zip(tmp_path / "submissions (1).zip",
                                {canvas_file("105", resubmission=1): nbformat.writes(resubmitted)})
     term.run(["make", "collect", f"ZIP={download}"], t.root, t.root, timeout=150)
-    term.run(["make", "grade"], t.root, t.root, timeout=280)
+    out = term.run(["make", "grade"], t.root, t.root, timeout=280)
+    assert "graded 1, missing 1, skipped 4" in out, out[-2000:]   # only Eve changed
     state = term.gradebook_state(t.course)
     t.fails["105"] = set()
     assert_graded(t, state, "105")
@@ -361,6 +371,12 @@ def test_7_feedback_released_for_every_graded_student(t, page):
         if state[sid]["penalty"]:
             assert f"Late submission penalty (Score: -{round(state[sid]['penalty'], 2)})" in html
     assert len(released) == len(graded)
+    for sid in HUB_STUDENTS:     # a hub student fetches theirs with nbgrader's own command
+        term.run([corpus.tool("nbgrader"), "fetch_feedback", term.ASSIGNMENT,
+                  *hub_student(t, sid)], t.root / "home" / sid, t.root, timeout=90)
+        (fetched,) = (t.root / "home" / sid / term.ASSIGNMENT / "feedback").glob("*/neurons.html")
+        assert fetched.read_bytes() == \
+            (t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").read_bytes()
     for sid in ("103", "105"):
         rec = page()
         rec.goto((t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").as_uri(),

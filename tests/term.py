@@ -10,7 +10,8 @@ course, the class it grades, the real commands, and readers of what an instructo
 * :func:`canvas_zip` writes an LMS download named the way Canvas names files.
 * :func:`formgrader` starts a real ``jupyter server`` (nbgrader's formgrader and the course's
   extension, ``grader/jupyter_server_config.py``) on 127.0.0.1 with a free port and a token,
-  waits until it answers, and stops it afterwards.
+  waits until it answers, and stops it afterwards (also used by
+  tests/test_grader_html_safety.py).
 * :func:`gradebook_state` reads the gradebook through nbgrader's own API.
 """
 from __future__ import annotations
@@ -150,24 +151,24 @@ def _answers(url: str, token: str) -> bool:
 
 
 @contextlib.contextmanager
-def formgrader(root: Path):
-    """``jupyter server --config=jupyter_server_config.py`` from the copy's ``grader/``, as
-    the README says, on 127.0.0.1:<free port> with a token; yields {url, token, log}."""
-    course = root / "grader"
+def formgrader(course: Path, log_path: Path, config: str = "jupyter_server_config.py",
+               environ: dict | None = None):
+    """``jupyter server --config=<config>`` run from the nbgrader course folder ``course``, as
+    the README says, on 127.0.0.1:<free port> with a token; waits until its API answers
+    (polled, never a fixed sleep), yields {url, token, log}, and stops it afterwards."""
     port, token = _free_port(), secrets.token_hex(16)
-    cmd = [corpus.tool("jupyter"), "server", "--config=jupyter_server_config.py",
-           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+    cmd = [corpus.tool("jupyter"), "server", f"--config={config}", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            "--ServerApp.open_browser=False"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
-    log_path = root / "formgrader.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=course, stdout=log, stderr=subprocess.STDOUT,
-                                env=env(root))
+                                env=environ or corpus.venv_env())
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + SERVER_START_S
-            while not _answers(url, token):   # polled until ready, never a fixed sleep
+            while not _answers(url, token):
                 assert proc.poll() is None, log_path.read_text()[-3000:]
                 assert time.monotonic() < deadline, f"no answer within {SERVER_START_S} s"
                 time.sleep(0.2)

@@ -129,6 +129,22 @@ def gradebook_state(course: Path) -> dict:
     return out
 
 
+def differences(before: dict, after: dict) -> list[tuple]:
+    """What a person would see change between two :func:`gradebook_state` readings:
+    (student, field or cell, before, after)."""
+    out = []
+    for sid in sorted(set(before) | set(after)):
+        b, a = before.get(sid) or {}, after.get(sid) or {}
+        for key in sorted(set(b) | set(a)):
+            if key == "cells":
+                for cell in sorted(set(b.get("cells", {})) | set(a.get("cells", {}))):
+                    if b["cells"].get(cell) != a["cells"].get(cell):
+                        out.append((sid, cell, b["cells"].get(cell), a["cells"].get(cell)))
+            elif b.get(key) != a.get(key):
+                out.append((sid, key, b.get(key), a.get(key)))
+    return out
+
+
 def submission_notebook_id(course: Path, student: str) -> str:
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

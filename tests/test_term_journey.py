@@ -258,7 +258,7 @@ def test_7_feedback_released_for_every_graded_student(t, page):
         (fetched,) = (t.root / "home" / sid / term.ASSIGNMENT / "feedback").glob("*/neurons.html")
         assert fetched.read_bytes() == \
             (t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").read_bytes()
-    for sid in ("103", "105"):
+    for sid in graded:
         rec = page()
         rec.goto((t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").as_uri(),
                  wait_until="load")

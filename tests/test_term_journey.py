@@ -157,9 +157,12 @@ def test_4_hand_grade_in_formgrader(t, page):
         rec.page.wait_for_url(f"**/formgrader/submissions/{sub_id}/**", timeout=60_000)
         score = rec.page.locator(f"#{HAND_CELL}")
         score.wait_for(timeout=60_000)
-        # formgrade.js binds its widgets once MathJax has loaded
-        rec.page.wait_for_function("() => window.MathJax && MathJax.loaded === true",
-                                   timeout=60_000)
+        # formgrade.js binds the widgets to the gradebook once its grades and comments have
+        # loaded, and moves the focus when MathJax has typeset the page: wait for all of it
+        rec.page.wait_for_function(
+            "() => window.formgrader && formgrader.loaded && formgrader.grades.loaded"
+            " && formgrader.comments.loaded && window.MathJax && MathJax.loaded === true",
+            timeout=120_000)
         with rec.page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
                                       and r.request.method == "PUT", timeout=60_000) as saved:
             score.fill(str(HAND_SCORE))

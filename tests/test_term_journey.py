@@ -56,7 +56,7 @@ def needs(t, *steps):
 
 
 # ---------------------------------------------------------------------------- the steps
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)    # includes the course copy's `make notebooks` (module fixture)
 def test_1_roster_import_and_due_date(t):
     """Step 1: `nbgrader db student import roster.csv` and the due date: the gradebook holds
     the roster (names included) and the assignment's due date."""
@@ -74,7 +74,7 @@ def test_1_roster_import_and_due_date(t):
     t.done.add(1)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 def test_2_collect_canvas_download_and_hub_submissions(t, tmp_path):
     """Step 2: `make collect ZIP=submissions.zip` files each Canvas-named notebook under its
     Canvas id (a stray non-notebook file is skipped); the two late students' hub submissions

@@ -8,7 +8,8 @@ written answer graded by hand in the real formgrader (a ``jupyter server`` in ch
 one-word prose edit of the chapter + ``make notebooks`` + ``make grade FORCE=1``, a
 resubmission, ``make feedback``, ``nbgrader export`` and ``make report``. Each step is one
 test (they share the module's course and run in order; a step whose predecessor failed is
-skipped, naming it).
+skipped, naming it). The file is a little over 300 lines because the nine steps share one
+module-scoped course and must run in order: split across files they would not.
 
 Expected values come from the assignment as students see it (points in the released
 notebook's cells, extra credit announced in its text), which cells each student's code

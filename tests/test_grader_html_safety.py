@@ -13,13 +13,8 @@ sanitiser, no policy), so the checks can fail.
 """
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import html5lib
@@ -29,6 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attacks import corpus  # noqa: E402
 from browser import assert_local_only  # noqa: E402
+import term  # noqa: E402
 
 from neurograder import sanitize  # noqa: E402
 
@@ -192,48 +188,13 @@ def course(tmp_path_factory):
     return {"path": course, "grades": _grades(course), "ids": _submission_ids(course)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def formgrader(course):
     """A real ``jupyter server`` with nbgrader's formgrader and our extension, started from
     the course folder with grader/jupyter_server_config.py; stopped afterwards."""
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [corpus.tool("jupyter"), "server", f"--config={SERVER_CONFIG}", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           "--ServerApp.open_browser=False", f"--ServerApp.root_dir={course['path']}"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(course["path"].parent / "server.log", "w")
-    proc = subprocess.Popen(cmd, cwd=course["path"], stdout=log, stderr=subprocess.STDOUT,
-                            env=corpus.venv_env())
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:       # ready when the API answers (polled, not slept on)
-            assert proc.poll() is None, (course["path"].parent / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "jupyter server did not answer within 120 s"
-            try:
-                req = urllib.request.Request(f"{url}/api/status",
-                                             headers={"Authorization": f"token {token}"})
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        yield {"url": url, "token": token, "log": course["path"].parent / "server.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-        log.close()
+    with term.formgrader(course["path"], course["path"].parent / "server.log",
+                         config=str(SERVER_CONFIG)) as server:
+        yield server
 
 
 def _csp_violations(rec) -> list[str]:

@@ -2,7 +2,10 @@
 
 ``python -m neurograder.lms collect module1 submissions.zip`` (``make collect ZIP=...``):
 
-1. copies the LMS download into ``downloaded/<assignment>/archive/`` (nbgrader's layout);
+1. copies the LMS download into ``downloaded/<assignment>/archive/`` (nbgrader's layout),
+   after moving downloads collected before to ``downloaded/<assignment>/collected/``: each
+   run collects exactly the download it is given (a later download with one student's
+   re-upload updates that student; a student in two downloads is not a duplicate);
 2. runs the real ``nbgrader zip_collect`` with :class:`LmsFileNameCollector` (set in
    ``grader/nbgrader_config.py``), which reads the student id and the notebook name from the
    file names the LMS gives:
@@ -113,10 +116,26 @@ def feedback(course: Path, assignment: str) -> int:
     return _nbgrader(course, "release_feedback", assignment)
 
 
+def retire_earlier_downloads(archive: Path) -> list[str]:
+    """Move what ``archive`` holds to ``collected/`` beside it (never overwriting); return
+    the names moved."""
+    kept = archive.parent / "collected"
+    moved = []
+    for old in sorted(archive.iterdir()):
+        kept.mkdir(exist_ok=True)
+        target, n = kept / old.name, 1
+        while target.exists():
+            target, n = kept / f"{old.stem}.{n}{old.suffix}", n + 1
+        shutil.move(old, target)
+        moved.append(old.name)
+    return moved
+
+
 def collect(course: Path, assignment: str, download: Path) -> int:
     """Steps 1-3 for one LMS download (a .zip, or a folder of files)."""
     archive = course / "downloaded" / assignment / "archive"
     archive.mkdir(parents=True, exist_ok=True)
+    retire_earlier_downloads(archive)
     if download.is_dir():
         shutil.copytree(download, archive / download.name, dirs_exist_ok=True)
     else:

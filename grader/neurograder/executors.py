@@ -140,7 +140,7 @@ class DaskExecutor:
                                          str(snapshot), pure=False)
                 by_future[fut] = shard
             self.futures = list(by_future)
-            for fut in as_completed(self.futures):
+            for fut in as_completed(self.futures, loop=self.client.loop):
                 try:
                     done = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a lost shard costs its students

@@ -140,7 +140,8 @@ def phases(course: Path) -> tuple[dict[str, float], int]:
         n += 1
         for phase, seconds in data.get("timings", {}).items():
             sums[phase] = sums.get(phase, 0.0) + seconds
-        sums["(whole student, worker)"] = sums.get("(whole student, worker)", 0.0) + data["seconds"]
+        if "seconds" in data:   # (markers of earlier versions have no timings)
+            sums["(whole student, worker)"] = sums.get("(whole student, worker)", 0.0) + data["seconds"]
     return {k: v / max(1, n) for k, v in sums.items()}, n
 
 
@@ -210,18 +211,22 @@ def main() -> int:
         f"load average {os.getloadavg()[0]:.1f}")
     fl = floor()
     print("floor, this run: " + "; ".join(f"{k} {v * 1000:.1f} ms" for k, v in fl.items()))
-    plain_t, before, ours = [], [], {size: [] for size in sizes}
+    plain_t, before, ours, per_sub = [], [], {size: [] for size in sizes}, {}
     for r in range(args.repeat):
         for size in sizes:
             course = work / f"ours{size}_{r}"
             size_kinds = scaled(template, course, kinds, size)
             ours[size].append(run_ours(course, args.jobs))
-            print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s")
+            print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s",
+                  flush=True)
+            if r == args.repeat - 1:   # each size's summary as soon as it is complete
+                per_sub[size] = report_size(size, ours[size], args.jobs)
             if size == len(kinds) and args.before:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
                 before.append(run_ours(course, args.jobs, args.before / "grader"))
-                print(f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s")
+                print(f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
+                      f"{before[-1]['cpu']:.1f} s CPU", flush=True)
             if size == len(kinds) and not (args.no_plain or args.plain_seconds):
                 course = work / f"plain{r}"
                 shutil.rmtree(course, ignore_errors=True)
@@ -233,7 +238,6 @@ def main() -> int:
                             and plain_scores.get(s) != ours[size][-1]["scores"].get(s)]
                 if disagree:
                     print("  honest submissions graded differently:", disagree)
-    per_sub = {size: report_size(size, runs, args.jobs) for size, runs in ours.items()}
     n = len(kinds)
     if before:
         wall = statistics.median(r["wall"] for r in before)

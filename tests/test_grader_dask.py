@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import distributed
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -22,8 +23,6 @@ from attacks import corpus  # noqa: E402
 from test_grader_attacks import _copy  # noqa: E402
 
 import bench_grading  # noqa: E402
-
-distributed = pytest.importorskip("distributed")
 
 
 def _batch(course: Path, *args) -> subprocess.CompletedProcess:

@@ -56,14 +56,15 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     from neurograder.pages import (FeedbackAccessibility, FeedbackExporter, FeedbackMathJax,
                                    MarkExtraCredit, MarkUngraded, template_basedirs)
     from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
-                                           SanitizeStudentHTML, StripHiddenTests)
+                                           SanitizeStudentHTML, SaveAutoGradesOnce,
+                                           StripHiddenTests)
 
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
     # (CheckCellMetadata is left out: NormalizeSubmission already rebuilt every nbgrader cell
     # from the source notebook, and validating twice cost ~0.25 s per student)
     c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
                                            ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, SaveExtraCredit, FollowHandGrades,
+                                           SaveAutoGradesOnce, SaveExtraCredit, FollowHandGrades,
                                            ApplyExtensions, AssignLatePenalties]
     # feedback: student HTML sanitised again, ungraded hand-graded answers say so, MathJax
     # written next to each page (offline), WCAG repairs last; the page's Content-Security-Policy

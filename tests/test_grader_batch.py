@@ -8,6 +8,7 @@ same class must get plain full marks (the total of the source notebook's test po
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -220,3 +221,46 @@ def test_a_killed_worker_costs_at_most_its_student(template, tmp_path):
     assert {n: scores[n]["score"] for n in names} == {n: _full(course) for n in names}
     again = _batch(course, timeout=600)
     assert f"skipped {len(names)}" in again.stdout.split("\n")[0], again.stdout
+
+
+# ------------------------------------------------------------------------------ timings
+@pytest.mark.timeout(900)
+def test_each_marker_says_where_the_students_time_went(batch):
+    """The honest student's marker records seconds per grading phase: every phase the
+    worker went through is there, none is negative, and together they account for the
+    worker's own clock for that student (measured around the whole student)."""
+    marker = json.loads((batch["course"] / "autograded" / HONEST / corpus.ASSIGNMENT /
+                         ".neurograder.json").read_text())
+    timings = marker["timings"]
+    for phase in ("fingerprint", "nbgrader set-up, reading and writing", "normalize submission",
+                  "sandbox set-up and teardown", "sandbox start-up", "student cells and checks",
+                  "judging and outputs", "gradebook writes"):
+        assert phase in timings, (phase, timings)
+    assert min(timings.values()) >= 0, timings
+    assert timings["sandbox start-up"] > 0 and timings["student cells and checks"] > 0, timings
+    total = sum(timings.values())
+    assert abs(total - marker["seconds"]) <= 0.05 + 0.02 * marker["seconds"], (total, marker)
+    assert marker["cpu_seconds"] > 0
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_sandbox_process_left_as_a_zombie_does_not_hold_up_the_next_student():
+    """A killed process whose zombie nobody reaps (an orphan under a container's init) is
+    dead: waiting for it returns at once, while a live process is waited for up to the
+    timeout."""
+    from neurograder import bounds
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        os.waitid(os.P_PID, dead.pid, os.WEXITED | os.WNOWAIT)   # exited, not reaped: a zombie
+        assert Path(f"/proc/{dead.pid}").exists()
+        started = time.monotonic()
+        bounds._wait_gone({dead.pid}, timeout=5.0)
+        assert time.monotonic() - started < 1.0
+        started = time.monotonic()
+        bounds._wait_gone({live.pid}, timeout=0.3)
+        assert time.monotonic() - started >= 0.3
+    finally:
+        live.kill()
+        live.wait()
+        dead.wait()

@@ -23,6 +23,10 @@ corrupted or foreign submissions.
 * Each worker is its own one-process pool: a worker killed mid-student (OOM killer, kill -9)
   costs only that student, who is started once more in a fresh worker and otherwise
   reported as "error" (ungraded, so the next run grades them).
+* ``--scheduler tcp://host:port`` grades on an existing Dask cluster instead
+  (:mod:`neurograder.executors`): same results, same markers, the gradebook written here.
+* Each student's marker also records ``timings``: seconds per grading phase (see
+  :mod:`neurograder.worker`; ``bench/bench_grading.py`` sums them).
 * Student-controlled text (folder names, messages) is printed and written to the report with
   control characters replaced (:func:`neurograder.intake.printable`).
 """
@@ -30,15 +34,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
-import json
 import os
-import stat
 import sys
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 # nbformat validates every notebook it reads and writes; the compiled validator is much
@@ -46,244 +44,9 @@ from pathlib import Path
 os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
 
 from neurograder.intake import printable  # noqa: E402
+from neurograder.screening import screen_submission, zero_submission  # noqa: E402
 
 COURSE_DEFAULT = Path(__file__).resolve().parents[1]
-MARKER = ".neurograder.json"
-#: times a student is started again after their grading worker died (killed by the OOM
-#: killer or an operator); then the student is reported as "error" and the batch goes on
-WORKER_RETRIES = 1
-
-
-def _api(course: Path):
-    from traitlets.config.loader import PyFileConfigLoader
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    cfg.CourseDirectory.root = str(course)
-    coursedir = CourseDirectory(config=cfg)
-    return NbGraderAPI(coursedir=coursedir, config=cfg)
-
-
-def _sha(*paths) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        p = Path(p)
-        files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
-        for q in files:
-            if q.name == MARKER:
-                continue
-            h.update(str(q.name).encode())
-            h.update(q.read_bytes() if q.exists() else b"-")
-    return h.hexdigest()
-
-
-def fingerprint(course: Path, assignment: str, student: str) -> str:
-    import neurograder.checks as checks_mod
-    from neurograder import grading
-    checks_mod.course_secret()   # (created on first use: the hidden cases depend on it)
-    return _sha(course / "submitted" / student / assignment,
-                course / "source" / assignment, course / "nbgrader_config.py",
-                Path(checks_mod.__file__), Path(grading.__file__).with_name("_child.py"),
-                checks_mod.secret_path())
-
-
-#: largest submitted notebook read (bytes); a bigger file is reported, never parsed
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
-#: longest grade_id accepted in a submitted cell's nbgrader metadata
-MAX_GRADE_ID = 200
-#: nbgrader metadata keys whose value must be a boolean / a number / a string
-BOOL_KEYS = ("grade", "solution", "locked", "task")
-NUMBER_KEYS = ("points",)
-STRING_KEYS = ("grade_id", "checksum", "cell_type")
-
-
-def metadata_problem(nb) -> str | None:
-    """Why a (schema-valid) notebook's nbgrader cell metadata cannot be graded, or None."""
-    for no, cell in enumerate(nb.cells, 1):
-        md = cell.get("metadata", {})
-        if not isinstance(md, dict):
-            return f"cell {no}: metadata is not a mapping"
-        if "nbgrader" not in md:
-            continue
-        meta = md["nbgrader"]
-        if not isinstance(meta, dict):
-            return f"cell {no}: nbgrader metadata is {type(meta).__name__}, not a mapping"
-        for key in STRING_KEYS:
-            if key in meta and not isinstance(meta[key], str):
-                return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not text"
-        if len(meta.get("grade_id", "")) > MAX_GRADE_ID:
-            return f"cell {no}: nbgrader grade_id longer than {MAX_GRADE_ID} characters"
-        for key in BOOL_KEYS:
-            if key in meta and not isinstance(meta[key], bool):
-                return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not true/false"
-        for key in NUMBER_KEYS:
-            if key in meta and (isinstance(meta[key], bool)
-                                or not isinstance(meta[key], (int, float))):
-                return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not a number"
-    return None
-
-
-def check_notebook(path: Path, source_ids: set[str]) -> tuple[str, str]:
-    """('ok'|'corrupted'|'foreign'|'missing', message) for one submitted notebook.
-
-    Never raises: whatever is wrong with the file (not JSON, not a notebook, too big, odd
-    nbgrader metadata, not a plain file) is the message of a 'corrupted' verdict.
-    """
-    import nbformat
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return "missing", f"no {path.name} in the submission"
-    except OSError as exc:
-        return "corrupted", f"{path.name} cannot be read ({type(exc).__name__})"
-    if not stat.S_ISREG(info.st_mode):
-        return "corrupted", f"{path.name} is not a plain file (a link?): refused"
-    if info.st_size > MAX_NOTEBOOK_BYTES:
-        return "corrupted", (f"{path.name} is {info.st_size / 2**20:.0f} MB, more than the "
-                             f"{MAX_NOTEBOOK_BYTES // 2**20} MB a notebook may have")
-    try:
-        nb = nbformat.read(str(path), as_version=4)
-        nbformat.validate(nb)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, never raised
-        return "corrupted", f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
-    problem = metadata_problem(nb)
-    if problem:
-        return "corrupted", f"{path.name} has malformed nbgrader metadata ({problem})"
-    ids = {grading_id(c) for c in nb.cells} - {None}
-    if not ids & source_ids:
-        return "foreign", f"{path.name} has none of the assignment's cells (another notebook?)"
-    return "ok", ""
-
-
-def grading_id(cell) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta.get("grade_id") if isinstance(meta, dict) else None
-
-
-def screen_submission(folder: Path, submitted: Path, notebooks: list[str],
-                      source_ids: set[str]) -> tuple[str, str]:
-    """(status, message) of one student's folder before grading: 'ok', 'foreign', or a
-    refusal ('corrupted', 'missing'). Never raises: an unexpected failure is 'corrupted'."""
-    from neurograder.intake import refused_entries
-    try:
-        refused = refused_entries(folder, submitted)
-        if refused:
-            return "corrupted", "refused: " + "; ".join(refused[:5])
-        problems = [check_notebook(folder / f"{n}.ipynb", source_ids) for n in notebooks]
-    except Exception as exc:  # noqa: BLE001 - one odd folder never stops the class
-        return "corrupted", f"the submission could not be checked ({type(exc).__name__}: {exc})"
-    bad = [(k, m) for k, m in problems if k in ("corrupted", "missing")]
-    if bad:
-        return bad[0][0], "; ".join(m for _, m in bad)
-    foreign = [m for k, m in problems if k == "foreign"]
-    if foreign:
-        return "foreign", "; ".join(foreign)
-    return "ok", ""
-
-
-def zero_submission(api, assignment: str, student: str, notebooks: list[str], why: str):
-    """A corrupted submission: zero for every graded cell, with the reason as a comment."""
-    from nbgrader.api import Gradebook
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        gb.update_or_create_student(student)
-        sub = gb.update_or_create_submission(assignment, student)
-        for nb in sub.notebooks:
-            for grade in nb.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            for comment in nb.comments:
-                comment.auto_comment = why
-        gb.db.commit()
-
-
-_API = None
-
-
-def _worker_init(course):
-    global _API
-    _API = _api(Path(course))
-
-
-def grade_one(course: str, assignment: str, student: str, force: bool) -> dict:
-    """Grade one student (runs in a worker process)."""
-    course = Path(course)
-    started = time.monotonic()
-    out_dir = course / "autograded" / student / assignment
-    fp = fingerprint(course, assignment, student)
-    marker = out_dir / MARKER
-    if not force and marker.exists():
-        try:
-            if json.loads(marker.read_text()).get("fingerprint") == fp:
-                return {"student": student, "status": "skipped", "seconds": 0.0}
-        except ValueError:
-            pass
-    res = _API.autograde(assignment, student, force=True, create=True)
-    status = "graded" if res.get("success") else "error"
-    msg = "" if res.get("success") else (res.get("error") or res.get("log") or "")[-600:]
-    if res.get("success"):
-        out_dir.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"fingerprint": fp, "graded_at": time.time()}))
-    return {"student": student, "status": status, "message": msg,
-            "seconds": time.monotonic() - started}
-
-
-class Workers:
-    """``jobs`` grading workers, each a one-process pool: a worker that dies (SIGKILL, OOM)
-    breaks only its own pool, so it costs only the student it held. That student is started
-    again up to WORKER_RETRIES times in a fresh worker, then reported as "error"."""
-
-    def __init__(self, course: str, jobs: int):
-        self.course, self.pools = course, [None] * jobs
-
-    def _pool(self, slot: int) -> ProcessPoolExecutor:
-        if self.pools[slot] is None:
-            self.pools[slot] = ProcessPoolExecutor(max_workers=1, initializer=_worker_init,
-                                                   initargs=(self.course,))
-        return self.pools[slot]
-
-    def _drop(self, slot: int):
-        pool, self.pools[slot] = self.pools[slot], None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def run(self, students, assignment: str, force: bool):
-        """Yield (student, result) as each student finishes, whatever happens to workers."""
-        queue, attempts, running = deque(students), {}, {}
-        while queue or running:
-            for slot in range(len(self.pools)):
-                if queue and slot not in {k for k, _ in running.values()}:
-                    sid = queue.popleft()
-                    fut = self._pool(slot).submit(grade_one, self.course, assignment, sid, force)
-                    running[fut] = (slot, sid)
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                slot, sid = running.pop(fut)
-                try:
-                    yield sid, fut.result()
-                except BrokenProcessPool:
-                    self._drop(slot)
-                    attempts[sid] = attempts.get(sid, 0) + 1
-                    if attempts[sid] <= WORKER_RETRIES:
-                        queue.appendleft(sid)
-                    else:
-                        yield sid, {"student": sid, "status": "error", "message":
-                                    f"the grading worker died {attempts[sid]} times "
-                                    "(killed, out of memory?); run the command again"}
-                except Exception as exc:  # noqa: BLE001 - one student's failure, go on
-                    yield sid, {"student": sid, "status": "error",
-                                "message": f"{type(exc).__name__}: {exc}"[:300]}
-
-    def kill(self):
-        for slot, pool in enumerate(self.pools):
-            if pool is not None:
-                for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                    proc.kill()
-                self._drop(slot)
-
-    def close(self):
-        for pool in self.pools:
-            if pool is not None:
-                pool.shutdown(wait=True)
 
 
 def describe_bounds() -> str:
@@ -325,45 +88,53 @@ def summarize(api, assignment: str, rows: dict) -> list[dict]:
     return table
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m neurograder.batch", description=__doc__.split("\n")[0])
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="python -m neurograder.batch",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--course", type=Path, default=COURSE_DEFAULT,
                     help="nbgrader course root holding nbgrader_config.py (default: grader/)")
     ap.add_argument("--assignment", default="module1")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="students graded at once (default: number of cores)")
+    ap.add_argument("--scheduler", default=None,
+                    help="address of a Dask scheduler (tcp://host:port) to grade on instead")
     ap.add_argument("--force", action="store_true", help="regrade students already graded")
     ap.add_argument("--csv", type=Path, default=None, help="grades CSV (default <course>/grades.csv)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
-    course = args.course.resolve()
-    if not (course / "nbgrader_config.py").exists():
-        ap.error(f"{course} has no nbgrader_config.py: pass --course <nbgrader course root>")
-    source = course / "source" / args.assignment
-    if not source.is_dir():
-        ap.error(f"no source/{args.assignment} in {course}: build it first (make notebooks)")
-    os.chdir(course)
-    # nbgrader runs `alembic` from PATH when it creates a gradebook: use the venv's
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    from tqdm import tqdm
-    from neurograder import grading
+    args.course = args.course.resolve()
+    if not (args.course / "nbgrader_config.py").exists():
+        ap.error(f"{args.course} has no nbgrader_config.py: pass --course <nbgrader course root>")
+    if not (args.course / "source" / args.assignment).is_dir():
+        ap.error(f"no source/{args.assignment} in {args.course}: build it first (make notebooks)")
+    return args
 
-    api = _api(course)
+
+def source_ids(source: Path) -> tuple[list[str], set[str]]:
+    """The assignment's notebook names and every grade_id of their source notebooks."""
+    from neurograder import grading
     notebooks = sorted(p.stem for p in source.glob("*.ipynb"))
-    source_ids = set()
+    ids = set()
     for name in notebooks:
         spec = grading.load_spec(source / f"{name}.ipynb")
-        source_ids |= {grading.nbg(c).get("grade_id") for c in spec.nb.cells} - {None}
+        ids |= {grading.nbg(c).get("grade_id") for c in spec.nb.cells} - {None}
+    return notebooks, ids
+
+
+def screen_class(api, course: Path, assignment: str) -> tuple[dict, list[str]]:
+    """Screen every submission folder: refused ones get zero in the gradebook and a report
+    row; returns (rows so far, students to grade)."""
+    notebooks, ids = source_ids(course / "source" / assignment)
     submitted = course / "submitted"
     students = sorted(p.name for p in submitted.iterdir()
-                      if (p / args.assignment).is_dir()) if submitted.is_dir() else []
+                      if (p / assignment).is_dir()) if submitted.is_dir() else []
     rows, todo = {}, []
     for sid in students:
-        status, message = screen_submission(submitted / sid / args.assignment, submitted,
-                                            notebooks, source_ids)
+        status, message = screen_submission(submitted / sid / assignment, submitted,
+                                            notebooks, ids)
         if status in ("corrupted", "missing"):
             try:
-                zero_submission(api, args.assignment, sid, notebooks, printable(message))
+                zero_submission(api, assignment, sid, notebooks, printable(message))
             except Exception as exc:  # noqa: BLE001 - reported below; the class goes on
                 message += f" (not recorded in the gradebook: {type(exc).__name__})"
             rows[sid] = {"student": sid, "status": status, "message": message}
@@ -371,13 +142,23 @@ def main(argv=None) -> int:
         if status == "foreign":
             rows[sid] = {"student": sid, "status": "foreign", "message": message}
         todo.append(sid)
+    return rows, todo
 
-    started = time.monotonic()
+
+def make_executor(args):
+    from neurograder import executors
+    if args.scheduler:
+        return executors.DaskExecutor(str(args.course), args.scheduler)
+    return executors.LocalExecutor(str(args.course), max(1, args.jobs))
+
+
+def grade_class(executor, todo: list[str], rows: dict, args) -> bool:
+    """Grade ``todo`` into ``rows`` with a progress bar; False when interrupted (Ctrl-C)."""
+    from tqdm import tqdm
     bar = tqdm(total=len(todo), unit="student", disable=args.no_progress, desc=args.assignment)
-    workers = Workers(str(course), max(1, args.jobs))
     done = 0
     try:
-        for sid, res in workers.run(todo, args.assignment, args.force):
+        for sid, res in executor.run(todo, args.assignment, args.force):
             prev = rows.get(sid)
             if prev and prev["status"] == "foreign" and res["status"] != "error":
                 res = dict(res, status="foreign", message=prev["message"])
@@ -387,36 +168,62 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         # stop now: queued students are dropped, running ones killed (their marker is not
         # written, so the next run grades them again; SQLite rolls back half a transaction)
-        workers.kill()
+        executor.kill()
         bar.close()
         print(f"\ninterrupted after {done} of {len(todo)} students; run the same command "
               "again to grade the rest (graded students are skipped)", file=sys.stderr)
-        return 130
-    workers.close()
+        return False
+    executor.close()
     bar.close()
-    elapsed = time.monotonic() - started
+    return True
 
-    csv_path = args.csv or course / "grades.csv"
-    export_csv(api, csv_path)
-    table = summarize(api, args.assignment, rows)
-    report = course / f"{args.assignment}_report.csv"
-    with open(report, "w", newline="") as fh:
+
+def write_report(table: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(table[0]) if table else ["student"])
         w.writeheader()
         w.writerows({k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
                     for r in table)
+
+
+def print_summary(table: list[dict], assignment: str, graded: int, elapsed: float) -> dict:
     counts = {}
     for r in table:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     late = [r["student"] for r in table if r["late_seconds"] > 0]
-    print(f"{args.assignment}: {len(todo)} graded or checked in {elapsed:.1f} s; " +
+    print(f"{assignment}: {graded} graded or checked in {elapsed:.1f} s; " +
           ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for r in table:
         if r["status"] not in ("graded", "skipped"):
             print(f"  {printable(r['student'])}: {r['status']}: {printable(r['message'], 200)}")
     if late:
         print("  late: " + ", ".join(printable(s) for s in late))
-    print(f"grades: {csv_path}\nreport: {report}")
+    return counts
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    course = args.course
+    os.chdir(course)
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: use the venv's
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    from neurograder.worker import course_api
+    api = course_api(course)
+    started = time.monotonic()
+    rows, todo = screen_class(api, course, args.assignment)
+    screening = time.monotonic() - started
+    started = time.monotonic()
+    if not grade_class(make_executor(args), todo, rows, args):
+        return 130
+    elapsed = time.monotonic() - started
+    csv_path = args.csv or course / "grades.csv"
+    export_csv(api, csv_path)
+    table = summarize(api, args.assignment, rows)
+    report = course / f"{args.assignment}_report.csv"
+    write_report(table, report)
+    counts = print_summary(table, args.assignment, len(todo), elapsed)
+    print(f"screening: {screening:.3f} s for {len(rows) + len(todo) - len(set(rows) & set(todo))} "
+          f"submissions\ngrades: {csv_path}\nreport: {report}")
     print(describe_bounds())
     return 1 if counts.get("error") else 0
 

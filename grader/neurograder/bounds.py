@@ -234,11 +234,19 @@ def _cpu_throttled(d: Path) -> int:
 
 
 def _wait_gone(pids: set[int], timeout: float = 1.0) -> None:
-    """Wait until the killed ``pids`` have left /proc (zombies reaped by their parents)."""
+    """Wait until the killed ``pids`` have died: left /proc, or zombies (an orphan's zombie
+    stays until init reaps it, which a container's init may never do)."""
     import time
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
 
 
 class SandboxBounds:

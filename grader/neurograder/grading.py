@@ -388,5 +388,6 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
         outcomes[gid] = Outcome(gid, check.name, points, passed, msg)
     notes = notes + [f"cell {n}" for n in result.cells.values()]
     info = {"mode": result.mode, "seconds": result.seconds, "notes": notes,
-            "setup_errors": result.setup_errors, "error": result.error}
+            "setup_errors": result.setup_errors, "error": result.error,
+            "timings": result.timings}
     return outcomes, info

@@ -14,6 +14,8 @@ Wired in by ``grader/nbgrader_config.py``:
   in one sandbox (:mod:`neurograder.sandbox`), judges the outputs here, and writes each test
   cell's output: ``passed`` on stdout, or an error output with the check's message. nbgrader's
   own SaveAutoGrades then scores the cells (error -> 0, otherwise full points).
+* :class:`SaveAutoGradesOnce` (autograde step; replaces SaveAutoGrades): nbgrader's own
+  SaveAutoGrades with one commit per notebook instead of one per cell.
 * :class:`StripHiddenTests` (feedback step): a safety net removing any hidden-test region.
   (Feedback steps derive from NbGraderPreprocessor: nbgrader registers its preprocessors
   without enabling them, and a plain nbconvert Preprocessor is disabled by default.)
@@ -30,7 +32,7 @@ from nbformat.v4 import new_output
 from traitlets import Bool, Float, Integer, Unicode
 
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from nbgrader import utils as nbutils
 
 from . import grading, sandbox, sanitize
@@ -268,3 +270,33 @@ class SanitizeStudentHTML(NbGraderPreprocessor):
         if md.get("locked") and not md.get("solution") and cell.cell_type != "code":
             return cell, resources
         return sanitize_cell(cell), resources
+
+
+class _OneTransaction:
+    """A gradebook session whose ``commit()`` only flushes: the one real commit happens
+    when the gradebook closes (``remove()``), so a notebook's grades are written at once."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self):
+        self._session.flush()
+
+    def remove(self):
+        try:
+            self._session.commit()
+        finally:
+            self._session.remove()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+class SaveAutoGradesOnce(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades (same scores, comments and review flags), committed once
+    per notebook instead of once per cell: on SQLite each commit is a disk sync."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if not isinstance(self.gradebook.db, _OneTransaction):
+            self.gradebook.db = _OneTransaction(self.gradebook.db)
+        return super().preprocess_cell(cell, resources, index)

@@ -1,0 +1,215 @@
+"""Where the batch's students are graded: local worker processes, or a Dask cluster.
+
+Both executors have the same face: ``run(students, assignment, force)`` yields
+``(student, result)`` as each student finishes, ``kill()`` stops at once, ``close()`` waits.
+
+* :class:`LocalExecutor`: ``jobs`` worker processes on this machine, each a one-process pool
+  of its own, all writing the course's gradebook (SQLite on a local disk takes one writer at
+  a time, with its own locking).
+* :class:`DaskExecutor`: shards of students sent to an existing ``dask.distributed``
+  scheduler. SQLite must not be written by several machines through a shared file system
+  (its locks are not reliable there), so each shard is graded against a private copy of the
+  gradebook on the worker's local disk, and the driver alone writes the course's gradebook:
+  one transaction per student (:mod:`neurograder.records`), then that student's marker.
+  Workers read the course folder (submissions, source, release) and write each student's
+  own ``autograded/<student>/`` folder through the shared file system.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from neurograder import records, worker
+
+#: times a student is started again after their grading worker died (killed by the OOM
+#: killer or an operator); then the student is reported as "error" and the batch goes on
+WORKER_RETRIES = 1
+#: students per Dask task: large enough to pay a worker's nbgrader start-up (~1-2 s) over
+#: several students, small enough to spread a class over many workers
+SHARD_SIZE = 8
+#: file name of the gradebook snapshot the Dask workers copy (in the course folder)
+SNAPSHOT = ".neurograder-gradebook-snapshot.db"
+
+
+class LocalExecutor:
+    """``jobs`` grading workers, each a one-process pool: a worker that dies (SIGKILL, OOM)
+    breaks only its own pool, so it costs only the student it held. That student is started
+    again up to WORKER_RETRIES times in a fresh worker, then reported as "error"."""
+
+    def __init__(self, course: str, jobs: int, db_url: str | None = None,
+                 write_marker: bool = True):
+        self.course, self.pools = course, [None] * max(1, jobs)
+        self.db_url, self.write_marker = db_url, write_marker
+
+    def _pool(self, slot: int) -> ProcessPoolExecutor:
+        if self.pools[slot] is None:
+            self.pools[slot] = ProcessPoolExecutor(max_workers=1, initializer=worker.init,
+                                                   initargs=(self.course, self.db_url))
+        return self.pools[slot]
+
+    def _drop(self, slot: int):
+        pool, self.pools[slot] = self.pools[slot], None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, students, assignment: str, force: bool):
+        """Yield (student, result) as each student finishes, whatever happens to workers."""
+        queue, attempts, running = deque(students), {}, {}
+        while queue or running:
+            for slot in range(len(self.pools)):
+                if queue and slot not in {k for k, _ in running.values()}:
+                    sid = queue.popleft()
+                    fut = self._pool(slot).submit(worker.grade_one, self.course, assignment,
+                                                  sid, force, self.db_url, self.write_marker)
+                    running[fut] = (slot, sid)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                slot, sid = running.pop(fut)
+                try:
+                    yield sid, fut.result()
+                except BrokenProcessPool:
+                    self._drop(slot)
+                    attempts[sid] = attempts.get(sid, 0) + 1
+                    if attempts[sid] <= WORKER_RETRIES:
+                        queue.appendleft(sid)
+                    else:
+                        yield sid, {"student": sid, "status": "error", "message":
+                                    f"the grading worker died {attempts[sid]} times "
+                                    "(killed, out of memory?); run the command again"}
+                except Exception as exc:  # noqa: BLE001 - one student's failure, go on
+                    yield sid, error_result(sid, exc)
+
+    def kill(self):
+        for slot, pool in enumerate(self.pools):
+            if pool is not None:
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.kill()
+                self._drop(slot)
+
+    def close(self):
+        for pool in self.pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+
+def error_result(sid: str, exc: BaseException) -> dict:
+    return {"student": sid, "status": "error", "message": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def shards(students: list[str], size: int = SHARD_SIZE) -> list[list[str]]:
+    return [students[k:k + size] for k in range(0, len(students), size)]
+
+
+def snapshot_gradebook(db: Path, dest: Path) -> Path:
+    """A consistent copy of the SQLite gradebook ``db`` (SQLite's online backup)."""
+    dest.unlink(missing_ok=True)
+    with sqlite3.connect(db) as src, sqlite3.connect(dest) as out:
+        src.backup(out)
+    return dest
+
+
+class DaskExecutor:
+    """Shards of students graded on an existing Dask scheduler; the gradebook is written
+    here, by the driver, one transaction per student (see the module docstring)."""
+
+    def __init__(self, course: str, scheduler: str, shard_size: int = SHARD_SIZE):
+        from distributed import Client
+        self.course, self.shard_size = course, shard_size
+        self.client = Client(scheduler, set_as_default=False)
+        self.futures = []
+
+    def run(self, students, assignment: str, force: bool):
+        from distributed import as_completed
+        course = Path(self.course)
+        api = worker.course_api(course)
+        snapshot = snapshot_gradebook(Path(api.coursedir.db_url.removeprefix("sqlite:///")),
+                                      course / SNAPSHOT)
+        try:
+            by_future = {}
+            for shard in shards(list(students), self.shard_size):
+                fut = self.client.submit(grade_shard, self.course, assignment, shard, force,
+                                         str(snapshot), pure=False)
+                by_future[fut] = shard
+            self.futures = list(by_future)
+            for fut in as_completed(self.futures, loop=self.client.loop):
+                try:
+                    done = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a lost shard costs its students
+                    for sid in by_future[fut]:
+                        yield sid, error_result(sid, exc)
+                    continue
+                for result, record in done:
+                    yield result["student"], self._record(api, course, assignment, result,
+                                                          record)
+        finally:
+            snapshot.unlink(missing_ok=True)
+
+    @staticmethod
+    def _record(api, course: Path, assignment: str, result: dict, record) -> dict:
+        """The student's grades into the course gradebook, then their marker."""
+        if result.get("status") != "graded" or record is None:
+            return result
+        try:
+            records.apply_record(api.coursedir.db_url, api.coursedir.course_id, assignment,
+                                 result["student"], record)
+        except Exception as exc:  # noqa: BLE001 - not recorded: reported, graded next run
+            return error_result(result["student"], exc)
+        worker.write_marker_file(course, assignment, result)
+        return result
+
+    def kill(self):
+        self.client.cancel(self.futures, force=True)
+        self.client.close()
+
+    def close(self):
+        self.client.close()
+
+
+def grade_shard(course: str, assignment: str, students: list[str], force: bool,
+                snapshot: str) -> list:
+    """(On a Dask worker) grade ``students`` against a local copy of the gradebook snapshot;
+    return [(result, record or None)]. Grading runs in a child process of its own (the
+    sandbox must not be started from a threaded Dask worker)."""
+    with tempfile.TemporaryDirectory(prefix="neurograder-shard-") as tmp:
+        db = Path(tmp) / "gradebook.db"
+        shutil.copyfile(snapshot, db)
+        out = Path(tmp) / "results.json"
+        spec = {"course": course, "assignment": assignment, "students": students,
+                "force": force, "db_url": f"sqlite:///{db}", "out": str(out)}
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+        run = subprocess.run([sys.executable, "-m", "neurograder.executors"],
+                             input=json.dumps(spec), text=True, capture_output=True, env=env)
+        if run.returncode != 0 or not out.exists():
+            raise RuntimeError(f"shard grader failed (exit {run.returncode}): "
+                               f"{run.stderr[-500:]}")
+        return json.loads(out.read_text())
+
+
+def _shard_main() -> int:
+    """The shard's child process: one local worker, no markers (the driver writes them)."""
+    spec = json.loads(sys.stdin.read())
+    local = LocalExecutor(spec["course"], 1, spec["db_url"], write_marker=False)
+    done = []
+    try:
+        for sid, result in local.run(spec["students"], spec["assignment"], spec["force"]):
+            record = (records.submission_record(spec["db_url"], spec["assignment"], sid)
+                      if result.get("status") == "graded" else None)
+            done.append((result, record))
+    finally:
+        local.close()
+    Path(spec["out"]).write_text(json.dumps(done))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_shard_main())

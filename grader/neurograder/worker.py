@@ -1,0 +1,190 @@
+"""What a grading worker does for one student: nbgrader's own autograde, timed per phase.
+
+Runs in a worker process (a local pool's or, through :mod:`neurograder.executors`, one on a
+Dask worker), never in the sandbox. :func:`grade_one` grades one student with
+:class:`nbgrader.apps.NbGraderAPI` (the course's nbgrader_config.py applies exactly as for
+``nbgrader autograde``) and returns the student's result with a ``timings`` record: seconds
+per phase, measured with cheap clocks around each nbgrader preprocessor (no profiler).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+MARKER = ".neurograder.json"
+
+#: phase of each nbgrader preprocessor (by class name) in the ``timings`` record; any other
+#: preprocessor counts as "other preprocessors"
+PHASE_OF = {
+    "NormalizeSubmission": "normalize submission", "OverwriteKernelspec": "normalize submission",
+    "SandboxExecute": "sandbox and judging",
+    "SaveAutoGrades": "gradebook writes", "SaveAutoGradesOnce": "gradebook writes",
+    "SaveExtraCredit": "gradebook writes", "FollowHandGrades": "gradebook writes",
+    "ApplyExtensions": "gradebook writes", "AssignLatePenalties": "gradebook writes",
+}
+
+
+def course_api(course: Path, db_url: str | None = None):
+    """nbgrader's API on ``course`` with its nbgrader_config.py (and another gradebook)."""
+    from traitlets.config.loader import PyFileConfigLoader
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    cfg.CourseDirectory.root = str(course)
+    if db_url:
+        cfg.CourseDirectory.db_url = db_url
+    coursedir = CourseDirectory(config=cfg)
+    return NbGraderAPI(coursedir=coursedir, config=cfg)
+
+
+def _sha(*paths) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        p = Path(p)
+        files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        for q in files:
+            if q.name == MARKER:
+                continue
+            h.update(str(q.name).encode())
+            h.update(q.read_bytes() if q.exists() else b"-")
+    return h.hexdigest()
+
+
+def course_fingerprint(course: Path, assignment: str) -> str:
+    """What every student's grade depends on besides their folder: source, config, checks,
+    the sandbox's inside and the course secret. Computed once per worker."""
+    import neurograder.checks as checks_mod
+    from neurograder import grading
+    checks_mod.course_secret()   # (created on first use: the hidden cases depend on it)
+    return _sha(course / "source" / assignment, course / "nbgrader_config.py",
+                Path(checks_mod.__file__), Path(grading.__file__).with_name("_child.py"),
+                checks_mod.secret_path())
+
+
+def fingerprint(course: Path, assignment: str, student: str, shared: str) -> str:
+    """The student's submission folder together with the course's ``shared`` fingerprint."""
+    return hashlib.sha256((shared + _sha(course / "submitted" / student / assignment))
+                          .encode()).hexdigest()
+
+
+def up_to_date(marker: Path, fp: str) -> bool:
+    try:
+        return json.loads(marker.read_text()).get("fingerprint") == fp
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+# ---------------------------------------------------------------- per-phase clocks
+_PHASES: dict = {}
+
+
+def _timed_call(original):
+    def __call__(self, nb, resources):
+        started = time.perf_counter()
+        try:
+            return original(self, nb, resources)
+        finally:
+            phase = PHASE_OF.get(type(self).__name__, "other preprocessors")
+            _PHASES[phase] = _PHASES.get(phase, 0.0) + time.perf_counter() - started
+            if phase == "sandbox and judging":
+                _PHASES["_sandbox"] = next(iter(resources.get("neurograder", {}).values()), {})
+    __call__.timed = True
+    return __call__
+
+
+def install_phase_clocks() -> None:
+    """Time every nbconvert/nbgrader preprocessor call of this process (a clock per call)."""
+    from nbconvert.preprocessors import Preprocessor
+    if not getattr(Preprocessor.__call__, "timed", False):
+        Preprocessor.__call__ = _timed_call(Preprocessor.__call__)
+
+
+def split_sandbox(phases: dict) -> dict:
+    """'sandbox and judging' split with the sandbox's own clocks: set-up and teardown
+    (bubblewrap, cgroup, uid), start-up inside (interpreter, imports), student cells and
+    checks, and judging in the grader."""
+    info = phases.pop("_sandbox", {}) or {}
+    whole = phases.pop("sandbox and judging", None)
+    if whole is None:
+        return phases
+    inside = info.get("timings") or {}
+    wall = float(info.get("seconds") or 0.0)
+    total = float(inside.get("total") or 0.0)
+    startup = float(inside.get("startup") or 0.0)
+    phases.update({"sandbox set-up and teardown": max(0.0, wall - total),
+                   "sandbox start-up": startup,
+                   "student cells and checks": max(0.0, total - startup),
+                   "judging and outputs": max(0.0, whole - wall)})
+    return phases
+
+
+# ---------------------------------------------------------------- one student
+_APIS: dict = {}
+_SHARED: dict = {}
+
+
+def init(course: str, db_url: str | None = None) -> None:
+    """Worker start-up: nbgrader's API and the course fingerprint, once per worker."""
+    install_phase_clocks()
+    # nbgrader resolves some paths from the course root and runs `alembic` from PATH when it
+    # creates a gradebook: the same working folder and PATH as `nbgrader autograde`
+    os.chdir(course)
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    key = (course, db_url)
+    if key not in _APIS:
+        _APIS[key] = course_api(Path(course), db_url)
+
+
+def grade_one(course: str, assignment: str, student: str, force: bool,
+              db_url: str | None = None, write_marker: bool = True) -> dict:
+    """Grade one student (in a worker process). The marker (fingerprint, timings) is written
+    last, so an interrupted student is graded again next time."""
+    course_path = Path(course)
+    started, cpu0 = time.monotonic(), _cpu()
+    init(course, db_url)
+    if (course, assignment) not in _SHARED:
+        _SHARED[(course, assignment)] = course_fingerprint(course_path, assignment)
+    fp = fingerprint(course_path, assignment, student, _SHARED[(course, assignment)])
+    out_dir = course_path / "autograded" / student / assignment
+    marker = out_dir / MARKER
+    if not force and up_to_date(marker, fp):
+        return {"student": student, "status": "skipped", "seconds": 0.0}
+    timings = {"fingerprint": time.monotonic() - started}
+    _PHASES.clear()
+    t = time.monotonic()
+    res = _APIS[(course, db_url)].autograde(assignment, student, force=True, create=True)
+    autograde = time.monotonic() - t
+    phases = split_sandbox(dict(_PHASES))
+    timings["nbgrader set-up, reading and writing"] = max(
+        0.0, autograde - sum(v for k, v in _PHASES.items() if not k.startswith("_")))
+    timings.update(phases)
+    ok = bool(res.get("success"))
+    result = {"student": student, "status": "graded" if ok else "error",
+              "message": "" if ok else (res.get("error") or res.get("log") or "")[-600:],
+              "seconds": time.monotonic() - started, "cpu_seconds": _cpu() - cpu0,
+              "fingerprint": fp,
+              "timings": {k: round(v, 4) for k, v in timings.items()}}
+    if ok and write_marker:
+        write_marker_file(course_path, assignment, result)
+    return result
+
+
+def write_marker_file(course: Path, assignment: str, result: dict) -> None:
+    out_dir = course / "autograded" / result["student"] / assignment
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).write_text(json.dumps({
+        "fingerprint": result["fingerprint"], "graded_at": time.time(),
+        "seconds": round(result["seconds"], 4), "cpu_seconds": round(result["cpu_seconds"], 4),
+        "timings": result["timings"]}))
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the sandboxes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system

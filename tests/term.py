@@ -38,7 +38,7 @@ COURSE_ID = "spiking-neurons"
 #: files and folders ``make`` and ``course.notebooks`` read, copied with their times (so the
 #: venv stamp stays newer than the requirements and make does not reinstall)
 COPIED = ["Makefile", "requirements.txt", "requirements-test.txt", "constraints.txt",
-          "pyproject.toml", "_config.yml", "book/module1", "course", "solutions",
+          "pyproject.toml", "_config.yml", "_toc.yml", "book/module1", "course", "solutions",
           "grader/nbgrader_config.py", "grader/jupyter_server_config.py", ".stamps/venv"]
 #: linked, not copied: the environment and the grader package (the installed one is used)
 LINKED = [".venv", "grader/neurograder"]

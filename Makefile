@@ -95,14 +95,17 @@ test: test-env book notorch-venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ---- instructors: grade every submission in grader/submitted (sandboxed, parallel, resumable)
-# (make grade FORCE=1 regrades everyone; the default grades only new or changed submissions)
+# (make grade FORCE=1 regrades everyone; the default grades only new or changed submissions;
+# make grade SCHEDULER=tcp://host:8786 grades on a Dask cluster, see README)
 grade: $(STAMPS)/venv notebooks
-	$(PY) -m neurograder.batch --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(PY) -m neurograder.batch --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force) \
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # what graders see: plotting cells and Task 4.3 widgets re-run in the sandbox (cached; run it
 # after make grade and before hand grading; make render FORCE=1 redraws everyone)
 render: $(STAMPS)/venv
-	$(PY) -m neurograder.render --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force)
+	$(PY) -m neurograder.render --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force) \
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # an LMS download (Canvas; Moodle: see grader/nbgrader_config.py) into grader/submitted
 collect: $(STAMPS)/venv notebooks

@@ -337,12 +337,12 @@ def test_definitions_only_leaves_out_everything_that_runs_code():
     """Annotations, decorators, defaults, class bodies and calls run code when a cell runs;
     only plain defs, imports and constant assignments are kept."""
     import ast
-    from neurograder import _child
+    from neurograder.inside import cells
     src = ("import os\nfrom math import pi\nA = 1\nB, C = 2, 3\nD: int = 4\nE: os._exit(0) = 5\n"
            "F = os.getpid()\ndef g(x=1):\n    return x\ndef h(x=os._exit(0)):\n    pass\n"
            "def i(x: os._exit(0)):\n    pass\ndef j() -> os._exit(0):\n    pass\n"
            "@staticmethod\ndef k():\n    pass\nclass L:\n    pass\n")
-    kept = _child.definitions_only(ast.parse(src))
+    kept = cells.definitions_only(ast.parse(src))
     names = [getattr(n, "name", None) or ast.unparse(n).split("=")[0].split(":")[0].strip()
              for n in kept]
     assert names == ["import os", "from math import pi", "A", "B, C", "D", "g"]
@@ -367,10 +367,10 @@ def test_budget_bounds_a_sleeping_submission():
 def test_deep_results_are_refused_before_parsing():
     """A message nested deeper than the cap is refused by counting brackets (outside
     strings) before json runs; a legitimate 2-D result and brackets in strings pass."""
-    from neurograder import _child
+    from neurograder.inside import framing
     with pytest.raises(ValueError):
-        _child.loads_bounded(b"[" * 100_000 + b"]" * 100_000)
-    assert _child.loads_bounded(b'{"a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}') == {
+        framing.loads_bounded(b"[" * 100_000 + b"]" * 100_000)
+    assert framing.loads_bounded(b'{"a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}') == {
         "a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}
     code = "deep = []\nfor _ in range(100000):\n    deep = [deep]\nprobe = deep\n"
     status = probe(code)

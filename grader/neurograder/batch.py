@@ -79,11 +79,11 @@ def _sha(*paths) -> str:
 
 def fingerprint(course: Path, assignment: str, student: str) -> str:
     import neurograder.checks as checks_mod
-    from neurograder import grading
+    from neurograder import sandbox
     checks_mod.course_secret()   # (created on first use: the hidden cases depend on it)
     return _sha(course / "submitted" / student / assignment,
                 course / "source" / assignment, course / "nbgrader_config.py",
-                Path(checks_mod.__file__), Path(grading.__file__).with_name("_child.py"),
+                Path(checks_mod.__file__), *sandbox.runner_files(),
                 checks_mod.secret_path())
 
 

@@ -37,8 +37,6 @@ PREWARM_MODULES = ["torch", "scipy"]
 DEFAULT_CHECKS = "neurograder.checks"
 #: longest message from the sandbox kept in a grade's feedback (student text is cut there)
 MAX_MESSAGE = 1500
-#: argument/result conversion shared with the plain in-kernel grader (runs inside the sandbox)
-WIRE_SOURCE = Path(__file__).with_name("wire.py")
 
 
 def strip_hidden(source: str) -> str:
@@ -335,7 +333,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
         where = after.get(gid, len(cells))
         if check is None:
             # a visible (public) test cell: its code runs in the sandbox's supervisor and
-            # reaches the student's code only through proxies (see _child.run_script_check)
+            # reaches the student's code only through proxies (see inside.calls.run_script_check)
             names = sorted(used_names(spec.test_sources[gid]) & set(student_names))
             job_checks.append({"grade_id": gid, "kind": "script", "source": spec.test_sources[gid],
                                "names": names, "kinds": {n: student_names[n] for n in names},
@@ -347,8 +345,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
                            "after": where, "cases": cases,
                            "max_bytes": result_cap(check.kind, cases)})
     job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES,
-           "prewarm": PREWARM_MODULES,
-           "wire": WIRE_SOURCE.read_text()}
+           "prewarm": PREWARM_MODULES}
     result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
     outcomes = {}
     for gid, points in spec.tests.items():

@@ -92,16 +92,11 @@ def _lif(x, tau, threshold):
     return np.asarray(spikes, dtype=float), np.asarray(membrane, dtype=float)
 
 
-def _pre_jump(x, tau, membrane):
-    """The membrane just before each threshold comparison."""
-    x = np.asarray(x, float)
-    before = np.concatenate([np.zeros(x.shape[:-1] + (1,)), membrane[..., :-1]], axis=-1)
-    return before + (x - before) / tau
-
-
 def _clear_of_threshold(x, tau, threshold):
-    _, membrane = _lif(x, tau, threshold)
-    return np.min(np.abs(_pre_jump(x, tau, membrane) - threshold)) > MARGIN
+    """No step of the reference LIF decides within MARGIN of the threshold."""
+    from solutions.filters import threshold_margin
+
+    return float(np.min(threshold_margin(x, tau, threshold))) > MARGIN
 
 
 # ---------------------------------------------------------------- case makers

@@ -393,3 +393,66 @@ def test_result_larger_than_the_checks_cap_is_refused():
                       "max_bytes": 100000}])
     assert res.checks["t0"]["outputs"] == [{"value": [0.5] * 10}]
     assert res.checks["t1"]["status"] == "toolarge"
+
+
+# ------------------------------------------------------------------------------ the job format
+def _documented_fields() -> dict[str, set[str]]:
+    """{"job" | "cells" | "checks": field names} of the literal blocks in neurograder.inside's
+    docstring (one ``name  description`` line per field)."""
+    import re
+    from neurograder import inside
+    doc = inside.__doc__
+    blocks = {"job": doc.split("Job (JSON on stdin)")[1].split("Each of ``cells``")[0],
+              "cells": doc.split("Each of ``cells``")[1].split("Each of ``checks``")[0],
+              "checks": doc.split("Each of ``checks``")[1].split("Result (JSON")[0]}
+    return {k: set(re.findall(r"^    (\w+) {2,}\S", text, re.M)) for k, text in blocks.items()}
+
+
+def _fields_read_by_the_runner() -> dict[str, set[str]]:
+    """{"job" | "cells" | "checks": keys} that the runner's code reads (``x["key"]`` and
+    ``x.get("key")`` on the job, a cell or a check), found in its sources."""
+    import ast
+    from neurograder import inside
+    groups = {"job": {"job", "self.job"}, "checks": {"check", "test"}, "cells": {"cell"}}
+    read = {k: set() for k in groups}
+
+    def group(receiver: str):
+        if receiver.startswith(("job['cells'][", "self.job['cells'][")):
+            return "cells"
+        if receiver.startswith("self.by_id["):
+            return "checks"
+        return next((k for k, names in groups.items() if receiver in names), None)
+
+    for path in inside.files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                receiver, key = node.value, node.slice.value
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant):
+                receiver, key = node.func.value, node.args[0].value
+            else:
+                continue
+            where = group(ast.unparse(receiver))
+            if where and isinstance(key, str):
+                read[where].add(key)
+    return read
+
+
+def test_job_format_is_documented_field_by_field():
+    """Does the runner's docstring list exactly the fields the grader sends (the job of a
+    real submission, its tests graded again with references, the sandbox's own fields), and
+    every field the runner reads?"""
+    from neurograder import checks, grading, independent
+    spec = grading.load_spec(REPO / "grader" / "source" / "module1" / "neurons.ipynb")
+    job, _ = grading.build_job(spec.nb, spec, checks.CHECKS)
+    sent = sandbox.full_job(job, LIMITS, uid=1, result_fd=3, assignment_dir="/a", mode="bwrap")
+    failing = {gid: grading.Outcome(gid, gid, 1.0, False, "") for gid in spec.tests}
+    again = [r.test for r in independent.retries(job["checks"], failing, checks.CHECKS, spec)]
+    assert again and all(t["references"] for t in again)
+    documented = _documented_fields()
+    assert set(sent) == documented["job"]
+    assert {k for cell in sent["cells"] for k in cell} == documented["cells"]
+    assert {k for test in sent["checks"] + again for k in test} == documented["checks"]
+    read = _fields_read_by_the_runner()
+    for part in documented:
+        assert read[part] and read[part] <= documented[part], (part, read[part] - documented[part])

@@ -141,6 +141,21 @@ def test_wrong_lif_and_wrong_surfaces_lose_both(monkeypatch):
 
 
 @pytest.mark.timeout(240)
+def test_nothing_the_student_makes_next_to_the_reference_comes_back():
+    """A surface that raises with the LIF's docstring (the reference's, once substituted) as
+    its message fails, and neither the hidden nor the visible test's feedback shows it."""
+    leak = {"task42_lif_surface_solution": """
+def lif_time_surface(raster, tau, threshold):
+    raise ValueError(str(leaky_integrate_and_fire.__doc__))
+"""}
+    outcomes, _ = _grade({**NO_RESET, **leak})
+    assert _failed(outcomes) == T2 | T42
+    for gid in T42:
+        assert "one step at a time" not in outcomes[gid].message, outcomes[gid].message
+        assert WITH_REFERENCE_LIF in outcomes[gid].message
+
+
+@pytest.mark.timeout(240)
 def test_a_correct_student_or_a_wrong_surface_alone_runs_one_sandbox(monkeypatch):
     """No second run unless an earlier function failed: the reference student passes all in
     one run; wrong surfaces with a right LIF lose only 4.2, in one run."""

@@ -387,7 +387,8 @@ def grade_independently(job: dict, outcomes: dict, spec: SourceSpec, checks: dic
     second = judge_results(tests, result, spec, checks, cases_by_id, failed_type, limits)
     for r in again:
         gid = r.test["grade_id"]
-        outcomes[gid] = independent.merged(outcomes[gid], second.get(gid), r.reason)
+        quoted = independent.quotes_student_output(r.test, result.checks.get(gid))
+        outcomes[gid] = independent.merged(outcomes[gid], second.get(gid), r.reason, quoted)
     return [f"{r.test['grade_id']} {r.reason}" for r in again]
 
 

@@ -9,7 +9,9 @@ says so ("graded with the reference `leaky_integrate_and_fire` because yours fai
 so a wrong LIF never costs the time-surface points, nor gives them a misleading diagnosis.
 
 A test that calls the earlier function itself (directly) is never graded this way. Only
-students with such a double failure pay for the second sandbox run.
+students with such a double failure pay for the second sandbox run. What the student's code
+produces next to the reference (an error's text, a self-check's printed values) never comes
+back: a failure there keeps only the judge's diagnosis, or a plain message.
 """
 from __future__ import annotations
 
@@ -83,12 +85,27 @@ def retries(job_checks: list[dict], outcomes: dict, checks: dict, spec) -> list[
     return out
 
 
-def merged(first, second, reason: str):
+def quotes_student_output(test: dict, status: dict | None) -> bool:
+    """Would the verdict on ``status`` quote what the student's code produced (an error's
+    text, a self-check's printed values)? Such text must not come back from a run with
+    reference code inside: it could carry that code out."""
+    if status is None or test["kind"] == "script":
+        return True
+    outputs = status.get("outputs")
+    return status.get("status") != "ok" or not isinstance(outputs, list) or any(
+        not isinstance(out, dict) or "error" in out for out in outputs)
+
+
+def merged(first, second, reason: str, quoted: bool):
     """The outcome of a test graded again with references: the second run's verdict, saying
-    how it was graded (the first run's outcome when the second could not run at all)."""
+    how it was graded (the first run's outcome when the second could not run at all). A
+    failure whose message would quote the student's output (``quoted``) gets a plain one."""
     if second is None:
         return first
     if second.passed:
         return type(second)(second.grade_id, second.name, second.points, True, f"{reason}.")
+    message = second.message if not quoted else (
+        f"`{second.name}` still fails with the reference in place (its error is not shown: "
+        "it ran next to reference code).")
     return type(second)(second.grade_id, second.name, second.points, False,
-                        f"{second.message}\n({reason}.)")
+                        f"{message}\n({reason}.)")

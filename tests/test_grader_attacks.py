@@ -241,11 +241,22 @@ def test_rerun_is_idempotent_and_force_regrades_the_same(ours):
 
 
 # ------------------------------------------------------------------------------ vs plain
+#: tests ours grades with the reference version of a wrong earlier function they call (so they
+#: keep their points) where plain nbgrader takes them: honest_partial's LIF never resets
+GRADED_WITH_REFERENCE = {"honest_partial": {"task42_lif_surface_visible",
+                                            "task42_lif_surface_hidden"}}
+
+
 def test_honest_submissions_get_plain_nbgraders_marks(ours, plain):
-    """Plain nbgrader grades honest code correctly: ours must agree test by test."""
+    """Plain nbgrader grades honest code correctly: ours must agree test by test, except the
+    tests ours grades with the reference of a wrong earlier function."""
+    tests = _auto_tests(ours["course"])
     for name in ("honest_partial", "honest_torch", "honest_lost_metadata"):
-        assert ours["scores"][name]["failed"] == plain["scores"][name]["failed"], name
-        assert ours["scores"][name]["score"] == plain["scores"][name]["score"], name
+        regraded = GRADED_WITH_REFERENCE.get(name, set())
+        assert regraded <= plain["scores"][name]["failed"], name
+        assert ours["scores"][name]["failed"] == plain["scores"][name]["failed"] - regraded, name
+        assert ours["scores"][name]["score"] == pytest.approx(
+            plain["scores"][name]["score"] + sum(tests[t] for t in regraded)), name
     assert ours["scores"]["honest_partial"]["failed"]        # it is really partial
 
 

@@ -96,8 +96,9 @@ def test_at_risk_late_and_missing_students(graded_class):
     is shown but is not a risk by itself."""
     rows = {r["student"]: r for r in _read(graded_class / "reports" / "module1_class_students.csv")}
     low = {s for s, r in rows.items() if r["percent"] and float(r["percent"]) < 50}
-    # dee_late: 21 of 31 before the penalty, 16.8 after: above half
-    assert low == {"ben_partial", "cy_stub", "eve_corrupted"}, rows
+    # dee_late: 21 of 31 before the penalty, 16.8 after: above half; ben_partial (no LIF
+    # reset, wrong cosine) keeps Task 4.2, graded with the reference LIF: 15 of 25
+    assert low == {"cy_stub", "eve_corrupted"}, rows
     assert {s for s, r in rows.items() if r["at_risk"] == "True"} == low | {"zz_missing"}
     assert "late by" in rows["dee_late"]["reasons"] and rows["dee_late"]["at_risk"] == "False"
     # 1.9 days late: two started days at 10 % of the score each (neurograder.late)

@@ -337,12 +337,12 @@ def test_definitions_only_leaves_out_everything_that_runs_code():
     """Annotations, decorators, defaults, class bodies and calls run code when a cell runs;
     only plain defs, imports and constant assignments are kept."""
     import ast
-    from neurograder import _child
+    from neurograder.inside import cells
     src = ("import os\nfrom math import pi\nA = 1\nB, C = 2, 3\nD: int = 4\nE: os._exit(0) = 5\n"
            "F = os.getpid()\ndef g(x=1):\n    return x\ndef h(x=os._exit(0)):\n    pass\n"
            "def i(x: os._exit(0)):\n    pass\ndef j() -> os._exit(0):\n    pass\n"
            "@staticmethod\ndef k():\n    pass\nclass L:\n    pass\n")
-    kept = _child.definitions_only(ast.parse(src))
+    kept = cells.definitions_only(ast.parse(src))
     names = [getattr(n, "name", None) or ast.unparse(n).split("=")[0].split(":")[0].strip()
              for n in kept]
     assert names == ["import os", "from math import pi", "A", "B, C", "D", "g"]
@@ -367,10 +367,10 @@ def test_budget_bounds_a_sleeping_submission():
 def test_deep_results_are_refused_before_parsing():
     """A message nested deeper than the cap is refused by counting brackets (outside
     strings) before json runs; a legitimate 2-D result and brackets in strings pass."""
-    from neurograder import _child
+    from neurograder.inside import framing
     with pytest.raises(ValueError):
-        _child.loads_bounded(b"[" * 100_000 + b"]" * 100_000)
-    assert _child.loads_bounded(b'{"a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}') == {
+        framing.loads_bounded(b"[" * 100_000 + b"]" * 100_000)
+    assert framing.loads_bounded(b'{"a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}') == {
         "a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}
     code = "deep = []\nfor _ in range(100000):\n    deep = [deep]\nprobe = deep\n"
     status = probe(code)
@@ -393,3 +393,66 @@ def test_result_larger_than_the_checks_cap_is_refused():
                       "max_bytes": 100000}])
     assert res.checks["t0"]["outputs"] == [{"value": [0.5] * 10}]
     assert res.checks["t1"]["status"] == "toolarge"
+
+
+# ------------------------------------------------------------------------------ the job format
+def _documented_fields() -> dict[str, set[str]]:
+    """{"job" | "cells" | "checks": field names} of the literal blocks in neurograder.inside's
+    docstring (one ``name  description`` line per field)."""
+    import re
+    from neurograder import inside
+    doc = inside.__doc__
+    blocks = {"job": doc.split("Job (JSON on stdin)")[1].split("Each of ``cells``")[0],
+              "cells": doc.split("Each of ``cells``")[1].split("Each of ``checks``")[0],
+              "checks": doc.split("Each of ``checks``")[1].split("Result (JSON")[0]}
+    return {k: set(re.findall(r"^    (\w+) {2,}\S", text, re.M)) for k, text in blocks.items()}
+
+
+def _fields_read_by_the_runner() -> dict[str, set[str]]:
+    """{"job" | "cells" | "checks": keys} that the runner's code reads (``x["key"]`` and
+    ``x.get("key")`` on the job, a cell or a check), found in its sources."""
+    import ast
+    from neurograder import inside
+    groups = {"job": {"job", "self.job"}, "checks": {"check", "test"}, "cells": {"cell"}}
+    read = {k: set() for k in groups}
+
+    def group(receiver: str):
+        if receiver.startswith(("job['cells'][", "self.job['cells'][")):
+            return "cells"
+        if receiver.startswith("self.by_id["):
+            return "checks"
+        return next((k for k, names in groups.items() if receiver in names), None)
+
+    for path in inside.files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                receiver, key = node.value, node.slice.value
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant):
+                receiver, key = node.func.value, node.args[0].value
+            else:
+                continue
+            where = group(ast.unparse(receiver))
+            if where and isinstance(key, str):
+                read[where].add(key)
+    return read
+
+
+def test_job_format_is_documented_field_by_field():
+    """Does the runner's docstring list exactly the fields the grader sends (the job of a
+    real submission, its tests graded again with references, the sandbox's own fields), and
+    every field the runner reads?"""
+    from neurograder import checks, grading, independent
+    spec = grading.load_spec(REPO / "grader" / "source" / "module1" / "neurons.ipynb")
+    job, _ = grading.build_job(spec.nb, spec, checks.CHECKS)
+    sent = sandbox.full_job(job, LIMITS, uid=1, result_fd=3, assignment_dir="/a", mode="bwrap")
+    failing = {gid: grading.Outcome(gid, gid, 1.0, False, "") for gid in spec.tests}
+    again = [r.test for r in independent.retries(job["checks"], failing, checks.CHECKS, spec)]
+    assert again and all(t["references"] for t in again)
+    documented = _documented_fields()
+    assert set(sent) == documented["job"]
+    assert {k for cell in sent["cells"] for k in cell} == documented["cells"]
+    assert {k for test in sent["checks"] + again for k in test} == documented["checks"]
+    read = _fields_read_by_the_runner()
+    for part in documented:
+        assert read[part] and read[part] <= documented[part], (part, read[part] - documented[part])

@@ -158,7 +158,8 @@ def test_cutoff_period_edge_cases():
 # ---------------------------------------------------------------- band-pass
 def test_band_pass_passes_middle_and_rejects_both_ends():
     """Does reference.band_pass spike for the middle train and stay silent for slow and fast?"""
-    counts = F.check_band_pass(reference.band_pass)
+    counts = {name: int(np.count_nonzero(reference.band_pass(x.copy())))
+              for name, x in F.band_pass_cases().items()}
     assert counts["slow"] == 0 and counts["middle"] > 0 and counts["fast"] == 0
 
 
@@ -200,14 +201,24 @@ def test_band_pass_sweep_for_the_book():
     np.testing.assert_array_equal(sweep["band"] > 0, (p >= F.BAND_PASS_BAND[0]) & (p <= F.BAND_PASS_BAND[1]))
 
 
+def _judge_band_pass_on_the_task_trains(band_pass):
+    """The grader's band-pass judge (neurograder.checks) on the three trains the task names."""
+    from neurograder.checks import CHECKS, judge
+    from neurograder.wire import prepare_args, to_plain
+    cases = [(x.tolist(),) for x in F.band_pass_cases().values()]
+    judge(CHECKS["task31_band_pass"], [to_plain(band_pass(*prepare_args(c))) for c in cases], cases)
+
+
 def test_check_band_pass_rejects_wrong_candidates():
-    """Can the checker fail: a single high-pass neuron, silence, and a wrong shape?"""
+    """Can the grader's band-pass judge fail: a single high-pass neuron, silence, and a wrong
+    shape? And does it pass the reference?"""
+    _judge_band_pass_on_the_task_trains(reference.band_pass)
     with pytest.raises(AssertionError, match="fast"):
-        F.check_band_pass(lambda x: reference.leaky_integrate_and_fire(x, 20, 0.1)[0])
-    with pytest.raises(AssertionError, match="never spikes"):
-        F.check_band_pass(lambda x: np.zeros_like(x))
-    with pytest.raises(AssertionError, match="one value per step"):
-        F.check_band_pass(lambda x: np.zeros(3))
+        _judge_band_pass_on_the_task_trains(lambda x: reference.leaky_integrate_and_fire(x, 20, 0.1)[0])
+    with pytest.raises(AssertionError, match="no spike came out"):
+        _judge_band_pass_on_the_task_trains(lambda x: np.zeros_like(x))
+    with pytest.raises(AssertionError, match="as long as its input"):
+        _judge_band_pass_on_the_task_trains(lambda x: np.zeros(3))
 
 
 def test_pulse_train_layout_and_bad_input():

@@ -1,18 +1,18 @@
-"""(Over 300 lines: it is shipped into the sandbox as one ``-c`` script, so it stays one file.)
+"""(Over 300 lines: shipped into the sandbox as one module of source text, it stays one file.)
 
 Sandbox-side entry of the grader's render pass: re-run a notebook's cells and capture
 what they show, the way Jupyter's inline backend shows it.
 
-Started as ``python -I -c <this file's text>`` inside the sandbox (:mod:`neurograder.sandbox`),
-it imports nothing from the project: the sandbox runtime (framing, privilege drop, limits,
-reaping: ``job["runtime"]``, the text of ``_child.py``) and the widget driver
-(``job["widgets"]``, the text of ``widgets.py``) come in the job as source text.
+Shipped into the sandbox as source text in the job (:mod:`neurograder.sandbox`), where the
+sandbox's boot script installs it as ``neurograder.render_inside`` next to the sandbox runtime
+(:mod:`neurograder.inside`: framing, privilege drop, limits, reaping) and calls
+:func:`main`; it imports nothing of the project from disk. The widget driver
+(``job["widgets"]``, the text of ``widgets.py``) comes in the job as source text too.
 
 Job (JSON on stdin): the sandbox fields (``uid``, ``result_fd``, ``timeout``, ``cpu``,
 ``mem_mb``, ``nproc``, ``fsize_mb``, ``max_result_mb``, ``budget``, ``assignment_dir``), and
 ``cells``: ``[{"source", "capture": bool, "widget": bool}]`` in notebook order,
-``positions``: where in the tau control's range to drive a widget, ``runtime``,
-``widgets``. Result (JSON on ``result_fd``): ``{"checks": {}, "cells": {index: {"outputs":
+``positions``: where in the tau control's range to drive a widget, ``widgets``. Result (JSON on ``result_fd``): ``{"checks": {}, "cells": {index: {"outputs":
 [nbformat outputs], "error": text | null}}, "widget": {"frames": [{"tau", "pngs"}],
 "problem"} | null, "timings": {...}}``; the grader validates every part of it.
 
@@ -362,15 +362,25 @@ def supervise(job, rt):
             pass
 
 
-def main():
-    job = json.loads(sys.stdin.buffer.read())
+def runtime():
+    """The sandbox runtime's pieces this script uses (installed by the boot script)."""
+    from neurograder.inside import framing, privileges
+    return {"become_student": privileges.become_student, "_write_frame": framing.write_frame,
+            "FrameReader": framing.FrameReader, "reap": privileges.reap,
+            "_exit_text": privileges.exit_text}
+
+
+def main(job, started):
+    """Render ``job`` (see the module docstring); ``started``: monotonic start time."""
+    global T0
+    T0 = started
     os.close(0)
     os.open("/dev/null", os.O_RDONLY)
     os.environ.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     if job.get("assignment_dir"):
         sys.path.insert(0, job["assignment_dir"])
         os.chdir(job["assignment_dir"])
-    rt = load_module("neurograder_runtime", job["runtime"])
+    rt = runtime()
     import numpy  # noqa: F401  (warm: every worker inherits these imports)
     import matplotlib.pyplot  # noqa: F401
     import IPython.core.interactiveshell  # noqa: F401
@@ -384,6 +394,3 @@ def main():
         view = view[os.write(job["result_fd"], view):]
     os.close(job["result_fd"])
 
-
-if __name__ == "__main__":
-    main()

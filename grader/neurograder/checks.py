@@ -69,6 +69,10 @@ class Check:
     judge: Callable[[list, list], None] = field(repr=False)  # raises CheckFailed
     bonus: bool = False  # optional task: extra credit (set from the module manifest)
     smoke: str = ""  # visible smoke call in the test cell: fails for a stub, reveals nothing
+    task: str = ""  # the chapter's task ("2", "4.1"): names it in feedback
+    #: grade_ids of the checks of earlier graded functions that this one calls: when one of
+    #: those fails, this check is graded again with the reference version substituted
+    uses: tuple = ()
 
     def smoke_code(self) -> str:
         return self.smoke or self.name
@@ -88,16 +92,11 @@ def _lif(x, tau, threshold):
     return np.asarray(spikes, dtype=float), np.asarray(membrane, dtype=float)
 
 
-def _pre_jump(x, tau, membrane):
-    """The membrane just before each threshold comparison."""
-    x = np.asarray(x, float)
-    before = np.concatenate([np.zeros(x.shape[:-1] + (1,)), membrane[..., :-1]], axis=-1)
-    return before + (x - before) / tau
-
-
 def _clear_of_threshold(x, tau, threshold):
-    _, membrane = _lif(x, tau, threshold)
-    return np.min(np.abs(_pre_jump(x, tau, membrane) - threshold)) > MARGIN
+    """No step of the reference LIF decides within MARGIN of the threshold."""
+    from solutions.filters import threshold_margin
+
+    return float(np.min(threshold_margin(x, tau, threshold))) > MARGIN
 
 
 # ---------------------------------------------------------------- case makers
@@ -465,23 +464,27 @@ def _manifest_module():
 
 
 CHECKS: dict[str, Check] = {c.grade_id: c for c in [
-    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data),
+    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data, task="0"),
     Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li,
-          smoke="leaky_integrator(np.ones(3), 2.0)"),
+          smoke="leaky_integrator(np.ones(3), 2.0)", task="1"),
     Check("task2_lif_hidden", "leaky_integrate_and_fire", "call", 4, _lif_cases, _judge_lif,
-          smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)"),
+          smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)", task="2"),
     Check("task3_cosine_signal", "cosine_signal", "call", 1, _cosine_cases, _judge_cosine,
-          smoke="cosine_signal(np.pi)"),
-    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True)),
-    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False)),
+          smoke="cosine_signal(np.pi)", task="3"),
+    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True),
+          task="3"),
+    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False),
+          task="3"),
     Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass,
-          smoke="band_pass(np.ones(3))"),
+          smoke="band_pass(np.ones(3))", task="3.1", uses=("task2_lif_hidden",)),
     Check("task41_li_surface_hidden", "li_time_surface", "call", 2, lambda: _surface_cases(False),
           _judge_li_surface,
-          smoke="li_time_surface(np.ones((2, 3)), 2.0)"),
+          smoke="li_time_surface(np.ones((2, 3)), 2.0)", task="4.1",
+          uses=("task1_leaky_integrator_hidden",)),
     Check("task42_lif_surface_hidden", "lif_time_surface", "call", 2, lambda: _surface_cases(True),
           _judge_lif_surface,
-          smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)"),
+          smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)", task="4.2",
+          uses=("task2_lif_hidden",)),
 ]}
 # optional (extra-credit) checks: the module manifest's optional tasks say which
 CHECKS = {gid: replace(c, bonus=_manifest_module().is_optional(gid)) for gid, c in CHECKS.items()}

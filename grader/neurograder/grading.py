@@ -7,7 +7,12 @@ Everything here runs in the grader's own process and never executes student code
 * :func:`grade_notebook` picks the student's solution cells by the SOURCE's grade_ids, builds
   the job (setup code from the source, not from the student's copy; argument tuples from each
   check's ``cases()``), runs it in the sandbox (:mod:`neurograder.sandbox`) and judges every
-  output with the check's ``judge`` here, so expected values never leave this process.
+  output with the check's ``judge`` here, so expected values never leave this process; a test
+  that failed together with an earlier function it relies on is graded again with that
+  function's reference (:mod:`neurograder.independent`).
+
+(Over 300 lines: reading the source notebook, building the job and judging its results are
+one data flow whose steps share the SourceSpec and job formats.)
 """
 from __future__ import annotations
 
@@ -16,7 +21,6 @@ import functools
 import hashlib
 import importlib
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox
+from . import independent, sandbox
 
 HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?",
                        re.S | re.M)
@@ -38,8 +42,6 @@ PREWARM_MODULES = ["torch", "scipy"]
 DEFAULT_CHECKS = "neurograder.checks"
 #: longest message from the sandbox kept in a grade's feedback (student text is cut there)
 MAX_MESSAGE = 1500
-#: argument/result conversion shared with the plain in-kernel grader (runs inside the sandbox)
-WIRE_SOURCE = Path(__file__).with_name("wire.py")
 
 
 def strip_hidden(source: str) -> str:
@@ -335,15 +337,9 @@ def _plain_cases(cases):
     return json.loads(json.dumps([list(c) for c in cases], allow_nan=True))
 
 
-def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type=None,
-                   limits: sandbox.Limits | None = None, assignment_dir=None,
-                   mode: str | None = None) -> tuple[dict, dict]:
-    """Grade one student notebook. Returns ({test grade_id: Outcome}, info)."""
-    if checks is None:
-        checks, failed_type = load_checks(assignment=Path(spec.path).parent.name)
-    failed_type = failed_type or AssertionError
-    limits = limits or sandbox.Limits()
-    _, notes = student_solution_cells(nb, spec)
+def build_job(nb, spec: SourceSpec, checks: dict) -> tuple[dict, dict]:
+    """The sandbox job of one student notebook: setup and cells in notebook order, each test
+    at its position; and the hidden cases per check (for judging)."""
     cells, after = notebook_cells(nb, spec)
     job_checks, cases_by_id = [], {}
     student_names = spec.student_names()
@@ -352,7 +348,7 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
         where = after.get(gid, len(cells))
         if check is None:
             # a visible (public) test cell: its code runs in the sandbox's supervisor and
-            # reaches the student's code only through proxies (see _child.run_script_check)
+            # reaches the student's code only through proxies (see inside.calls.run_script_check)
             names = sorted(used_names(spec.test_sources[gid]) & set(student_names))
             job_checks.append({"grade_id": gid, "kind": "script", "source": spec.test_sources[gid],
                                "names": names, "kinds": {n: student_names[n] for n in names},
@@ -364,29 +360,71 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
                            "after": where, "cases": cases,
                            "max_bytes": result_cap(check.kind, cases)})
     job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES + module_heavy(spec.path),
-           "prewarm": PREWARM_MODULES,
-           "wire": WIRE_SOURCE.read_text()}
-    result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
+           "prewarm": PREWARM_MODULES}
+    return job, cases_by_id
+
+
+def judge_results(job_checks: list[dict], result: sandbox.SandboxResult, spec: SourceSpec,
+                  checks: dict, cases_by_id: dict, failed_type, limits) -> dict:
+    """{test grade_id: Outcome} of the tests in ``job_checks``, judged here from what the
+    sandbox returned (visible tests: their own verdict)."""
     outcomes = {}
-    for gid, points in spec.tests.items():
-        check = checks.get(gid)
-        if check is None:
+    for test in job_checks:
+        gid, points = test["grade_id"], spec.tests[test["grade_id"]]
+        if test["kind"] == "script":
             status = result.checks.get(gid) or {"status": "error", "message": result.error}
-            label = "self-check " + ", ".join(
-                next((c["names"] for c in job_checks if c["grade_id"] == gid), [])) or gid
-            if status.get("status") == "passed":
-                outcomes[gid] = Outcome(gid, label, points, True, "passed")
-            else:
-                outcomes[gid] = Outcome(gid, label, points, False,
-                                        _describe(status, label, limits))
+            label = "self-check " + ", ".join(test["names"])
+            passed = status.get("status") == "passed"
+            outcomes[gid] = Outcome(gid, label, points, passed,
+                                    "passed" if passed else _describe(status, label, limits))
             continue
+        check = checks[gid]
         status = result.checks.get(gid)
         if status is None:
             status = {"status": "error",
                       "message": "the grader could not run your code: " + (result.error or "?")}
         passed, msg = judge_check(check, status, cases_by_id[gid], failed_type, limits)
         outcomes[gid] = Outcome(gid, check.name, points, passed, msg)
+    return outcomes
+
+
+def grade_independently(job: dict, outcomes: dict, spec: SourceSpec, checks: dict,
+                        cases_by_id: dict, failed_type, limits, assignment_dir, mode) -> list[str]:
+    """Grade again, with the reference definitions of the earlier functions they rely on, the
+    tests that failed together with such a function (see :mod:`neurograder.independent`);
+    update ``outcomes`` in place and return notes for the log."""
+    again = independent.retries(job["checks"], outcomes, checks, spec)
+    if not again:
+        return []
+    tests = [r.test for r in again]
+    result = sandbox.run_job(dict(job, checks=tests), limits, assignment_dir=assignment_dir,
+                             mode=mode)
+    if result.error:
+        return [f"independent grading failed: {result.error}"]
+    second = judge_results(tests, result, spec, checks, cases_by_id, failed_type, limits)
+    for r in again:
+        gid = r.test["grade_id"]
+        quoted = independent.quotes_student_output(r.test, result.checks.get(gid))
+        outcomes[gid] = independent.merged(outcomes[gid], second.get(gid), r.reason, quoted)
+    return [f"{r.test['grade_id']} {r.reason}" for r in again]
+
+
+def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type=None,
+                   limits: sandbox.Limits | None = None, assignment_dir=None,
+                   mode: str | None = None) -> tuple[dict, dict]:
+    """Grade one student notebook. Returns ({test grade_id: Outcome}, info)."""
+    if checks is None:
+        checks, failed_type = load_checks(assignment=Path(spec.path).parent.name)
+    failed_type = failed_type or AssertionError
+    limits = limits or sandbox.Limits()
+    _, notes = student_solution_cells(nb, spec)
+    job, cases_by_id = build_job(nb, spec, checks)
+    result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
+    outcomes = judge_results(job["checks"], result, spec, checks, cases_by_id, failed_type, limits)
     notes = notes + [f"cell {n}" for n in result.cells.values()]
+    if not result.error:   # (a sandbox that failed as a whole is not run again)
+        notes += grade_independently(job, outcomes, spec, checks, cases_by_id, failed_type,
+                                     limits, assignment_dir, mode)
     info = {"mode": result.mode, "seconds": result.seconds, "notes": notes,
             "setup_errors": result.setup_errors, "error": result.error,
             "timings": result.timings}

@@ -242,7 +242,8 @@ class SandboxExecute(NbGraderPreprocessor):
                 if o.passed:
                     cell.outputs = [new_output(
                         "stream", name="stdout",
-                        text=f"passed: {o.name} ({o.points:g} of {o.points:g} points)\n")]
+                        text=f"passed: {o.name} ({o.points:g} of {o.points:g} points)\n"
+                        + ("" if o.message == "passed" else o.message + "\n"))]
                 else:
                     cell.outputs = [new_output(
                         "error", ename=f"Test failed: {o.name}",

@@ -38,8 +38,9 @@ from . import grading, sandbox
 from .preprocessors import clean_outputs
 
 HERE = Path(__file__).parent
-ENTRY = HERE / "_render_child.py"                  # sandbox-side entry
-SANDBOX_RUNTIME = HERE / "_child.py"               # framing, privileges, limits, reaping
+ENTRY = HERE / "_render_child.py"                  # sandbox-side entry (shipped in the job)
+#: its module name inside the sandbox, next to the runtime it uses (neurograder.inside)
+ENTRY_MODULE = "neurograder.render_inside"
 WIDGET_DRIVER = HERE / "widgets.py"                # shipped into the sandbox as text
 #: where in a widget's tau control the grader sets tau (fractions of its range)
 WIDGET_POSITIONS = (0.1, 0.5, 0.9)
@@ -96,7 +97,8 @@ def plan_cells(nb, spec: grading.SourceSpec) -> list[dict]:
 
 def build_job(plan: list[dict]) -> dict:
     return {"cells": [{k: c[k] for k in ("source", "capture", "widget")} for c in plan],
-            "positions": list(WIDGET_POSITIONS), "runtime": SANDBOX_RUNTIME.read_text(),
+            "positions": list(WIDGET_POSITIONS), "entry": ENTRY_MODULE,
+            "extra_modules": [[ENTRY_MODULE, ENTRY.read_text()]],
             "widgets": WIDGET_DRIVER.read_text()}
 
 
@@ -187,7 +189,8 @@ def input_fingerprint(submitted: Path | None, plan, source: Path, limits) -> str
     """Changes when the submission, the source notebook, the renderer or the limits do."""
     student = submitted.read_bytes() if submitted and submitted.is_file() else \
         json.dumps([c["source"] for c in plan]).encode()
-    return _sha(student, source.read_bytes(), ENTRY.read_bytes(), SANDBOX_RUNTIME.read_bytes(),
+    return _sha(student, source.read_bytes(), ENTRY.read_bytes(),
+                *(f.read_bytes() for f in sandbox.runner_files()),
                 WIDGET_DRIVER.read_bytes(), Path(__file__).read_bytes(),
                 json.dumps(limits.as_job(), sort_keys=True).encode())
 
@@ -221,8 +224,7 @@ def render_notebook(notebook: Path, source: Path, release_dir: str | None, limit
     if not force and is_current(notebook, inputs):
         return "cached"
     summary.sandbox_runs += 1
-    result = sandbox.run_job(build_job(plan), limits, assignment_dir=release_dir, mode=mode,
-                             entry=ENTRY)
+    result = sandbox.run_job(build_job(plan), limits, assignment_dir=release_dir, mode=mode)
     now = now or datetime.datetime.now(datetime.timezone.utc)
     caption = CAPTION.format(date=now.strftime("%Y-%m-%d %H:%M UTC"))
     problem = result.error or result.payload.get("problem")

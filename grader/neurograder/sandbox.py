@@ -1,6 +1,6 @@
 """Run untrusted student code in a throw-away sandbox and get back plain numbers.
 
-Trusted side of the sandbox (the other side is :mod:`neurograder._child`, which runs inside).
+Trusted side of the sandbox (the other side is :mod:`neurograder.inside`, which runs inside).
 
 One call of :func:`run_job` = one sandbox = one submission:
 
@@ -53,9 +53,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import bounds
+from . import bounds, inside
 
-CHILD_SOURCE = Path(__file__).with_name("_child.py")
 #: private uids for sandboxed code: UID_BASE + slot; no account on a normal system uses them.
 UID_BASE = 3_100_000
 UID_SLOTS = 512
@@ -275,23 +274,34 @@ def fallback_problems(course_root: str | os.PathLike) -> list[str]:
     return problems
 
 
+def runner_files() -> list[Path]:
+    """Every file whose text runs inside the sandbox (a change to one regrades everyone)."""
+    return inside.files()
+
+
+def full_job(job: dict, limits: Limits, uid: int, result_fd: int, assignment_dir: str | None,
+             mode: str) -> dict:
+    """What the sandbox reads on stdin: the grader's ``job`` (setup, cells, checks, ...) plus
+    the runner's modules, the private uid, the result pipe, the limits and the assignment
+    folder as seen from inside (see :mod:`neurograder.inside` for every field)."""
+    where = ("/assignment" if assignment_dir else None) if mode == "bwrap" else assignment_dir
+    job = dict(job)
+    extra = job.pop("extra_modules", [])   # modules a job of its own kind adds (the render pass)
+    return dict(job, modules=inside.modules() + extra, uid=uid, result_fd=result_fd,
+                assignment_dir=where, **limits.as_job())
+
+
 def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None = None,
-            mode: str | None = None, entry: Path = CHILD_SOURCE) -> SandboxResult:
-    """Run one submission's job (see :mod:`neurograder._child`, or the sandbox-side
-    ``entry`` script it names) in a fresh sandbox."""
+            mode: str | None = None) -> SandboxResult:
+    """Run one submission's job (see :mod:`neurograder.inside`) in a fresh sandbox."""
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     started = time.monotonic()
     rfd, wfd = os.pipe()
     with UidSlot() as slot, bounds.SandboxBounds() as box:
-        job = dict(job, uid=slot.uid, result_fd=wfd, **limits.as_job())
-        if mode == "bwrap":
-            job["assignment_dir"] = "/assignment" if assignment_dir else None
-            cmd = bwrap_command(assignment_dir)
-        else:
-            job["assignment_dir"] = assignment_dir
-            cmd = []
-        cmd += [python_executable(), "-I", "-c", entry.read_text()]
+        job = full_job(job, limits, slot.uid, wfd, assignment_dir, mode)
+        cmd = bwrap_command(assignment_dir) if mode == "bwrap" else []
+        cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
         env = None if mode == "bwrap" else {
             "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
         n_checks = max(1, len(job.get("checks", [])))

@@ -58,10 +58,10 @@ def course_fingerprint(course: Path, assignment: str) -> str:
     """What every student's grade depends on besides their folder: source, config, checks,
     the sandbox's inside and the course secret. Computed once per worker."""
     import neurograder.checks as checks_mod
-    from neurograder import grading
+    from neurograder import sandbox
     checks_mod.course_secret()   # (created on first use: the hidden cases depend on it)
     return _sha(course / "source" / assignment, course / "nbgrader_config.py",
-                Path(checks_mod.__file__), Path(grading.__file__).with_name("_child.py"),
+                Path(checks_mod.__file__), *sandbox.runner_files(),
                 checks_mod.secret_path())
 
 

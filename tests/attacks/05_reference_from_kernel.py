@@ -1,7 +1,7 @@
 """Use the grader's own reference: import it, or fish it out of sys.modules / globals.
 
 cell: task2_lif_solution
-fails: task2_lif_visible task2_lif_hidden task31_band_pass task42_lif_surface_visible task42_lif_surface_hidden
+fails: task2_lif_visible task2_lif_hidden
 plain: fooled
 """
 import sys

@@ -3,7 +3,7 @@ and unlocked, points raised to 100, the visible test turned into a non-graded ce
 
 cell: task1_leaky_integrator_solution
 edit: edit-metadata
-fails: task1_leaky_integrator_visible task1_leaky_integrator_hidden task41_li_surface_visible task41_li_surface_hidden
+fails: task1_leaky_integrator_visible task1_leaky_integrator_hidden
 plain: robbed
 """
 

@@ -1,7 +1,7 @@
 """An ndarray subclass whose ufuncs and comparisons lie (everything "close", all True).
 
 cell: task1_leaky_integrator_solution
-fails: task1_leaky_integrator_visible task1_leaky_integrator_hidden task41_li_surface_visible task41_li_surface_hidden
+fails: task1_leaky_integrator_visible task1_leaky_integrator_hidden
 plain: same
 """
 

@@ -1,7 +1,7 @@
 """Return the visible self-check's published answers, zeros for anything else.
 
 cell: task1_leaky_integrator_solution
-fails: task1_leaky_integrator_hidden task41_li_surface_visible task41_li_surface_hidden
+fails: task1_leaky_integrator_hidden
 plain: same
 """
 

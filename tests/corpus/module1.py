@@ -5,7 +5,10 @@ solution cell); the other solution cells keep the reference solution. ``fails``
 lists the graded cells (grade_ids of visible and hidden tests) that must lose
 their points; every other graded cell must keep them. The grading tests run
 each entry through the notebook's own test cells (and a few through the real
-nbgrader CLI).
+nbgrader CLI). ``regraded`` lists the cells of ``fails`` that lose their points
+only because they call the wrong earlier function: the sandboxed grader grades
+them again with the reference version of that function, and they keep their
+points there (tests/test_grader_independent.py).
 """
 
 LI = "task1_leaky_integrator_solution"
@@ -35,14 +38,14 @@ def leaky_integrator(input_data, tau):
         out.append(v)
         v = v + (i - v) / tau
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_output_includes_initial_zero": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     out = [0.0]
     for i in input_data:
         out.append(out[-1] + (i - out[-1]) / tau)
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_tau_as_multiplier": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     out, v = [], 0.0
@@ -50,7 +53,7 @@ def leaky_integrator(input_data, tau):
         v = v + (i - v) * tau
         out.append(v)
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_tau_squared_step": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     out, v = [], 0.0
@@ -58,11 +61,11 @@ def leaky_integrator(input_data, tau):
         v = v + (i - v) / tau ** 2
         out.append(v)
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_state_not_carried": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     return np.array([0.0 + (i - 0.0) / tau for i in input_data])
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_integer_division": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     out, v = [], 0.0
@@ -70,7 +73,7 @@ def leaky_integrator(input_data, tau):
         v = v + (i - v) // tau
         out.append(v)
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_no_leak": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     out, v = [], 0.0
@@ -78,7 +81,7 @@ def leaky_integrator(input_data, tau):
         v = v + i / tau
         out.append(v)
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     "li_starts_at_first_input": dict(cells={LI: """
 def leaky_integrator(input_data, tau):
     out, v = [], float(input_data[0])
@@ -86,7 +89,7 @@ def leaky_integrator(input_data, tau):
         v = v + (i - v) / tau
         out.append(v)
     return np.array(out)
-"""}, fails=T1 | T41),
+"""}, fails=T1 | T41, regraded=T41),
     # ---- Task 2: LIF (the surfaces of 4.2 use it)
     "lif_no_reset": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
@@ -96,7 +99,7 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         spikes.append(1.0 if v > threshold else 0.0)
         membrane.append(v)
     return np.array(spikes), np.array(membrane)
-"""}, fails=T2 | T42),
+"""}, fails=T2 | T42, regraded=T42),
     "lif_reset_to_one_as_the_seed_typo": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     spikes, membrane, v = [], [], 0.0
@@ -107,7 +110,7 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         spikes.append(z)
         membrane.append(v)
     return np.array(spikes), np.array(membrane)
-"""}, fails=T2 | T42),
+"""}, fails=T2 | T42, regraded=T42),
     "lif_reset_to_threshold": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     spikes, membrane, v = [], [], 0.0
@@ -118,7 +121,7 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         spikes.append(z)
         membrane.append(v)
     return np.array(spikes), np.array(membrane)
-"""}, fails=T2 | T42),
+"""}, fails=T2 | T42, regraded=T42),
     "lif_records_membrane_before_reset": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     spikes, membrane, v = [], [], 0.0
@@ -129,7 +132,7 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         v = (1 - z) * v
         spikes.append(z)
     return np.array(spikes), np.array(membrane)
-"""}, fails=T2 | T42),
+"""}, fails=T2 | T42, regraded=T42),
     "lif_compares_before_update": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     spikes, membrane, v = [], [], 0.0
@@ -140,13 +143,13 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         spikes.append(z)
         membrane.append(v)
     return np.array(spikes), np.array(membrane)
-"""}, fails=T2 | T42),
+"""}, fails=T2 | T42, regraded=T42),
     "lif_state_not_carried": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     v = np.asarray(input_data, dtype=float) / tau
     z = (v > threshold).astype(float)
     return z, (1 - z) * v
-"""}, fails=T2 | T42 | BAND),
+"""}, fails=T2 | T42 | BAND, regraded=T42 | BAND),
     "lif_returns_spikes_only": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     spikes, v = [], 0.0
@@ -156,7 +159,7 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         v = (1 - z) * v
         spikes.append(z)
     return np.array(spikes)
-"""}, fails=T2 | T42 | BAND),
+"""}, fails=T2 | T42 | BAND, regraded=T42 | BAND),
     "lif_outputs_swapped": dict(cells={LIF: """
 def leaky_integrate_and_fire(input_data, tau, threshold):
     spikes, membrane, v = [], [], 0.0
@@ -167,7 +170,7 @@ def leaky_integrate_and_fire(input_data, tau, threshold):
         spikes.append(z)
         membrane.append(v)
     return np.array(membrane), np.array(spikes)
-"""}, fails=T2 | T42 | BAND),
+"""}, fails=T2 | T42 | BAND, regraded=T42 | BAND),
     # ---- Task 3
     "cosine_without_offset": dict(cells={"task3_cosine_signal_solution": """
 def cosine_signal(max_x, samples=100):

@@ -1,0 +1,123 @@
+"""Who runs what inside the sandbox: the private uid, its resource limits, and the reaping of
+everything that uid started."""
+import os
+import resource
+import signal
+
+
+def drop_privileges(uid):
+    """Become ``uid`` (no groups) for good: no setuid binary can give privileges back."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    try:  # PR_SET_NO_NEW_PRIVS = 38
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def set_limits(job, cpu):
+    """CPU seconds, address space (on top of what the forked supervisor maps), processes,
+    file size, open files, no core dumps."""
+    mb = 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    with open("/proc/self/statm") as fh:
+        vm_now = int(fh.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (vm_now + job["mem_mb"] * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_NPROC, (job["nproc"],) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (job["fsize_mb"] * mb,) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def check_limits(job):
+    """A check child gets its own CPU allowance (its CPU clock starts at zero)."""
+    cpu = int(job["cpu"])
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    hard = cpu + 1 if hard == resource.RLIM_INFINITY else min(hard, cpu + 1)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
+
+
+def _kill_all_of_my_uid():
+    for _ in range(3):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            break
+
+
+def reap(uid):
+    """SIGKILL every process of ``uid`` (the reaper is that uid, so kill(-1) reaches exactly
+    those: the loader, its checks and anything they spawned, detached or not)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            drop_privileges(uid)
+            _kill_all_of_my_uid()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def become_student(job, close_fds):
+    """In a freshly forked loader: shed the supervisor's fds and rights, enter limits."""
+    for fd in close_fds:
+        os.close(fd)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    drop_privileges(job["uid"])
+    workdir = "/tmp/work-%d" % os.getpid()
+    os.mkdir(workdir, 0o700)
+    os.chdir(workdir)
+    # the loader's CPU clock runs across all cells: the per-student budget bounds it
+    set_limits(job, int(job["budget"]) + 1)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def exit_text(wstatus):
+    """How a child ended, in words."""
+    if os.WIFSIGNALED(wstatus):
+        return "was killed by signal %d" % os.WTERMSIG(wstatus)
+    return "exited with status %d" % os.WEXITSTATUS(wstatus)
+
+
+def kill_others():
+    """SIGKILL every process of this uid except the loader itself (what cells or the last
+    check left running, detached or not), so a check starts and ends alone."""
+    _kill_all_of_my_uid()
+    while True:   # reap the loader's own killed children (zombies still count for NPROC)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+
+
+def fork_and_wait(body):
+    """Run ``body()`` in a child of the loader, alone; wait for it; kill whatever it left
+    running. Returns the child's exit description."""
+    kill_others()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        return "could not be started (%s)" % exc
+    if pid == 0:
+        try:
+            body()
+        finally:
+            os._exit(70)
+    while True:
+        try:
+            _, wstatus = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:   # a cell's SIGCHLD handler reaped it first
+            wstatus = 0
+            break
+    kill_others()
+    return exit_text(wstatus)

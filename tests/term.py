@@ -72,7 +72,11 @@ def run(cmd: list[str], cwd: Path, root: Path, timeout: float, **extra_env) -> s
     done = subprocess.run(cmd, cwd=cwd, env=env(root, **extra_env), capture_output=True,
                           text=True, timeout=timeout)
     out = done.stdout + done.stderr
-    assert done.returncode == 0, f"{' '.join(map(str, cmd))} exited {done.returncode}:\n{out[-4000:]}"
+    if done.returncode != 0:   # the whole output beside the course, the tail in the message
+        log = root / f"failed-{cmd[0].rsplit('/', 1)[-1]}.log"
+        log.write_text(out)
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {done.returncode} (whole output: "
+                             f"{log}):\n{out[-4000:]}")
     return out
 
 

@@ -37,7 +37,7 @@ def _auto_tests(course: Path) -> dict[str, float]:
     from neurograder.extra_credit import bonus_points
     tests = grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests
     # an optional task's cell has 0 points; passing it earns its extra credit instead
-    return {gid: points + (bonus_points(gid) or 0.0) for gid, points in tests.items()}
+    return {gid: points + (bonus_points(gid, "module1") or 0.0) for gid, points in tests.items()}
 
 
 def _scores(course: Path) -> dict[str, dict]:

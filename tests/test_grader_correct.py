@@ -45,7 +45,7 @@ def _autograded_points(course: Path) -> dict[str, float]:
     from neurograder import grading
     from neurograder.extra_credit import bonus_points
     tests = grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests
-    return {gid: points + (bonus_points(gid) or 0.0) for gid, points in tests.items()}
+    return {gid: points + (bonus_points(gid, "module1") or 0.0) for gid, points in tests.items()}
 
 
 @pytest.fixture(scope="module")

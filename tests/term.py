@@ -40,6 +40,8 @@ COURSE_ID = "spiking-neurons"
 COPIED = ["Makefile", "requirements.txt", "requirements-test.txt", "constraints.txt",
           "pyproject.toml", "_config.yml", "_toc.yml", "book/module1", "course", "solutions",
           "grader/nbgrader_config.py", "grader/jupyter_server_config.py", ".stamps/venv"]
+#: the Makefile's environment step (never remade in a copy)
+VENV_STAMP = ".stamps/venv"
 #: linked, not copied: the environment and the grader package (the installed one is used)
 LINKED = [".venv", "grader/neurograder"]
 #: longest wait for the jupyter server to answer its status API (s)
@@ -68,7 +70,11 @@ def env(root: Path, **extra) -> dict:
 
 
 def run(cmd: list[str], cwd: Path, root: Path, timeout: float, **extra_env) -> str:
-    """Run ``cmd`` in ``cwd``; fail with its output unless it exits 0; return stdout+stderr."""
+    """Run ``cmd`` in ``cwd``; fail with its output unless it exits 0; return stdout+stderr.
+    ``make`` never remakes the environment step: the copy shares the repository's ``.venv``,
+    and a reinstall from the copy would point the editable install at the copy."""
+    if cmd[0] == "make":
+        cmd = [*cmd, f"--assume-old={VENV_STAMP}"]
     done = subprocess.run(cmd, cwd=cwd, env=env(root, **extra_env), capture_output=True,
                           text=True, timeout=timeout)
     out = done.stdout + done.stderr

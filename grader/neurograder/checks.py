@@ -106,13 +106,19 @@ def secret_path() -> Path:
 
 @lru_cache(maxsize=4)
 def _secret_words(path: Path) -> tuple[int, ...]:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
+    if not path.exists():
+        # written whole to a private file, then linked into place: a process that starts at the
+        # same moment (another grading worker) reads either nothing or the whole secret
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(os.urandom(32).hex() + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass   # another process was first: its secret is the course's
+        finally:
+            tmp.unlink()
     text = path.read_text().strip()
     if len(text) < 32:
         raise RuntimeError(f"course secret {path} is empty or too short: delete it to make a new one")

@@ -251,7 +251,10 @@ def test_7_feedback_released_for_every_graded_student(t, page):
         assert page_path.read_bytes() in released, f"{sid}'s feedback was not released"
         # the heading gives the score after the late penalty (nbgrader's rounding to 2 places)
         total = round(state[sid]["score"] - state[sid]["penalty"], 2)
-        assert f"neurons (Score: {total} / {round(state[sid]['max'], 2)})" in html, sid
+        # optional tasks' credit is named in the heading ("including 2.0 extra credit")
+        extra = round(sum(c["extra"] or 0.0 for c in state[sid]["cells"].values()), 2)
+        named = f", including {extra} extra credit" if extra else ""
+        assert f"neurons (Score: {total} / {round(state[sid]['max'], 2)}{named})" in html, sid
         assert html.count("To be graded by hand") == len(ANSWERS), sid
         if state[sid]["penalty"]:
             assert f"Late submission penalty (Score: -{round(state[sid]['penalty'], 2)})" in html

@@ -34,9 +34,14 @@ SPLIT_BY_FIXTURE: dict[str, tuple[str, ...]] = {
     "test_grader_attacks.py": ("round2_cli", "plain_stopped", "plain"),
     # our two grading paths next to the oracle (built once per run)
     "test_grader_correct.py": ("batch", "cli"),
+    # the Tab walk of the chapter (once per colour mode); its page-by-page checks: PER_TEST
+    "test_site_a11y.py": ("chapter_walk",),
 }
-#: modules whose tests share nothing costly: each test is handed to a worker on its own
-PER_TEST: frozenset[str] = frozenset()
+#: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
+#: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
+PER_TEST: frozenset[str] = frozenset({
+    "test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py",
+    "test_sliders_browser.py"})
 #: groups measured slowest (module file names or ``<module>:<fixture>``), queued in this order
 #: before all others; re-measure with ``pytest --durations=0`` when the suite changes
 SLOWEST_FIRST: tuple[str, ...] = ()
@@ -45,12 +50,10 @@ SLOWEST_FIRST: tuple[str, ...] = ()
 def xdist_group(item) -> str | None:
     """The xdist group of a collected test (None: scheduled on its own)."""
     module = item.path.name
-    if module in PER_TEST:
-        return None
     for fixture in SPLIT_BY_FIXTURE.get(module, ()):
         if fixture in item.fixturenames:
             return f"{module}:{fixture}"
-    return module
+    return None if module in PER_TEST else module
 
 
 def queue_order(group: str | None) -> int:

@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config, items):
         return
     import parallel
     groups = parallel.write_groups(sharing.run_temp(config._tmp_path_factory), items)
-    items.sort(key=lambda item: parallel.queue_order(groups[item.nodeid]))  # stable in a group
+    items.sort(key=lambda item: parallel.queue_order(item, groups[item.nodeid]))  # stable
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)   # optional: runs without xdist too

@@ -29,9 +29,11 @@ GROUPS_FILE = "xdist-groups.json"
 #: module -> fixtures: a test goes to the group ``<module>:<fixture>`` of the first listed
 #: fixture it uses, the module's other tests to the module's group
 SPLIT_BY_FIXTURE: dict[str, tuple[str, ...]] = {
-    # the plain-nbgrader oracle runs and round 2 each on a worker of its own; `ours` (the
-    # graded corpus all of them compare with) is built once per run
-    "test_grader_attacks.py": ("round2_cli", "plain_stopped", "plain"),
+    # the plain-nbgrader oracle runs each on a worker of its own; `ours` (the graded corpus
+    # they compare with) is built once per run. Round 2 stays with the module: it asserts
+    # that no attack process is left, and the module's forced regrade of the corpus starts
+    # one (inside its sandbox) for a moment.
+    "test_grader_attacks.py": ("plain_stopped", "plain"),
     # our two grading paths next to the oracle (built once per run)
     "test_grader_correct.py": ("batch", "cli"),
     # the Tab walk of the chapter (once per colour mode); its page-by-page checks: PER_TEST
@@ -42,9 +44,33 @@ SPLIT_BY_FIXTURE: dict[str, tuple[str, ...]] = {
 PER_TEST: frozenset[str] = frozenset({
     "test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py",
     "test_sliders_browser.py"})
-#: groups measured slowest (module file names or ``<module>:<fixture>``), queued in this order
-#: before all others; re-measure with ``pytest --durations=0`` when the suite changes
-SLOWEST_FIRST: tuple[str, ...] = ()
+#: groups measured slowest (module file names or ``<module>:<fixture>``; a PER_TEST module's
+#: name ranks each of its tests), queued in this order before all others; from
+#: ``pytest -n 0 --durations=0`` (fixture set-up counts for the first test that needs it):
+#: re-measure when the suite changes
+SLOWEST_FIRST: tuple[str, ...] = (
+    "test_grader_correct.py",               # plain nbgrader over the 20 correct notebooks
+    "test_grader_attacks.py",               # our batch on the corpus, round 2, CLI, resume
+    "test_grader_attacks.py:plain",         # plain nbgrader on the corpus
+    "test_grader_attacks.py:plain_stopped",
+    "test_grader_correct.py:batch",
+    "test_grader_correct.py:cli",
+    "test_grader_batch.py",
+    "test_notebook_journey.py",             # five Run-Alls of the student notebook
+    "test_grader_html_safety.py",
+    "test_site_build.py",
+    "test_chapter_grading.py",
+    "test_site_a11y.py:chapter_walk",
+    "test_grader_report.py",
+    "test_grader_export.py",
+    "test_similarity.py",
+    "test_grader_hand_grades.py",
+    "test_grader_lms.py",
+    "test_grader_sandbox.py",
+    "test_grader_batch_bounds.py",
+    "test_sliders_drive.py",
+    "test_sliders_lab.py",
+)
 
 
 def xdist_group(item) -> str | None:
@@ -56,9 +82,10 @@ def xdist_group(item) -> str | None:
     return None if module in PER_TEST else module
 
 
-def queue_order(group: str | None) -> int:
-    """Sort key of a group in the queue: the slowest first, the rest after them."""
-    return SLOWEST_FIRST.index(group) if group in SLOWEST_FIRST else len(SLOWEST_FIRST)
+def queue_order(item, group: str | None) -> int:
+    """Sort key of a test in the queue: the slowest groups first, the rest after them."""
+    name = group or item.path.name
+    return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
 
 
 def write_groups(run_temp: Path, items) -> dict:

@@ -72,6 +72,20 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_sliders_lab.py",
 )
 
+#: groups (or PER_TEST modules) that keep a core busy for long: grading many notebooks,
+#: running a notebook or building the book. At most CPU_SLOTS of them run at once, so they
+#: run at the speed of a quiet core (the sandbox's per-check time limits are wall-clock) while
+#: the other workers wait on browsers, servers and subprocesses.
+CPU_HEAVY: frozenset[str] = frozenset({
+    "test_grader_correct.py", "test_grader_correct.py:batch", "test_grader_correct.py:cli",
+    "test_grader_attacks.py", "test_grader_attacks.py:plain",
+    "test_grader_attacks.py:plain_stopped", "test_grader_batch.py",
+    "test_grader_html_safety.py", "test_grader_hand_grades.py", "test_grader_lms.py",
+    "test_chapter_grading.py", "test_notebook_journey.py", "test_site_build.py",
+})
+#: CPU-heavy groups running at the same time, on different workers (the machine's cores)
+CPU_SLOTS = os.cpu_count() or 2
+
 
 def xdist_group(item) -> str | None:
     """The xdist group of a collected test (None: scheduled on its own)."""
@@ -103,12 +117,25 @@ def read_groups(run_temp: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def is_cpu_heavy(scope: str) -> bool:
+    """Is this work unit (a group, or the node id of a test scheduled alone) CPU_HEAVY?"""
+    return scope in CPU_HEAVY or scope.split("::")[0].rsplit("/", 1)[-1] in CPU_HEAVY
+
+
 class OneGroupAhead(LoadGroupScheduling):
-    """xdist's loadgroup, but a worker is sent its next group only when at most one of its
-    tests is pending (xdist's default: at most two). A worker always holds back its last
-    test until it knows the next one (pytest needs the next item to tear down fixtures), so
-    one is the least that keeps it running; with two, a worker finishing a two-test group
-    would take the next slow group although an idle worker could start it right away."""
+    """xdist's loadgroup, with two changes.
+
+    A worker is sent its next group only when at most one of its tests is pending (xdist's
+    default: at most two). A worker always holds back its last test until it knows the next
+    one (pytest needs the next item to tear down fixtures), so one is the least that keeps it
+    running; with two, a worker finishing a two-test group would take the next slow group
+    although an idle worker could start it right away.
+
+    A worker gets the first queued group it may run: a CPU_HEAVY one only while fewer than
+    CPU_SLOTS other workers have one. Otherwise it waits (idle) until any test finishes,
+    when every worker is offered work again. At most CPU_SLOTS workers hold heavy groups,
+    so one that holds one always may take the next: no deadlock.
+    """
 
     #: a worker with this many pending tests or fewer gets its next group
     LOW_WATERMARK = 1
@@ -133,3 +160,28 @@ class OneGroupAhead(LoadGroupScheduling):
         if self._pending_of(self.assigned_work[node]) > self.LOW_WATERMARK:
             return
         self._assign_work_unit(node)
+
+    def _heavy_elsewhere(self, node) -> int:
+        """Workers other than ``node`` with a CPU-heavy group not yet finished."""
+        return sum(any(is_cpu_heavy(scope) and not all(unit.values())
+                       for scope, unit in work.items())
+                   for other, work in self.assigned_work.items() if other is not node)
+
+    def _assign_work_unit(self, node) -> None:
+        """Send ``node`` the first queued group it may run now (none: it waits)."""
+        heavy_allowed = self._heavy_elsewhere(node) < CPU_SLOTS
+        scope = next((s for s in self.workqueue if heavy_allowed or not is_cpu_heavy(s)), None)
+        if scope is None:
+            return
+        work_unit = self.workqueue.pop(scope)
+        self.assigned_work.setdefault(node, {})[scope] = work_unit
+        collection = self.registered_collections[node]
+        node.send_runtest_some([collection.index(nodeid)
+                                for nodeid, done in work_unit.items() if not done])
+
+    def mark_test_complete(self, node, item_index: int, duration: float = 0) -> None:
+        """A finished test may free a CPU slot: offer work to every worker, not only its own."""
+        super().mark_test_complete(node, item_index, duration)
+        for other in self.nodes:
+            if other is not node:
+                self._reschedule(other)

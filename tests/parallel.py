@@ -39,6 +39,16 @@ SPLIT_BY_FIXTURE: dict[str, tuple[str, ...]] = {
     # the Tab walk of the chapter (once per colour mode); its page-by-page checks: PER_TEST
     "test_site_a11y.py": ("chapter_walk",),
 }
+#: module -> tests (function names) that each form a group of their own: slow tests of a
+#: split module that need no fixture of another group except the ones built once per run
+ALONE: dict[str, tuple[str, ...]] = {
+    # feedback for the graded corpus, an interrupted batch, `nbgrader autograde` through the
+    # sandbox: minutes each, beside the module's group (our batch on the corpus, round 2)
+    "test_grader_attacks.py": (
+        "test_feedback_shows_results_and_plots_but_no_hidden_tests",
+        "test_interrupted_batch_resumes_where_it_stopped",
+        "test_nbgrader_autograde_cli_uses_the_sandbox"),
+}
 #: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
 #: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
 PER_TEST: frozenset[str] = frozenset({
@@ -53,6 +63,9 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_attacks.py",               # our batch on the corpus, round 2, CLI, resume
     "test_grader_attacks.py:plain",         # plain nbgrader on the corpus
     "test_grader_attacks.py:plain_stopped",
+    "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",
+    "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",
+    "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
     "test_grader_correct.py:batch",
     "test_grader_correct.py:cli",
     "test_grader_batch.py",
@@ -90,6 +103,8 @@ CPU_SLOTS = os.cpu_count() or 2
 def xdist_group(item) -> str | None:
     """The xdist group of a collected test (None: scheduled on its own)."""
     module = item.path.name
+    if item.originalname in ALONE.get(module, ()):
+        return f"{module}::{item.originalname}"
     for fixture in SPLIT_BY_FIXTURE.get(module, ()):
         if fixture in item.fixturenames:
             return f"{module}:{fixture}"
@@ -118,7 +133,8 @@ def read_groups(run_temp: Path) -> dict:
 
 
 def is_cpu_heavy(scope: str) -> bool:
-    """Is this work unit (a group, or the node id of a test scheduled alone) CPU_HEAVY?"""
+    """Is this work unit CPU_HEAVY? (a group, an ALONE test's group or the node id of a test
+    scheduled alone: the latter two by their module)"""
     return scope in CPU_HEAVY or scope.split("::")[0].rsplit("/", 1)[-1] in CPU_HEAVY
 
 

@@ -98,6 +98,10 @@ CPU_HEAVY: frozenset[str] = frozenset({
 })
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)
 CPU_SLOTS = os.cpu_count() or 2
+#: CPU-heavy groups that run while no other CPU-heavy group does: they grade attack 41 (eight
+#: busy processes share the sandbox's one core with the checks, under a wall-clock budget),
+#: which loses checks when another grading run competes for the machine's cores
+CPU_ALONE: frozenset[str] = frozenset({"test_grader_attacks.py"})
 
 
 def xdist_group(item) -> str | None:
@@ -148,9 +152,11 @@ class OneGroupAhead(LoadGroupScheduling):
     although an idle worker could start it right away.
 
     A worker gets the first queued group it may run: a CPU_HEAVY one only while fewer than
-    CPU_SLOTS other workers have one. Otherwise it waits (idle) until any test finishes,
-    when every worker is offered work again. At most CPU_SLOTS workers hold heavy groups,
-    so one that holds one always may take the next: no deadlock.
+    CPU_SLOTS other workers have one and none has a CPU_ALONE one (which itself starts only
+    when no other worker has a heavy group). Otherwise it waits (idle) until any test
+    finishes, when every worker is offered work again. A worker's own unfinished groups do not
+    count (its held-back last test runs before the next group), so a worker holding the only
+    heavy groups may always take the next one: no deadlock.
     """
 
     #: a worker with this many pending tests or fewer gets its next group
@@ -177,16 +183,22 @@ class OneGroupAhead(LoadGroupScheduling):
             return
         self._assign_work_unit(node)
 
-    def _heavy_elsewhere(self, node) -> int:
-        """Workers other than ``node`` with a CPU-heavy group not yet finished."""
-        return sum(any(is_cpu_heavy(scope) and not all(unit.values())
+    def _heavy_elsewhere(self, node, kind=is_cpu_heavy) -> int:
+        """Workers other than ``node`` with a group of ``kind`` not yet finished."""
+        return sum(any(kind(scope) and not all(unit.values())
                        for scope, unit in work.items())
                    for other, work in self.assigned_work.items() if other is not node)
 
     def _assign_work_unit(self, node) -> None:
         """Send ``node`` the first queued group it may run now (none: it waits)."""
-        heavy_allowed = self._heavy_elsewhere(node) < CPU_SLOTS
-        scope = next((s for s in self.workqueue if heavy_allowed or not is_cpu_heavy(s)), None)
+        heavy = self._heavy_elsewhere(node)
+        alone = self._heavy_elsewhere(node, CPU_ALONE.__contains__)
+
+        def may_run(scope: str) -> bool:
+            if not is_cpu_heavy(scope):
+                return True
+            return not alone and (not heavy if scope in CPU_ALONE else heavy < CPU_SLOTS)
+        scope = next((s for s in self.workqueue if may_run(s)), None)
         if scope is None:
             return
         work_unit = self.workqueue.pop(scope)

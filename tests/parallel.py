@@ -59,8 +59,8 @@ PER_TEST: frozenset[str] = frozenset({
 #: ``pytest -n 0 --durations=0`` (fixture set-up counts for the first test that needs it):
 #: re-measure when the suite changes
 SLOWEST_FIRST: tuple[str, ...] = (
+    "test_grader_attacks.py",               # our batch on the corpus, round 2 (CPU_ALONE)
     "test_grader_correct.py",               # plain nbgrader over the 20 correct notebooks
-    "test_grader_attacks.py",               # our batch on the corpus, round 2, CLI, resume
     "test_grader_attacks.py:plain",         # plain nbgrader on the corpus
     "test_grader_attacks.py:plain_stopped",
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",
@@ -152,8 +152,8 @@ class OneGroupAhead(LoadGroupScheduling):
     although an idle worker could start it right away.
 
     A worker gets the first queued group it may run: a CPU_HEAVY one only while fewer than
-    CPU_SLOTS other workers have one and none has a CPU_ALONE one (which itself starts only
-    when no other worker has a heavy group). Otherwise it waits (idle) until any test
+    CPU_SLOTS other workers have one and no CPU_ALONE one runs or waits in the queue (that
+    one starts as soon as no other worker has a heavy group). Otherwise it waits (idle) until any test
     finishes, when every worker is offered work again. A worker's own unfinished groups do not
     count (its held-back last test runs before the next group), so a worker holding the only
     heavy groups may always take the next one: no deadlock.
@@ -193,11 +193,15 @@ class OneGroupAhead(LoadGroupScheduling):
         """Send ``node`` the first queued group it may run now (none: it waits)."""
         heavy = self._heavy_elsewhere(node)
         alone = self._heavy_elsewhere(node, CPU_ALONE.__contains__)
+        alone_queued = any(s in CPU_ALONE for s in self.workqueue)
 
         def may_run(scope: str) -> bool:
             if not is_cpu_heavy(scope):
                 return True
-            return not alone and (not heavy if scope in CPU_ALONE else heavy < CPU_SLOTS)
+            if scope in CPU_ALONE:
+                return not heavy
+            # no new heavy group while an alone one waits: it starts as soon as they finish
+            return not alone and not alone_queued and heavy < CPU_SLOTS
         scope = next((s for s in self.workqueue if may_run(s)), None)
         if scope is None:
             return

@@ -70,7 +70,9 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_correct.py:cli",
     "test_grader_batch.py",
     "test_notebook_journey.py",             # five Run-Alls of the student notebook
+    "test_sliders_drive.py",                # one kernel grades every widget case
     "test_grader_html_safety.py",
+    "test_chapter_extra_credit.py",
     "test_site_build.py",
     "test_chapter_grading.py",
     "test_site_a11y.py:chapter_walk",
@@ -81,7 +83,6 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_lms.py",
     "test_grader_sandbox.py",
     "test_grader_batch_bounds.py",
-    "test_sliders_drive.py",
     "test_sliders_lab.py",
 )
 
@@ -94,7 +95,8 @@ CPU_HEAVY: frozenset[str] = frozenset({
     "test_grader_attacks.py", "test_grader_attacks.py:plain",
     "test_grader_attacks.py:plain_stopped", "test_grader_batch.py",
     "test_grader_html_safety.py", "test_grader_hand_grades.py", "test_grader_lms.py",
-    "test_chapter_grading.py", "test_notebook_journey.py", "test_site_build.py",
+    "test_chapter_grading.py", "test_chapter_extra_credit.py", "test_notebook_journey.py",
+    "test_site_build.py", "test_sliders_drive.py",
 })
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)
 CPU_SLOTS = os.cpu_count() or 2

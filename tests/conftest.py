@@ -18,12 +18,51 @@ page_path  every page of the built site (``browser.built_page_paths``), discover
            files: a test taking a ``page_path`` argument runs once per page.
 
 To test another build: ``SITE_DIR=/tmp/me-build/_build/html .venv/bin/python -m pytest ...``
+
+Parallel runs (pytest-xdist)
+----------------------------
+``-n`` and ``--dist loadgroup`` are set once, in pyproject.toml; which tests share a worker
+and in what order groups are handed out is planned in tests/parallel.py. Expensive inputs that several workers need (fresh courses, the graded class) are built once
+per run across workers (tests/sharing.py) and copied for each user. The rules a new test
+follows to stay safe in parallel are in tests/README.md.
 """
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
 import browser as _browser
+import sharing
+
+
+# ---- parallel runs (pytest-xdist; the plan is in tests/parallel.py) ------------------------
+def pytest_collection_modifyitems(config, items):
+    """Under xdist: write each test's group for the scheduler, and queue the slowest groups
+    first (all workers collect the same tests and sort them the same way)."""
+    if not os.environ.get(sharing.WORKER_ENV):
+        return
+    import parallel
+    groups = parallel.write_groups(sharing.run_temp(config._tmp_path_factory), items)
+    items.sort(key=lambda item: parallel.queue_order(item, groups[item.nodeid]))  # stable
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)   # optional: runs without xdist too
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` hands a worker its next group only when it is about to run out."""
+    if config.getvalue("dist") == "loadgroup":
+        import parallel
+        return parallel.OneGroupAhead(config, log)
+    return None
+
+
+def pytest_sessionstart(session):
+    """Before any worker starts: the course secret exists (created on first use otherwise,
+    where two workers grading at once could race to create it)."""
+    if not os.environ.get(sharing.WORKER_ENV):
+        from neurograder import checks
+        checks.course_secret()
 
 
 def pytest_generate_tests(metafunc):
@@ -91,16 +130,28 @@ GRADED_CLASS_EXTENSIONS = "student_id,days\nfay_extended,3  # medical note\n"
 
 
 @pytest.fixture(scope="session")
-def graded_class(tmp_path_factory):
-    """A small class graded once per session with the instructor's command
-    (``python -m neurograder.batch``) on a course made by the real ``nbgrader
-    generate_assignment``: full marks, two wrong functions, all stubs, late, late with an
-    extension, unreadable, never submitted (``zz_missing``, on the roster only); then
-    ``python -m neurograder.report``. Returns the course folder."""
+def new_course(tmp_path_factory):
+    """A factory of fresh nbgrader courses: ``new_course(dest, overrides="")`` puts at ``dest``
+    (which must not exist) what ``corpus.make_course(dest, overrides)`` makes: our config
+    (+ ``overrides``), the source notebook, the release and gradebook made by the real
+    ``nbgrader generate_assignment``. Made once per run for each ``overrides`` (across xdist
+    workers) and copied, so every caller gets a course of its own."""
+    from attacks import corpus
+
+    def make(dest, overrides: str = "") -> Path:
+        folder, _ = sharing.built_once(
+            tmp_path_factory, sharing.key("course", overrides),
+            lambda out: str(corpus.make_course(out / "course", overrides)))
+        return sharing.private_copy(folder / "course", Path(dest))
+    return make
+
+
+def _grade_class(course: Path) -> None:
+    """Submit the ``GRADED_CLASS`` (plus an unreadable notebook) into the fresh ``course``,
+    grade it with ``python -m neurograder.batch`` and write ``python -m neurograder.report``."""
     import subprocess
     import sys
     from attacks import corpus
-    course = corpus.make_course(tmp_path_factory.mktemp("report") / "course")
     notebooks = corpus.honest_variants(course)
     (course / "extensions.csv").write_text(GRADED_CLASS_EXTENSIONS)
     for student, (kind, late) in GRADED_CLASS.items():
@@ -114,7 +165,19 @@ def graded_class(tmp_path_factory):
     done = subprocess.run([sys.executable, "-m", "neurograder.report", "--course", str(course)],
                           env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    return course
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory, new_course):
+    """A small class graded once per run with the instructor's command
+    (``python -m neurograder.batch``) on a course made by the real ``nbgrader
+    generate_assignment``: full marks, two wrong functions, all stubs, late, late with an
+    extension, unreadable, never submitted (``zz_missing``, on the roster only); then
+    ``python -m neurograder.report``. Returns this worker's own copy of the course folder."""
+    def build(out: Path) -> None:
+        _grade_class(new_course(out / "course"))
+    folder, _ = sharing.built_once(tmp_path_factory, "graded-class", build)
+    return sharing.private_copy(folder / "course", tmp_path_factory.mktemp("report") / "course")
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sharing  # noqa: E402
 from attacks import corpus  # noqa: E402
 
 ATTACKS = corpus.load_attacks()
@@ -58,12 +59,21 @@ def _scores(course: Path) -> dict[str, dict]:
     return out
 
 
-def _pids_with(mark: str) -> list[int]:
+#: in the environment of every process a plain-nbgrader oracle run starts (its kernel and
+#: what the kernel starts inherit it); our sandbox starts student code with no environment
+ORACLE_ENV = b"NEUROGRADER_PLAIN=1"
+
+
+def _pids_with(mark: str, oracle: bool = False) -> list[int]:
+    """Processes whose command line holds ``mark``: those of plain-nbgrader oracle runs
+    (``oracle=True``) or all others, so that an oracle run in a parallel test worker is never
+    taken for something our grader left behind."""
     pids = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if mark.encode() in (d / "cmdline").read_bytes():
+                if (mark.encode() in (d / "cmdline").read_bytes()
+                        and (ORACLE_ENV in (d / "environ").read_bytes().split(b"\0")) == oracle):
                     pids.append(int(d.name))
             except OSError:
                 pass
@@ -71,8 +81,8 @@ def _pids_with(mark: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return corpus.make_course(tmp_path_factory.mktemp("course") / "template", OURS_CFG)
+def template(tmp_path_factory, new_course):
+    return new_course(tmp_path_factory.mktemp("course") / "template", OURS_CFG)
 
 
 def _copy(template: Path, dest: Path, extra_cfg: str = "") -> Path:
@@ -89,10 +99,9 @@ def _batch(course: Path, *args, timeout=900):
                           capture_output=True, text=True, timeout=timeout, env=corpus.venv_env())
 
 
-@pytest.fixture(scope="module")
-def ours(template, tmp_path_factory):
-    """The whole corpus graded once by our batch command."""
-    course = _copy(template, tmp_path_factory.mktemp("ours") / "course")
+def _grade_corpus(template: Path, out: Path) -> dict:
+    """The whole corpus graded by our batch command in a copy of ``template`` in ``out``."""
+    course = _copy(template, out / "course")
     kinds = corpus.populate(course, ATTACKS)
     started = time.monotonic()
     run = _batch(course)
@@ -100,8 +109,18 @@ def ours(template, tmp_path_factory):
     # (processes of sandbox uids are checked by test_grader_sandbox; here the marked one,
     # because other sandboxes may be running concurrently on a shared machine)
     survivors = _pids_with(DETACHED_MARK)
-    return {"course": course, "kinds": kinds, "run": run, "seconds": seconds,
+    return {"kinds": kinds, "run": run, "seconds": seconds,
             "scores": _scores(course), "survivors": survivors}
+
+
+@pytest.fixture(scope="module")
+def ours(template, tmp_path_factory):
+    """The whole corpus graded once by our batch command (once per run: this module's test
+    groups on other xdist workers get their own copy of the graded course)."""
+    folder, result = sharing.built_once(tmp_path_factory, "attacks-ours",
+                                        lambda out: _grade_corpus(template, out))
+    course = sharing.private_copy(folder / "course", tmp_path_factory.mktemp("ours") / "course")
+    return {"course": course, **result}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +132,7 @@ def plain(template, tmp_path_factory):
     env = corpus.venv_env(NEUROGRADER_PLAIN="1")
     run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
                          capture_output=True, text=True, timeout=1200, env=env)
-    survivors = _pids_with(DETACHED_MARK)
+    survivors = _pids_with(DETACHED_MARK, oracle=True)
     for pid in survivors:     # the plain run's leftovers: end them (we started them)
         try:
             os.kill(pid, signal.SIGKILL)
@@ -127,18 +146,47 @@ def plain(template, tmp_path_factory):
 def plain_stopped(template, tmp_path_factory):
     """Each 'stopped' attack alone through plain nbgrader, next to one honest student graded
     after it in the same command: does the batch survive?"""
-    results = {}
+    courses = {}
     for attack in [a for a in ATTACKS if a.plain == "stopped"]:
         course = _copy(template, tmp_path_factory.mktemp("stop") / "course", PLAIN_CFG)
         corpus.write_submission(course, "a_" + attack.name,
                                 corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME)
         corpus.write_submission(course, "b_honest", corpus.honest_notebook(course),
                                 timestamp=corpus.ON_TIME)
-        run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                             capture_output=True, text=True, timeout=600,
-                             env=corpus.venv_env(NEUROGRADER_PLAIN="1"))
-        results[attack.name] = {"run": run, "scores": _scores(course)}
-    return results
+        courses[attack.name] = course
+    # the courses share nothing: their commands run at the same time
+    runs = {name: _started([corpus.tool("nbgrader"), "autograde", "module1"], course,
+                           corpus.venv_env(NEUROGRADER_PLAIN="1"))
+            for name, course in courses.items()}
+    return {name: {"run": _finished(runs[name], timeout=600), "scores": _scores(course)}
+            for name, course in courses.items()}
+
+
+def _started(cmd: list[str], cwd: Path, env: dict) -> subprocess.Popen:
+    """``cmd`` started in ``cwd``, its output going to files beside ``cwd`` (a pipe nobody
+    reads yet could stall it)."""
+    out = open(cwd.parent / "stdout.txt", "w+")
+    err = open(cwd.parent / "stderr.txt", "w+")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
+    proc.outputs = (out, err)
+    return proc
+
+
+def _finished(proc: subprocess.Popen, timeout: float) -> subprocess.CompletedProcess:
+    """``proc``'s result as ``subprocess.run`` gives it (killed after ``timeout`` s)."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        text = []
+        for fh in proc.outputs:
+            fh.seek(0)
+            text.append(fh.read())
+            fh.close()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, *text)
 
 
 # ------------------------------------------------------------------------------ the corpus
@@ -247,7 +295,7 @@ GRADED_WITH_REFERENCE = {"honest_partial": {"task42_lif_surface_visible",
                                             "task42_lif_surface_hidden"}}
 
 
-def test_honest_submissions_get_plain_nbgraders_marks(ours, plain):
+def test_honest_submissions_get_plain_nbgraders_marks(plain, ours):
     """Plain nbgrader grades honest code correctly: ours must agree test by test, except the
     tests ours grades with the reference of a wrong earlier function."""
     tests = _auto_tests(ours["course"])
@@ -260,7 +308,7 @@ def test_honest_submissions_get_plain_nbgraders_marks(ours, plain):
     assert ours["scores"]["honest_partial"]["failed"]        # it is really partial
 
 
-def test_sandbox_stops_what_fools_plain_nbgrader(ours, plain):
+def test_sandbox_stops_what_fools_plain_nbgrader(plain, ours):
     """'fooled': plain nbgrader gives unearned points; 'robbed': it takes earned points."""
     table = []
     for attack in ATTACKS:
@@ -279,12 +327,12 @@ def test_sandbox_stops_what_fools_plain_nbgrader(ours, plain):
             assert p < o, f"{name}: plain nbgrader did not lose earned points ({p} vs {o})"
 
 
-def test_detached_process_survives_plain_but_not_ours(ours, plain):
+def test_detached_process_survives_plain_but_not_ours(plain, ours):
     assert plain["survivors"], "plain nbgrader left no detached process (attack did not run?)"
     assert ours["survivors"] == []
 
 
-def test_kill_and_db_lock_stop_plain_nbgrader_but_not_ours(ours, plain_stopped):
+def test_kill_and_db_lock_stop_plain_nbgrader_but_not_ours(plain_stopped, ours):
     """Under plain nbgrader the student graded after the attack gets no grade (or the command
     fails); ours graded the whole class (see test_batch_finishes...)."""
     assert plain_stopped

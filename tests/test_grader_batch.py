@@ -60,8 +60,8 @@ def _odd_class(course: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return corpus.make_course(tmp_path_factory.mktemp("course") / "template", OURS_CFG)
+def template(tmp_path_factory, new_course):
+    return new_course(tmp_path_factory.mktemp("course") / "template", OURS_CFG)
 
 
 @pytest.fixture(scope="module")

@@ -176,16 +176,27 @@ def test_clear_user_keyrings_empties_the_uid_keyring():
 
 
 @pytest.mark.timeout(60)
-def test_no_cgroup_is_left_behind():
-    """After a sandbox ends its cgroup directories are gone (no process left inside)."""
-    before = set(_neurograder_cgroups())
+def test_no_cgroup_is_left_behind(monkeypatch):
+    """After a sandbox ends its cgroup directories are gone (no process left inside). Only
+    this test's own sandbox is looked at: sandboxes of tests running in parallel come and go
+    below the same parent cgroup meanwhile."""
+    made = []
+    create = bounds.SandboxCgroup.create
+
+    def recording_create(self):
+        create(self)
+        made.extend(self.dirs)
+        return self
+
+    monkeypatch.setattr(bounds.SandboxCgroup, "create", recording_create)
     probe("probe = 1.0")
-    assert set(_neurograder_cgroups()) - before == set()
+    assert made, "the sandbox made no cgroup"
+    assert all(d.parent in _cgroup_bases() and d.name.startswith("neurograder-") for d in made)
+    assert [d for d in made if d.exists()] == []
 
 
-def _neurograder_cgroups():
-    bases = list((bounds._v1_bases() or {}).values()) + [bounds._v2_base()]
-    return [p for base in bases if base for p in base.glob("neurograder-*")]
+def _cgroup_bases():
+    return [b for b in list((bounds._v1_bases() or {}).values()) + [bounds._v2_base()] if b]
 
 
 @pytest.mark.timeout(60)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sharing  # noqa: E402
 from attacks import corpus  # noqa: E402
 from corpus import correct  # noqa: E402
 from test_grader_attacks import _copy  # noqa: E402
@@ -49,24 +50,31 @@ def _autograded_points(course: Path) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
+def template(tmp_path_factory, new_course):
     """A fresh course (real ``nbgrader generate_assignment``, the course's config) with the
     whole correct corpus submitted on time."""
-    course = corpus.make_course(tmp_path_factory.mktemp("correct") / "template")
+    course = new_course(tmp_path_factory.mktemp("correct") / "template")
     base = corpus.honest_notebook(course)
     for name, entry in correct.CORRECT.items():
         corpus.write_submission(course, name, correct.apply(base, entry), timestamp=corpus.ON_TIME)
     return course
 
 
-@pytest.fixture(scope="module")
-def plain(template, tmp_path_factory):
-    course = _copy(template, tmp_path_factory.mktemp("plain") / "course", PLAIN_CFG)
+def _plain_scores(template: Path, out: Path) -> dict[str, dict[str, float]]:
+    """The oracle: one ``NEUROGRADER_PLAIN=1 nbgrader autograde`` over the whole corpus."""
+    course = _copy(template, out / "course", PLAIN_CFG)
     run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
                          capture_output=True, text=True, timeout=1500,
                          env=corpus.venv_env(NEUROGRADER_PLAIN="1"))
     assert run.returncode == 0, run.stderr[-3000:]
     return _cell_scores(course)
+
+
+@pytest.fixture(scope="module")
+def plain(template, tmp_path_factory):
+    """The oracle's scores, made once per run (shared by this module's xdist groups)."""
+    return sharing.built_once(tmp_path_factory, "correct-plain",
+                              lambda out: _plain_scores(template, out))[1]
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +132,12 @@ def test_plain_nbgrader_gives_the_correct_corpus_full_marks(template, plain):
 
 
 @pytest.mark.timeout(2400)
-def test_batch_grades_every_cell_as_plain_nbgrader(plain, batch):
+def test_batch_grades_every_cell_as_plain_nbgrader(batch, plain):
     """``make grade``'s path (neurograder.batch, sandbox on): identical score in every cell."""
     assert _differences(batch, plain) == {}
 
 
 @pytest.mark.timeout(2400)
-def test_nbgrader_autograde_with_the_course_config_grades_as_plain(plain, cli):
+def test_nbgrader_autograde_with_the_course_config_grades_as_plain(cli, plain):
     """``nbgrader autograde module1`` with our config (sandbox on): identical scores."""
     assert _differences(cli, plain) == {}

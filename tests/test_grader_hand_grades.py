@@ -122,8 +122,8 @@ def _exported(course: Path) -> float:
 
 
 @pytest.mark.timeout(900)
-def test_hand_grade_survives_forced_regrade_and_follows_resubmission(tmp_path):
-    course = corpus.make_course(tmp_path / "course")
+def test_hand_grade_survives_forced_regrade_and_follows_resubmission(tmp_path, new_course):
+    course = new_course(tmp_path / "course")
     _submit(course, FIRST)
     _grade(course)
     assert _state(course) == (None, True, None)     # a new answer: to be graded by hand

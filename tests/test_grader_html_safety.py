@@ -164,10 +164,10 @@ def _open_a_gap(course: Path):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, new_course):
     """The HTML attacks, an honest student and the gap student, autograded and with
     feedback (the gap student's feedback page also gets a raw script, after the fact)."""
-    course = corpus.make_course(tmp_path_factory.mktemp("html") / "course")
+    course = new_course(tmp_path_factory.mktemp("html") / "course")
     for attack in HTML_ATTACKS:
         corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack),
                                 timestamp=corpus.ON_TIME)

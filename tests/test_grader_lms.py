@@ -42,10 +42,10 @@ def _run(cmd, cwd, timeout=600):
 
 
 @pytest.mark.timeout(900)
-def test_canvas_download_to_released_feedback(tmp_path):
+def test_canvas_download_to_released_feedback(tmp_path, new_course):
     """A Canvas zip (one re-upload, one late, one stray file) is collected under the Canvas
     ids, graded, and feedback is generated and released through the exchange."""
-    course = corpus.make_course(tmp_path / "course")
+    course = new_course(tmp_path / "course")
     full = corpus.honest_notebook(course)
     stub = nbformat.read(str(course / "release" / "module1" / "neurons.ipynb"), as_version=4)
     download = tmp_path / "submissions.zip"

@@ -1,0 +1,221 @@
+"""How the suite is spread over pytest-xdist workers (used by tests/conftest.py's hooks).
+
+``-n`` and ``--dist loadgroup`` are set in pyproject.toml. Every test gets a group
+(:func:`xdist_group`): by default its module, so a module runs on one worker and its module
+fixtures are made once; ``SPLIT_BY_FIXTURE`` splits a slow module by the costly fixture its
+tests use (those fixtures are built once per run across workers: tests/sharing.py), and
+``PER_TEST`` modules hand out each test alone. Groups are queued slowest first
+(``SLOWEST_FIRST``, then collection order), and :class:`OneGroupAhead` gives a worker its next
+group only when it is about to run out, so no long group waits behind another on a busy
+worker while an idle one has nothing.
+
+Why not xdist's ``xdist_group`` mark: pytest-xdist 3.8 adds the group to ``item._nodeid``,
+which pytest 9 no longer reads (``nodeid`` comes from ``item._id``), so the mark groups
+nothing. Instead each worker writes the groups of its collection to a file in the run's
+shared temp folder (:func:`write_groups`; all workers collect the same tests) and the
+scheduler, which runs after every worker has collected, reads it (:func:`read_groups`).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from xdist.scheduler import LoadGroupScheduling
+
+#: the groups of the run's collection, {nodeid: group}, in the run's shared temp folder
+GROUPS_FILE = "xdist-groups.json"
+
+#: module -> fixtures: a test goes to the group ``<module>:<fixture>`` of the first listed
+#: fixture it uses, the module's other tests to the module's group
+SPLIT_BY_FIXTURE: dict[str, tuple[str, ...]] = {
+    # the plain-nbgrader oracle runs each on a worker of its own; `ours` (the graded corpus
+    # they compare with) is built once per run. Round 2 stays with the module: it asserts
+    # that no attack process is left, and the module's forced regrade of the corpus starts
+    # one (inside its sandbox) for a moment.
+    "test_grader_attacks.py": ("plain_stopped", "plain"),
+    # our two grading paths next to the oracle (built once per run)
+    "test_grader_correct.py": ("batch", "cli"),
+    # the Tab walk of the chapter (once per colour mode); its page-by-page checks: PER_TEST
+    "test_site_a11y.py": ("chapter_walk",),
+}
+#: module -> tests (function names) that each form a group of their own: slow tests of a
+#: split module that need no fixture of another group except the ones built once per run
+ALONE: dict[str, tuple[str, ...]] = {
+    # feedback for the graded corpus, an interrupted batch, `nbgrader autograde` through the
+    # sandbox: minutes each, beside the module's group (our batch on the corpus, round 2)
+    "test_grader_attacks.py": (
+        "test_feedback_shows_results_and_plots_but_no_hidden_tests",
+        "test_interrupted_batch_resumes_where_it_stopped",
+        "test_nbgrader_autograde_cli_uses_the_sandbox"),
+}
+#: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
+#: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
+PER_TEST: frozenset[str] = frozenset({
+    "test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py",
+    "test_sliders_browser.py"})
+#: groups measured slowest (module file names or ``<module>:<fixture>``; a PER_TEST module's
+#: name ranks each of its tests), queued in this order before all others; from
+#: ``pytest -n 0 --durations=0`` (fixture set-up counts for the first test that needs it):
+#: re-measure when the suite changes
+SLOWEST_FIRST: tuple[str, ...] = (
+    "test_grader_attacks.py",               # our batch on the corpus, round 2 (CPU_ALONE)
+    "test_grader_correct.py",               # plain nbgrader over the 20 correct notebooks
+    "test_grader_attacks.py:plain",         # plain nbgrader on the corpus
+    "test_grader_attacks.py:plain_stopped",
+    "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",
+    "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",
+    "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
+    "test_grader_correct.py:batch",
+    "test_grader_correct.py:cli",
+    "test_grader_batch.py",
+    "test_notebook_journey.py",             # five Run-Alls of the student notebook
+    "test_sliders_drive.py",                # one kernel grades every widget case
+    "test_grader_html_safety.py",
+    "test_chapter_extra_credit.py",
+    "test_site_build.py",
+    "test_chapter_grading.py",
+    "test_site_a11y.py:chapter_walk",
+    "test_grader_report.py",
+    "test_grader_export.py",
+    "test_similarity.py",
+    "test_grader_hand_grades.py",
+    "test_grader_lms.py",
+    "test_grader_sandbox.py",
+    "test_grader_batch_bounds.py",
+    "test_sliders_lab.py",
+)
+
+#: groups (or PER_TEST modules) that keep a core busy for long: grading many notebooks,
+#: running a notebook or building the book. At most CPU_SLOTS of them run at once, so they
+#: run at the speed of a quiet core (the sandbox's per-check time limits are wall-clock) while
+#: the other workers wait on browsers, servers and subprocesses.
+CPU_HEAVY: frozenset[str] = frozenset({
+    "test_grader_correct.py", "test_grader_correct.py:batch", "test_grader_correct.py:cli",
+    "test_grader_attacks.py", "test_grader_attacks.py:plain",
+    "test_grader_attacks.py:plain_stopped", "test_grader_batch.py",
+    "test_grader_html_safety.py", "test_grader_hand_grades.py", "test_grader_lms.py",
+    "test_chapter_grading.py", "test_chapter_extra_credit.py", "test_notebook_journey.py",
+    "test_site_build.py", "test_sliders_drive.py",
+})
+#: CPU-heavy groups running at the same time, on different workers (the machine's cores)
+CPU_SLOTS = os.cpu_count() or 2
+#: CPU-heavy groups that run while no other CPU-heavy group does: they grade attack 41 (eight
+#: busy processes share the sandbox's one core with the checks, under a wall-clock budget),
+#: which loses checks when another grading run competes for the machine's cores
+CPU_ALONE: frozenset[str] = frozenset({"test_grader_attacks.py"})
+
+
+def xdist_group(item) -> str | None:
+    """The xdist group of a collected test (None: scheduled on its own)."""
+    module = item.path.name
+    if item.originalname in ALONE.get(module, ()):
+        return f"{module}::{item.originalname}"
+    for fixture in SPLIT_BY_FIXTURE.get(module, ()):
+        if fixture in item.fixturenames:
+            return f"{module}:{fixture}"
+    return None if module in PER_TEST else module
+
+
+def queue_order(item, group: str | None) -> int:
+    """Sort key of a test in the queue: the slowest groups first, the rest after them."""
+    name = group or item.path.name
+    return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+
+def write_groups(run_temp: Path, items) -> dict:
+    """Write {nodeid: group} of the collected ``items`` for the scheduler; return it."""
+    groups = {item.nodeid: xdist_group(item) for item in items}
+    part = run_temp / f"{GROUPS_FILE}.{os.getpid()}"
+    part.write_text(json.dumps(groups))
+    part.replace(run_temp / GROUPS_FILE)       # every worker writes the same: last one stays
+    return groups
+
+
+def read_groups(run_temp: Path) -> dict:
+    """The groups the workers wrote ({} when none did, e.g. no test was collected)."""
+    path = run_temp / GROUPS_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def is_cpu_heavy(scope: str) -> bool:
+    """Is this work unit CPU_HEAVY? (a group, an ALONE test's group or the node id of a test
+    scheduled alone: the latter two by their module)"""
+    return scope in CPU_HEAVY or scope.split("::")[0].rsplit("/", 1)[-1] in CPU_HEAVY
+
+
+class OneGroupAhead(LoadGroupScheduling):
+    """xdist's loadgroup, with two changes.
+
+    A worker is sent its next group only when at most one of its tests is pending (xdist's
+    default: at most two). A worker always holds back its last test until it knows the next
+    one (pytest needs the next item to tear down fixtures), so one is the least that keeps it
+    running; with two, a worker finishing a two-test group would take the next slow group
+    although an idle worker could start it right away.
+
+    A worker gets the first queued group it may run: a CPU_HEAVY one only while fewer than
+    CPU_SLOTS other workers have one and no CPU_ALONE one runs or waits in the queue (that
+    one starts as soon as no other worker has a heavy group). Otherwise it waits (idle) until any test
+    finishes, when every worker is offered work again. A worker's own unfinished groups do not
+    count (its held-back last test runs before the next group), so a worker holding the only
+    heavy groups may always take the next one: no deadlock.
+    """
+
+    #: a worker with this many pending tests or fewer gets its next group
+    LOW_WATERMARK = 1
+
+    def __init__(self, config, log=None):
+        super().__init__(config, log)
+        self._run_temp = config._tmp_path_factory.getbasetemp()
+        self._groups: dict | None = None
+
+    def _split_scope(self, nodeid: str) -> str:
+        """The work unit of a test: its group (a test of no group is a unit of its own)."""
+        if self._groups is None:            # first called once every worker has collected
+            self._groups = read_groups(self._run_temp)
+        return self._groups.get(nodeid) or nodeid
+
+    def _reschedule(self, node) -> None:
+        if node.shutting_down:
+            return
+        if not self.workqueue:
+            node.shutdown()
+            return
+        if self._pending_of(self.assigned_work[node]) > self.LOW_WATERMARK:
+            return
+        self._assign_work_unit(node)
+
+    def _heavy_elsewhere(self, node, kind=is_cpu_heavy) -> int:
+        """Workers other than ``node`` with a group of ``kind`` not yet finished."""
+        return sum(any(kind(scope) and not all(unit.values())
+                       for scope, unit in work.items())
+                   for other, work in self.assigned_work.items() if other is not node)
+
+    def _assign_work_unit(self, node) -> None:
+        """Send ``node`` the first queued group it may run now (none: it waits)."""
+        heavy = self._heavy_elsewhere(node)
+        alone = self._heavy_elsewhere(node, CPU_ALONE.__contains__)
+        alone_queued = any(s in CPU_ALONE for s in self.workqueue)
+
+        def may_run(scope: str) -> bool:
+            if not is_cpu_heavy(scope):
+                return True
+            if scope in CPU_ALONE:
+                return not heavy
+            # no new heavy group while an alone one waits: it starts as soon as they finish
+            return not alone and not alone_queued and heavy < CPU_SLOTS
+        scope = next((s for s in self.workqueue if may_run(s)), None)
+        if scope is None:
+            return
+        work_unit = self.workqueue.pop(scope)
+        self.assigned_work.setdefault(node, {})[scope] = work_unit
+        collection = self.registered_collections[node]
+        node.send_runtest_some([collection.index(nodeid)
+                                for nodeid, done in work_unit.items() if not done])
+
+    def mark_test_complete(self, node, item_index: int, duration: float = 0) -> None:
+        """A finished test may free a CPU slot: offer work to every worker, not only its own."""
+        super().mark_test_complete(node, item_index, duration)
+        for other in self.nodes:
+            if other is not node:
+                self._reschedule(other)

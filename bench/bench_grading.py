@@ -178,7 +178,7 @@ def report_size(size: int, runs: list[dict], jobs: int) -> float:
     print(f"\nours, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
     print(f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU -> {wall / size:.3f} s wall and "
           f"{cpu / size:.3f} s CPU per submission, amortised")
-    print(f"  per phase (worker seconds per submission, median over runs):")
+    print("  per phase (worker seconds per submission, median over runs):")
     print(f"    {'screening (in the driver)':40s} {statistics.median(r['screening'] for r in runs) / size:.4f}")
     names = [k for k in runs[0]["phases"] if not k.startswith("(")] + ["(whole student, worker)"]
     for name in names:

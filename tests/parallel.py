@@ -60,6 +60,11 @@ PER_TEST: frozenset[str] = frozenset({
 #: re-measure when the suite changes
 SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_attacks.py",               # our batch on the corpus, round 2 (CPU_ALONE)
+    "test_grader_dask.py",                  # a LocalCluster grades the 30 benchmark notebooks
+    "test_term_journey.py",                 # an instructor's term, make commands + formgrader
+    "test_grader_render.py",                # plotting cells and widgets re-run in the sandbox
+    "test_grader_independent.py",           # the wrong-function corpus graded twice
+    "test_module_pipeline.py",              # a second module through site, release, autograde
     "test_grader_correct.py",               # plain nbgrader over the 20 correct notebooks
     "test_grader_attacks.py:plain",         # plain nbgrader on the corpus
     "test_grader_attacks.py:plain_stopped",
@@ -96,7 +101,9 @@ CPU_HEAVY: frozenset[str] = frozenset({
     "test_grader_attacks.py:plain_stopped", "test_grader_batch.py",
     "test_grader_html_safety.py", "test_grader_hand_grades.py", "test_grader_lms.py",
     "test_chapter_grading.py", "test_chapter_extra_credit.py", "test_notebook_journey.py",
-    "test_site_build.py", "test_sliders_drive.py",
+    "test_site_build.py", "test_sliders_drive.py", "test_grader_dask.py",
+    "test_term_journey.py", "test_grader_render.py", "test_grader_independent.py",
+    "test_module_pipeline.py", "test_notebooks_build.py",
 })
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)
 CPU_SLOTS = os.cpu_count() or 2

@@ -25,7 +25,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attacks import corpus  # noqa: E402
 from browser import assert_local_only  # noqa: E402
-from test_grader_html_safety import formgrader  # noqa: E402,F401  (fixture, reused)
+from test_grader_html_safety import formgrader  # noqa: E402,F401,F811  (fixture, reused)
 
 from neurograder import render  # noqa: E402
 
@@ -273,7 +273,7 @@ def test_an_unchanged_student_is_not_rendered_again(course):
 
 
 @pytest.mark.timeout(300)
-def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):
+def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):  # noqa: F811
     """Question: does formgrader's page of the honest submission show the re-run pictures
     and the widget's frames (decoded by the browser), with no request off 127.0.0.1?"""
     from nbgrader.api import Gradebook

@@ -30,7 +30,7 @@ REF_ATTRS = {
 }
 # <link rel=...> values that do not load anything
 NON_LOADING_LINK_RELS = {"canonical", "alternate", "index", "search", "next", "prev", "author",
-                         "help", "license", "search", "top", "up", "first", "last"}
+                         "help", "license", "top", "up", "first", "last"}
 INERT_SCHEMES = {"mailto", "data", "javascript", "blob", "tel"}
 REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
 

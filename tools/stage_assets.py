@@ -58,7 +58,7 @@ def locked_version(repo: Path, package: str) -> str:
     try:
         return lock["packages"][f"node_modules/{package}"]["version"]
     except KeyError:
-        raise StageError(f"package-lock.json does not list {package}; run `npm install {package}`")
+        raise StageError(f"package-lock.json does not list {package}; run `npm install {package}`") from None
 
 
 def package_dir(node_modules: Path, repo: Path, package: str) -> Path:
@@ -99,7 +99,8 @@ def _svg_polylines(svg_text: str, samples: int = 24):
     M/L/C commands the logo uses are understood (anything else is a clear error)."""
     paths = []
     for attrs in re.findall(r"<path\b([^>]*)>", svg_text, flags=re.S):
-        get = lambda name: (re.search(rf'\b{name}="([^"]*)"', attrs) or [None, None])[1]
+        def get(name, attrs=attrs):
+            return (re.search(rf'\b{name}="([^"]*)"', attrs) or [None, None])[1]
         tokens = re.findall(r"[A-Za-z]|-?[0-9.]+", get("d") or "")
         points, pos, i, cmd = [], (0.0, 0.0), 0, None
         while i < len(tokens):

@@ -196,7 +196,8 @@ def _array(out, what):
     try:
         arr = np.asarray(out, dtype=float)
     except (TypeError, ValueError) as err:
-        raise CheckFailed(f"{what} could not be turned into a float array ({type(err).__name__}).")
+        raise CheckFailed(
+            f"{what} could not be turned into a float array ({type(err).__name__}).") from None
     if not np.all(np.isfinite(arr)):
         raise CheckFailed(f"{what} contains NaN or infinite values.")
     return arr
@@ -351,7 +352,7 @@ def _cosine_cases():
 
 
 def _judge_cosine(cases, outputs):
-    for no, (case, out) in enumerate(zip(cases, outputs), 1):
+    for case, out in zip(cases, outputs):
         max_x, samples = case
         got = _array(out, "cosine_signal")
         ref = (np.cos(np.linspace(0, max_x, samples)) + 1) / 2
@@ -520,7 +521,8 @@ def judge(check: Check, outputs: list, cases: list | None = None) -> None:
     except CheckFailed:
         raise
     except Exception as err:  # a malformed output must fail cleanly, never crash the grader
-        raise CheckFailed(f"{check.name}: the output could not be checked ({type(err).__name__}: {err}).")
+        raise CheckFailed(f"{check.name}: the output could not be checked "
+                          f"({type(err).__name__}: {err}).") from None
 
 
 def run_check(grade_id: str, namespace: dict, checks: dict | None = None) -> None:

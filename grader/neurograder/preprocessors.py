@@ -25,15 +25,13 @@ Wired in by ``grader/nbgrader_config.py``:
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 from nbformat.v4 import new_output
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Float, Integer, Unicode
 
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
-from nbgrader import utils as nbutils
 
 from . import grading, sandbox, sanitize
 

@@ -162,7 +162,7 @@ def set_tau(ctl, v) -> None:
     try:
         ctl.value = v
     except Exception as err:  # the student's callback raised while we set the value
-        raise WidgetDriveError(f"setting tau = {v!r} raised {type(err).__name__}: {err}")
+        raise WidgetDriveError(f"setting tau = {v!r} raised {type(err).__name__}: {err}") from None
 
 
 def show_at(widget, ctl, v, rec: Recorder, expected=None) -> View:

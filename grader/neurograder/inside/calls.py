@@ -162,11 +162,11 @@ def run_script_check(job, check, base_ns, req_w, resp_r, deadline):
             reply = reader.next(deadline, cap)
         except TimeoutError:
             state["status"] = "timeout"
-            raise StudentCallError("`%s` did not finish in time" % name)
+            raise StudentCallError("`%s` did not finish in time" % name) from None
         except (EOFError, OSError, ValueError, OverflowError):
             state["status"] = "crash"
             raise StudentCallError("the process running your code stopped while `%s` ran "
-                                   "(os._exit, a crash, or a resource limit)" % name)
+                                   "(os._exit, a crash, or a resource limit)" % name) from None
         if type(reply) is not dict:
             raise StudentCallError("`%s` sent back an unreadable result" % name)
         if "error" in reply:

@@ -52,7 +52,7 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.hand_grades import FollowHandGrades
-    from neurograder.late import ApplyExtensions
+    from neurograder.late import ApplyExtensions, RefreshLatePenalty
     from neurograder.pages import (FeedbackAccessibility, FeedbackExporter, FeedbackMathJax,
                                    MarkExtraCredit, MarkUngraded, template_basedirs)
     from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
@@ -66,12 +66,13 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
                                            ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGradesOnce, SaveExtraCredit, FollowHandGrades,
                                            ApplyExtensions, AssignLatePenalties]
-    # feedback: student HTML sanitised again, ungraded hand-graded answers say so, MathJax
+    # feedback: student HTML sanitised again, the late penalty from the current score (hand
+    # grades included), ungraded hand-graded answers say so, MathJax
     # written next to each page (offline), WCAG repairs last; the page's Content-Security-Policy
     # and script tags come from our mathjax() macro, found first through template_basedirs()
     # (formgrader too)
-    c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, GetGrades,
-                                        MarkUngraded, MarkExtraCredit, FeedbackMathJax,
+    c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, RefreshLatePenalty,
+                                        GetGrades, MarkUngraded, MarkExtraCredit, FeedbackMathJax,
                                         CSSHTMLHeaderPreprocessor, FeedbackAccessibility]
     # optional tasks' cells show their extra credit ("2.0 extra credit", not "2.0 / 0.0")
     c.GenerateFeedback.exporter_class = FeedbackExporter

@@ -36,3 +36,45 @@ def test_a_bad_extensions_line_is_a_clear_error(tmp_path, line):
     path.write_text(f"student_id,days\nok,1\n{line}\n")
     with pytest.raises(ExtensionsError, match=r"extensions.csv, line 3"):
         read_extensions(path)
+
+
+@pytest.mark.timeout(300)
+def test_a_hand_grade_given_after_autograding_is_penalised_too(graded_class, tmp_path):
+    """Question: when a late student's written answer is graded by hand after ``make grade``
+    (formgrader writes the gradebook directly), do the export and the class report deduct
+    the late penalty from the whole new score, with no regrade?"""
+    import math
+    import subprocess
+
+    from nbgrader.api import Gradebook
+
+    import sharing
+    from attacks import corpus
+    from neurograder import report
+    course = sharing.private_copy(graded_class, tmp_path / "course")
+    db = f"sqlite:///{course / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        sub = gb.find_submission(corpus.ASSIGNMENT, "dee_late")
+        seconds = sub.total_seconds_late
+        nb = sub.notebooks[0]
+        answer = next(g for g in nb.grades if g.name.endswith("_answer") and g.max_score > 0)
+        before = nb.score
+        answer.manual_score = answer.max_score            # what formgrader's score box writes
+        gb.db.commit()
+        raw = before - answer.auto_score + answer.max_score
+    # the policy written out (10 % per started day, at most 50 %), not the code under test
+    fraction = min(50.0, 10.0 * math.ceil(seconds / 86400)) / 100
+    assert seconds > 15 * 60 and fraction > 0
+    done = subprocess.run([corpus.tool("nbgrader"), "export", "--to=grades.csv",
+                           "--log-level=ERROR"], cwd=course, env=corpus.venv_env(),
+                          capture_output=True, text=True, timeout=200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    import csv
+    row = next(r for r in csv.DictReader((course / "grades.csv").open()) if r["student_id"] == "dee_late")
+    assert float(row["raw_score"]) == pytest.approx(raw)
+    assert float(row["late_submission_penalty"]) == pytest.approx(fraction * raw, abs=1e-3)
+    assert float(row["score"]) == pytest.approx(raw * (1 - fraction), abs=1e-3)
+    data = report.collect(course, corpus.ASSIGNMENT)
+    dee = next(s for s in data.students if s.id == "dee_late")
+    assert dee.late_penalty == pytest.approx(fraction * raw, abs=1e-3)
+    assert dee.score == pytest.approx(raw)

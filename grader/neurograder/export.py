@@ -16,6 +16,8 @@ import re
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 
+from neurograder.late import LatePolicy, refresh_penalties
+
 #: nbgrader's CsvExportPlugin columns, in its order
 BASE_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                 "email", "raw_score", "late_submission_penalty", "score", "max_score"]
@@ -69,6 +71,8 @@ class TaskCsvExportPlugin(ExportPlugin):
         wanted_a = {str(a) for a in self.assignment}
         wanted_s = {str(s) for s in self.student}
         assignments = [a for a in gradebook.assignments if not wanted_a or a.name in wanted_a]
+        # penalties from the current scores (hand grades given after autograding included)
+        refresh_penalties(gradebook, LatePolicy(config=self.config), [a.name for a in assignments])
         tasks: dict[str, float] = {}
         for a in assignments:
             for t, mx in task_maxima(a).items():

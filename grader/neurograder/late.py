@@ -10,6 +10,11 @@ Configured once in ``grader/nbgrader_config.py``; both pieces run inside ``nbgra
 * :class:`LatePolicy` (``AssignLatePenalties.plugin_class``) deducts ``percent_per_day`` of
   the notebook's score for every started day late, at most ``max_percent``, nothing within
   ``grace_minutes``.
+
+Hand grades come after autograding (formgrader), so the penalty is worked out again from the
+notebook's current score wherever a score is shown: :class:`RefreshLatePenalty` in the
+feedback chain, and :func:`refresh_penalties` before the export and the class report. A hand
+grade given to a late student is penalised like the rest of their score, without a regrade.
 """
 from __future__ import annotations
 
@@ -97,3 +102,44 @@ class LatePolicy(LateSubmissionPlugin):
         fraction = penalty_fraction(total_seconds_late, self.percent_per_day, self.max_percent,
                                     self.grace_minutes)
         return round(fraction * (score or 0.0), 4)
+
+
+def refresh_submission(submission, policy: LatePolicy) -> int:
+    """Set each notebook's penalty of one submitted assignment from its current score (hand
+    grades included); returns how many changed (the caller commits)."""
+    changed = 0
+    seconds = submission.total_seconds_late or 0.0
+    for nb in submission.notebooks:
+        penalty = policy.late_submission_penalty(submission.student_id, nb.score, seconds)
+        if seconds <= 0 and not nb.late_submission_penalty:
+            continue
+        if nb.late_submission_penalty != penalty:
+            nb.late_submission_penalty = penalty
+            changed += 1
+    return changed
+
+
+def refresh_penalties(gradebook: Gradebook, policy: LatePolicy,
+                      assignments: list[str] | None = None) -> int:
+    """:func:`refresh_submission` for every submission (of ``assignments``), one commit."""
+    changed = 0
+    for a in gradebook.assignments:
+        if assignments and a.name not in assignments:
+            continue
+        for sub in a.submissions:
+            changed += refresh_submission(sub, policy)
+    gradebook.db.commit()
+    return changed
+
+
+class RefreshLatePenalty(NbGraderPreprocessor):
+    """Feedback step (before ``GetGrades``): the student's late penalty from their current
+    score, so a hand grade given after autograding is penalised too."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            refresh_submission(gb.find_submission(info["assignment"], info["student"]),
+                               LatePolicy(config=self.config))
+            gb.db.commit()
+        return nb, resources

@@ -106,12 +106,24 @@ def failure_messages(nb_path: Path) -> dict[str, str]:
     return found
 
 
+def _late_policy(course: Path):
+    """The course's late policy, configured in its nbgrader_config.py."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from neurograder.late import LatePolicy
+    return LatePolicy(config=PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
+
+
 def collect(course: Path, assignment: str) -> ClassData:
     """Everything the report shows, read from the gradebook and the grader's files."""
     from nbgrader.api import Gradebook, MissingEntry
+
+    from neurograder.late import refresh_penalties
     statuses = _batch_statuses(course, assignment)
     students = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        # penalties from the current scores (hand grades given after autograding included)
+        refresh_penalties(gb, _late_policy(course), [assignment])
         found = gb.find_assignment(assignment)
         max_score = float(found.max_score)
         # nbgrader grades by hand the cells that are both solution and grade cells

@@ -62,6 +62,18 @@ def _run(course: Path, *args: str, plain: bool) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
+def _released_course(course: Path):
+    """A fresh course at ``course`` (the course config, the source notebook, the real
+    ``nbgrader generate_assignment``); returns its instructor and release notebooks."""
+    course.mkdir()
+    shutil.copy(ROOT / "grader" / "nbgrader_config.py", course / "nbgrader_config.py")
+    notebooks.write_source(course / "source" / notebooks.ASSIGNMENT)
+    _run(course, "generate_assignment", notebooks.ASSIGNMENT, "--force", plain=True)
+    instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    return instructor, release
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("chain", ["sandboxed", "plain"])
 def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(chain, tmp_path):
@@ -69,12 +81,7 @@ def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(cha
     task right and no optional one export as required/required, and one with everything right get the
     optional autograded points as extra credit on top?"""
     course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "grader" / "nbgrader_config.py", course / "nbgrader_config.py")
-    notebooks.write_source(course / "source" / notebooks.ASSIGNMENT)
-    _run(course, "generate_assignment", notebooks.ASSIGNMENT, "--force", plain=True)
-    instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
-    release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    instructor, release = _released_course(course)
     stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells if c.cell_type == "code"}
     optional = {gid for gid in stubs if gid.startswith("task")
                 and notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS and nbgrader_meta(
@@ -106,12 +113,7 @@ def feedback_course(tmp_path_factory):
     passes; the optional code answer waits for a hand grade), "core" left the optional tasks as
     released."""
     course = tmp_path_factory.mktemp("feedback") / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "grader" / "nbgrader_config.py", course / "nbgrader_config.py")
-    notebooks.write_source(course / "source" / notebooks.ASSIGNMENT)
-    _run(course, "generate_assignment", notebooks.ASSIGNMENT, "--force", plain=True)
-    instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
-    release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    instructor, release = _released_course(course)
     stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells
              if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
     optional = {gid: src for gid, src in stubs.items() if notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS}

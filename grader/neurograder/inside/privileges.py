@@ -3,6 +3,7 @@ everything that uid started."""
 import os
 import resource
 import signal
+import time
 
 
 def drop_privileges(uid):
@@ -57,6 +58,23 @@ def reap(uid):
             _kill_all_of_my_uid()
         finally:
             os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def reap_until_gone(uid, pid, tries=100):
+    """:func:`reap` until the loader ``pid`` (a child of the caller) has ended, then collect
+    it: a process of ``uid`` that a reaping pass missed (one forked while it ran) is caught
+    by the next, so the supervisor never waits on a loader that is still running."""
+    for _ in range(tries):
+        reap(uid)
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)   # (the supervisor may signal its own child directly)
     os.waitpid(pid, 0)
 
 

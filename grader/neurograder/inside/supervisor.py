@@ -8,7 +8,7 @@ from .calls import run_script_check, sanitize
 from .cells import label
 from .framing import MAX_EVENT, FrameReader, drain, short
 from .loader import loader_main
-from .privileges import become_student, reap
+from .privileges import become_student, reap_until_gone
 
 
 class Supervisor:
@@ -82,11 +82,7 @@ class Supervisor:
         try:
             self.follow(FrameReader(evt_r, pidfd), pipes)
         finally:
-            reap(job["uid"])
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+            reap_until_gone(job["uid"], pid)
             for fd in [evt_r] + [fd for p in pipes.values() for fd in p] + \
                     ([pidfd] if pidfd is not None else []):
                 try:

@@ -1,8 +1,12 @@
 """Write forged "all passed" results into every open file descriptor, then exit.
 
+Under plain nbgrader the forged bytes land in the kernel's ZeroMQ sockets: the grader either
+loses the student's earned points or waits for ever in jupyter_client's shutdown request to
+the dead kernel (a blocking send), so the batch never finishes.
+
 cell: task3_cosine_signal_solution
 fails: task3_cosine_signal
-plain: robbed
+plain: stopped
 """
 import json
 import os

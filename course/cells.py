@@ -19,7 +19,10 @@ Cells of the chapter say, in their metadata key ``course``, where they go:
 
 ``ROLES`` maps each role to a small handler ``(cell, n, ctx) -> [new cells]``;
 :func:`instructor_notebook` runs them in order, gives every cell an id derived from its
-grade_id (so a prose edit changes only that cell) and fills in the points table.
+grade_id (so a prose edit changes only that cell) and fills in the points table. Cells without
+a grade_id in the chapter are numbered per kind (``markdown-NNN``, ``code-NNN``,
+``provided-NNN``); the prose is no nbgrader cell (read-only through Jupyter's own flags), so
+new paragraphs after the first submissions change nothing the gradebook records.
 
 Optional tasks (the manifest's ``[tasks]``) are extra credit: their graded cells carry 0
 points for nbgrader and their points in ``EXTRA_CREDIT_KEY``; their smoke calls are wrapped so
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import nbformat
@@ -58,6 +61,14 @@ class Context:
 
     module: Module
     equations: dict
+    #: cells numbered so far per id prefix (:meth:`next_id`)
+    counts: dict = field(default_factory=dict)
+
+    def next_id(self, prefix: str) -> str:
+        """``<prefix>-NNN``, numbered among the cells of that prefix only: a new cell of one kind
+        (e.g. a paragraph of prose) leaves the ids of the other kinds as they were."""
+        k = self.counts[prefix] = self.counts.get(prefix, -1) + 1
+        return f"{prefix}-{k:03d}"
 
     @cached_property
     def answers(self) -> dict[str, str]:
@@ -104,6 +115,16 @@ def _code(source, cell, meta_nbgrader):
 def _markdown(source, cell, meta_nbgrader):
     new = nbformat.v4.new_markdown_cell(source, metadata=clean_meta(cell))
     new.metadata["nbgrader"] = meta_nbgrader
+    return new
+
+
+def _prose(source, cell, name: str):
+    """A Markdown cell of the chapter's text: read-only in Jupyter (its own ``editable`` and
+    ``deletable`` flags) but no nbgrader cell, so adding or removing prose after submissions
+    changes nothing the gradebook records (nbgrader refuses any change to its cells then)."""
+    new = nbformat.v4.new_markdown_cell(source, metadata=clean_meta(cell))
+    new.metadata.update(editable=False, deletable=False)
+    new.id = cell_id(name)
     return new
 
 
@@ -241,7 +262,7 @@ def provided_function(dotted: str, module: Module, n: int):
 
 def role_provided(cell, n, ctx):
     func = provided_function(cell.metadata["function"], ctx.module, n)
-    return [_code(stubs.function_source(func), cell, nbgrader_meta(f"provided-{n:03d}", locked=True))]
+    return [_code(stubs.function_source(func), cell, nbgrader_meta(ctx.next_id("provided"), locked=True))]
 
 
 def role_environment(cell, n, ctx):
@@ -253,14 +274,14 @@ def role_shown(cell, n, ctx):
     goes next to it (Jupyter has no alt text)."""
     if cell.cell_type != "code":
         source = myst_to_jupyter(cell.source, ctx.equations, ctx.module)
-        return [_markdown(source, cell, nbgrader_meta(f"markdown-{n:03d}", locked=True))]
+        return [_prose(source, cell, ctx.next_id("markdown"))]
     out = []
+    code_id = ctx.next_id("code")
     alt = figure_description(cell)
     if alt:
-        text = nbformat.v4.new_markdown_cell(f"*The figure below, described:* {alt}")
-        text.metadata["nbgrader"] = nbgrader_meta(f"figure-{n:03d}-description", locked=True)
-        out.append(text)
-    out.append(_code(cell.source, cell, nbgrader_meta(f"code-{n:03d}", locked=True)))
+        out.append(_prose(f"*The figure below, described:* {alt}", nbformat.v4.new_markdown_cell(),
+                          f"{code_id}-description"))
+    out.append(_code(cell.source, cell, nbgrader_meta(code_id, locked=True)))
     return out
 
 
@@ -286,7 +307,8 @@ def _generate(chapter, ctx) -> list:
         if role not in ROLES:
             raise SourceError(f"cell {n}: unknown course role {role!r}")
         for new in ROLES[role](cell, n, ctx):
-            new.id = cell_id(new.metadata["nbgrader"]["grade_id"])
+            if "nbgrader" in new.metadata:      # (prose cells carry their own id)
+                new.id = cell_id(new.metadata["nbgrader"]["grade_id"])
             cells.append(new)
     return cells
 

@@ -96,7 +96,7 @@ def _listed(verb: str, ids: list[str], shown: int = 6) -> str:
     if not ids:
         return ""
     more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-    graded = [i for i in ids if not i.startswith(("code-", "markdown-", "figure-", "provided-"))]
+    graded = [i for i in ids if not i.startswith(("code-", "markdown-", "provided-"))]
     first = (graded + [i for i in ids if i not in graded])[:shown]  # graded cells first
     return f"{verb} {', '.join(first)}{more}"
 
@@ -116,8 +116,8 @@ def check_structure(module: Module, nb, gradebook: Path = GRADEBOOK) -> None:
     raise GuardError(
         f"{module.assignment}/{module.notebook} has submissions in {gradebook.name}, and this change "
         f"{what or 'changes which cells are graded'}: nbgrader cannot add or remove cells once "
-        f"there are submissions (cells without a grade_id are numbered by position, so adding or "
-        f"removing any cell renumbers the ones after it). Nothing was "
-        f"deleted or written. To check more inputs, add cases to the existing check (no new "
+        f"there are submissions (code cells without a grade_id are numbered in order, so adding "
+        f"or removing one renumbers the ones after it). Nothing was deleted or written. Prose "
+        f"can change freely; to check more inputs, add cases to the existing check (no new "
         f"cell needed); to grade something new, put it in a new assignment; or revert the "
         f"cell change in {module.chapter.name}.")

@@ -18,13 +18,27 @@ PROSE = "A filter lets some signals through and stops others."
 
 
 def test_ids_are_unique_valid_and_derived_from_the_grade_id():
-    """Does every cell have a valid nbformat id, unique, equal to its (sanitised) grade_id?"""
+    """Does every cell have a valid nbformat id, unique, equal to its (sanitised) grade_id, or,
+    for the chapter's prose (no nbgrader cell), to its place in the chapter?"""
     nb = notebooks.instructor_notebook()
     ids = [c.id for c in nb.cells]
     assert len(ids) == len(set(ids))
     for cell in nb.cells:
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", cell.id)
-        assert cell.id == notebooks.cell_id(nbgrader_meta(cell)["grade_id"])
+        if "nbgrader" in cell.metadata:
+            assert cell.id == notebooks.cell_id(nbgrader_meta(cell)["grade_id"])
+        else:
+            assert re.fullmatch(r"(markdown-\d{3}|code-\d{3}-description)", cell.id)
+
+
+def test_prose_is_read_only_but_no_nbgrader_cell():
+    """Is every Markdown cell that nbgrader does not record (the chapter's text) still read-only
+    and undeletable in Jupyter, and is every code cell an nbgrader cell (restored at grading)?"""
+    nb = notebooks.instructor_notebook()
+    prose = [c for c in nb.cells if "nbgrader" not in c.metadata]
+    assert prose and all(c.cell_type == "markdown" for c in prose)
+    assert all(c.metadata.get("editable") is False and c.metadata.get("deletable") is False
+               for c in prose)
 
 
 def test_regeneration_gives_the_same_ids():

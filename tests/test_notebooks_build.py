@@ -7,7 +7,8 @@ On a copy of the course (tests/fixtures/course_copy.py), built once with the rea
 * once the gradebook has a submission, a chapter change that removes a graded cell (which
   nbgrader's generate_assignment cannot take) is refused before anything under
   grader/source or grader/release is deleted or written;
-* new cases in an existing check change no cell: the build goes through the real
+* new cases in an existing check change no cell, and a new paragraph of prose (a Markdown cell
+  of its own) changes no cell nbgrader records: either build goes through the real
   generate_assignment with submissions in the gradebook.
 """
 from __future__ import annotations
@@ -122,3 +123,32 @@ def test_a_broken_manifest_is_named_and_nothing_is_written(tmp_path):
     assert "book/module1/module.toml" in done.stderr and "missing `assignment`" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (course / "grader" / "source").exists()
+
+
+NEW_PROSE = "A paragraph written after the first submissions came in."
+
+
+@pytest.mark.timeout(900)
+def test_new_prose_after_submissions_goes_through(course):
+    """With a submission in the gradebook, does a new Markdown cell of prose (which renumbers the
+    prose after it) rebuild through the real nbgrader generate_assignment, and does the student's
+    notebook get it, read-only?"""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
+        gb.update_or_create_student("cyd")
+        gb.add_submission("module1", "cyd")
+    chapter = course / "book" / "module1" / "neurons.md"
+    original = chapter.read_text()
+    first_break = original.index("\n+++\n", original.index("\n+++\n") + 1)
+    chapter.write_text(original[:first_break] + f"\n+++\n\n{NEW_PROSE}\n" + original[first_break:])
+    try:
+        done = build(course)
+    finally:
+        chapter.write_text(original)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "generate_assignment module1" in done.stdout
+    release = nbformat.read(course / "grader" / "release" / "module1" / "neurons.ipynb", as_version=4)
+    added = [c for c in release.cells if NEW_PROSE in c.source]
+    assert len(added) == 1
+    assert added[0].metadata.get("editable") is False and "nbgrader" not in added[0].metadata

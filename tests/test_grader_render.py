@@ -30,11 +30,11 @@ from test_grader_html_safety import formgrader  # noqa: E402,F401,F811  (fixture
 from neurograder import render  # noqa: E402
 
 WIDGET = "task43_slider_answer"
-LI_PLOT = "code-066"          # the Task 4.1 figure: li_time_surface(data, 20)
-T1_PLOT = "code-020"          # the Task 1 figure: leaky_integrator
-T2_PLOT = "code-028"          # the Task 2 figure: leaky_integrate_and_fire
-T3_PLOT = "code-039"          # the Task 3 figure, after both
-LIF_PLOT = "code-072"         # the Task 4.2 figure: lif_time_surface
+LI_PLOT = "code-011"          # the Task 4.1 figure: li_time_surface(data, 20)
+T1_PLOT = "code-002"          # the Task 1 figure: leaky_integrator
+T2_PLOT = "code-003"          # the Task 2 figure: leaky_integrate_and_fire
+T3_PLOT = "code-005"          # the Task 3 figure, after both
+LIF_PLOT = "code-012"         # the Task 4.2 figure: lif_time_surface
 FOLLOWS_TAU = '''import ipywidgets as widgets
 from IPython.display import display
 def show(tau):

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 import browser as _browser
+import cpu
 import sharing
 
 
@@ -55,6 +56,35 @@ def pytest_xdist_make_scheduler(config, log):
         import parallel
         return parallel.OneGroupAhead(config, log)
     return None
+
+
+# ---- CPU seconds per group (NEUROGRADER_TEST_CPU=1; tests/cpu.py) -------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With ``NEUROGRADER_TEST_CPU=1``: the test's CPU seconds (set-up, call, teardown; this
+    process and the children it reaped), appended to this worker's file."""
+    if not cpu.enabled():
+        yield
+        return
+    import parallel
+    before = cpu.snapshot()
+    yield
+    group = parallel.xdist_group(item) or item.path.name
+    cpu.append(sharing.run_temp(item.config._tmp_path_factory),
+               os.environ.get(sharing.WORKER_ENV, "main"),
+               cpu.record(item.nodeid, group, before, cpu.snapshot()))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """With ``NEUROGRADER_TEST_CPU=1``: CPU seconds per group, most first (in the controller)."""
+    if not cpu.enabled() or os.environ.get(sharing.WORKER_ENV):
+        return
+    folder = sharing.run_temp(config._tmp_path_factory)
+    table = cpu.lines(cpu.by_group(cpu.read(folder)))
+    (folder / "cpu-summary.txt").write_text("\n".join(table) + "\n")
+    terminalreporter.section(f"CPU seconds per group ({folder / 'cpu-summary.txt'})")
+    for line in table:
+        terminalreporter.write_line(line)
 
 
 def pytest_sessionstart(session):

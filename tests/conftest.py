@@ -80,9 +80,11 @@ def pytest_terminal_summary(terminalreporter, config):
     if not cpu.enabled() or os.environ.get(sharing.WORKER_ENV):
         return
     folder = sharing.run_temp(config._tmp_path_factory)
-    table = cpu.lines(cpu.by_group(cpu.read(folder)))
-    (folder / "cpu-summary.txt").write_text("\n".join(table) + "\n")
-    terminalreporter.section(f"CPU seconds per group ({folder / 'cpu-summary.txt'})")
+    rows = cpu.read(folder)
+    table = cpu.lines(cpu.by_group(rows))
+    kept = cpu.kept_file() or folder / "cpu-summary.txt"
+    cpu.keep(kept, table, rows)
+    terminalreporter.section(f"CPU seconds per group (with every test's row: {kept})")
     for line in table:
         terminalreporter.write_line(line)
 

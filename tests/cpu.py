@@ -10,7 +10,8 @@ process its parent never reaps.
 
 Each worker appends one JSON line per test to a file in the run's shared temp folder; the
 controller sums them per group at the end of the run (``pytest_terminal_summary``). Off by
-default: nothing is measured or written then.
+default: nothing is measured or written then. ``NEUROGRADER_TEST_CPU=<file>`` also keeps the
+table and every test's row in ``<file>`` (pytest removes old runs' temp folders).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-#: set to 1 to measure and print CPU seconds per group at the end of the run
+#: set to 1 to measure and print CPU seconds per group at the end of the run (or to a file
+#: path: the same, and the table plus every test's row kept in that file)
 ENV = "NEUROGRADER_TEST_CPU"
 #: the per-worker files of one run, in the run's shared temp folder
 FILE_GLOB = "cpu-*.jsonl"
@@ -30,6 +32,17 @@ FILE_GLOB = "cpu-*.jsonl"
 def enabled() -> bool:
     """Is CPU measurement on for this run?"""
     return os.environ.get(ENV, "") not in ("", "0")
+
+
+def kept_file() -> Path | None:
+    """Where the run's table and rows are kept (None: only printed)."""
+    value = os.environ.get(ENV, "")
+    return None if value in ("", "0", "1") else Path(value)
+
+
+def keep(path: Path, table: list[str], rows: list[dict]) -> None:
+    """Write the table, then one JSON line per test, to ``path``."""
+    path.write_text("\n".join(table) + "\n" + "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def snapshot() -> tuple[float, float, float]:

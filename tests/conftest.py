@@ -69,10 +69,23 @@ def pytest_runtest_protocol(item, nextitem):
     import parallel
     before = cpu.snapshot()
     yield
+    after = cpu.snapshot()
+    folder = sharing.run_temp(item.config._tmp_path_factory)
+    worker = os.environ.get(sharing.WORKER_ENV, "main")
+    last = getattr(item, "_cpu_before_teardown", None)   # the worker's last test
     group = parallel.xdist_group(item) or item.path.name
-    cpu.append(sharing.run_temp(item.config._tmp_path_factory),
-               os.environ.get(sharing.WORKER_ENV, "main"),
-               cpu.record(item.nodeid, group, before, cpu.snapshot()))
+    cpu.append(folder, worker, cpu.record(item.nodeid, group, before, last or after))
+    if last:
+        cpu.append(folder, worker, cpu.record(item.nodeid, cpu.SESSION_END, last, after))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """With ``NEUROGRADER_TEST_CPU=1``: the worker's last teardown also ends the session's
+    fixtures (chromium, servers); it is measured apart from the test."""
+    if cpu.enabled() and nextitem is None:
+        item._cpu_before_teardown = cpu.snapshot()
+    yield
 
 
 def pytest_terminal_summary(terminalreporter, config):

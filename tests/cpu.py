@@ -4,9 +4,9 @@ On this 2-core machine the suite's time is CPU work, so the figure that says whe
 CPU seconds, not wall time: each test's process time (``RUSAGE_SELF``) plus that of the
 processes it started and reaped (``RUSAGE_CHILDREN``: subprocesses, their children reaped
 by them, kernels shut down by the test). Set-up and teardown count for the test that ran
-them, so a module fixture counts for the module's first (or last) test. What a long-lived
-process does (the worker's chromium, reaped at session end) counts for no test; nor does a
-process its parent never reaps.
+them, so a module fixture counts for the module's first (or last) test; the teardown of the
+session's fixtures (the worker's chromium, reaped there) counts in a group of its own
+(:data:`SESSION_END`). A process its parent never reaps counts for nothing.
 
 Each worker appends one JSON line per test to a file in the run's shared temp folder; the
 controller sums them per group at the end of the run (``pytest_terminal_summary``). Off by
@@ -27,6 +27,9 @@ from pathlib import Path
 ENV = "NEUROGRADER_TEST_CPU"
 #: the per-worker files of one run, in the run's shared temp folder
 FILE_GLOB = "cpu-*.jsonl"
+#: the group of each worker's last teardown, which also ends the session's fixtures (its
+#: chromium, reaped there, and servers): measured apart from the test it follows
+SESSION_END = "(end of each worker: session fixtures' teardown)"
 
 
 def enabled() -> bool:

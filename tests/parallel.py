@@ -69,9 +69,7 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_attacks.py:plain",         # 79 s: plain nbgrader on the corpus
     "test_notebooks_build.py",              # 74 s: the notebook build, again and again
     "test_chapter_grading.py",              # 73 s: nbgrader validate / autograde round trip
-    "test_chapter_extra_credit.py",         # 46 s: three autogrades and a feedback
-    "test_solutions_models.py",             # 44 s: models against closed forms (hypothesis)
-    "test_sliders_frames.py",               # 36 s: slider frames drawn
+    "test_chapter_extra_credit.py",         # 40 s: three autogrades and a feedback
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 29 s
     "test_similarity.py",                   # 28 s
     "test_grader_independent.py",           # 28 s: the wrong-function corpus graded twice
@@ -87,6 +85,7 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_correct.py:cli",           # 13 s
     "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",  # 10 s
     "test_sliders_lab.py",                  # 9 s: JupyterLab started
+    "test_sliders_frames.py",               # 9 s: slider frames drawn in the test process
     "test_grader_hand_grades.py",           # 9 s
     "test_site_build.py",                   # 5 s, but a whole book build's wall time
     "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
@@ -98,10 +97,9 @@ SLOWEST_FIRST: tuple[str, ...] = (
 )
 
 #: groups (or PER_TEST modules) that keep a core busy for long: grading many notebooks,
-#: running a notebook or building the book, or computing for long in the test process. At
-#: most CPU_SLOTS of them run at once, so they run at the speed of a quiet core (the
-#: sandbox's per-check time limits are wall-clock) while the other workers wait on
-#: browsers, servers and subprocesses.
+#: running a notebook or building the book. At most CPU_SLOTS of them run at once, so they
+#: run at the speed of a quiet core (the sandbox's per-check time limits are wall-clock) while
+#: the other workers wait on browsers, servers and subprocesses.
 CPU_HEAVY: frozenset[str] = frozenset({
     "test_grader_correct.py", "test_grader_correct.py:batch", "test_grader_correct.py:cli",
     "test_grader_attacks.py", "test_grader_attacks.py:plain",
@@ -111,8 +109,6 @@ CPU_HEAVY: frozenset[str] = frozenset({
     "test_sliders_drive.py", "test_grader_dask.py",
     "test_term_journey.py", "test_grader_render.py", "test_grader_independent.py",
     "test_module_pipeline.py", "test_notebooks_build.py",
-    # measured busy: 44 s and 36 s of CPU in 26 s and 124 s of wall time
-    "test_solutions_models.py", "test_sliders_frames.py",
     # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU)
 })
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 import browser as _browser
+import cpu
 import sharing
 
 
@@ -55,6 +56,50 @@ def pytest_xdist_make_scheduler(config, log):
         import parallel
         return parallel.OneGroupAhead(config, log)
     return None
+
+
+# ---- CPU seconds per group (NEUROGRADER_TEST_CPU=1; tests/cpu.py) -------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With ``NEUROGRADER_TEST_CPU=1``: the test's CPU seconds (set-up, call, teardown; this
+    process and the children it reaped), appended to this worker's file."""
+    if not cpu.enabled():
+        yield
+        return
+    import parallel
+    before = cpu.snapshot()
+    yield
+    after = cpu.snapshot()
+    folder = sharing.run_temp(item.config._tmp_path_factory)
+    worker = os.environ.get(sharing.WORKER_ENV, "main")
+    last = getattr(item, "_cpu_before_teardown", None)   # the worker's last test
+    group = parallel.xdist_group(item) or item.path.name
+    cpu.append(folder, worker, cpu.record(item.nodeid, group, before, last or after))
+    if last:
+        cpu.append(folder, worker, cpu.record(item.nodeid, cpu.SESSION_END, last, after))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """With ``NEUROGRADER_TEST_CPU=1``: the worker's last teardown also ends the session's
+    fixtures (chromium, servers); it is measured apart from the test."""
+    if cpu.enabled() and nextitem is None:
+        item._cpu_before_teardown = cpu.snapshot()
+    yield
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """With ``NEUROGRADER_TEST_CPU=1``: CPU seconds per group, most first (in the controller)."""
+    if not cpu.enabled() or os.environ.get(sharing.WORKER_ENV):
+        return
+    folder = sharing.run_temp(config._tmp_path_factory)
+    rows = cpu.read(folder)
+    table = cpu.lines(cpu.by_group(rows))
+    kept = cpu.kept_file() or folder / "cpu-summary.txt"
+    cpu.keep(kept, table, rows)
+    terminalreporter.section(f"CPU seconds per group (with every test's row: {kept})")
+    for line in table:
+        terminalreporter.write_line(line)
 
 
 def pytest_sessionstart(session):

@@ -55,40 +55,45 @@ PER_TEST: frozenset[str] = frozenset({
     "test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py",
     "test_sliders_browser.py"})
 #: groups measured slowest (module file names or ``<module>:<fixture>``; a PER_TEST module's
-#: name ranks each of its tests), queued in this order before all others; from
-#: ``pytest -n 0 --durations=0`` (fixture set-up counts for the first test that needs it):
-#: re-measure when the suite changes
+#: name ranks each of its tests), queued in this order before all others. On the 2-core
+#: machine a group's time is its CPU seconds, so they are ranked by those: CPU seconds of the
+#: test processes and the children they reaped, set-up included, from a whole run with
+#: ``NEUROGRADER_TEST_CPU=1`` (tests/cpu.py; 2026-11-30, figures in the comments). The
+#: CPU_ALONE group goes first: while it runs no other heavy group may, and the light groups
+#: (browsers, servers) fill the other workers meanwhile. Re-measure when the suite changes.
 SLOWEST_FIRST: tuple[str, ...] = (
-    "test_grader_attacks.py",               # our batch on the corpus, round 2 (CPU_ALONE)
-    "test_grader_dask.py",                  # a LocalCluster grades the 30 benchmark notebooks
-    "test_term_journey.py",                 # an instructor's term, make commands + formgrader
-    "test_grader_render.py",                # plotting cells and widgets re-run in the sandbox
-    "test_grader_independent.py",           # the wrong-function corpus graded twice
-    "test_module_pipeline.py",              # a second module through site, release, autograde
-    "test_grader_correct.py",               # plain nbgrader over the 20 correct notebooks
-    "test_grader_attacks.py:plain",         # plain nbgrader on the corpus
-    "test_grader_attacks.py:plain_stopped",
-    "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",
-    "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",
+    "test_grader_attacks.py",               # 62 s: our batch on the corpus, round 2 (CPU_ALONE)
+    "test_grader_dask.py",                  # 116 s: the 30 benchmark notebooks, local + LocalCluster
+    "test_grader_correct.py",               # 113 s: plain nbgrader over the correct corpus
+    "test_term_journey.py",                 # 109 s: an instructor's term, make commands + formgrader
+    "test_grader_attacks.py:plain",         # 79 s: plain nbgrader on the corpus
+    "test_notebooks_build.py",              # 74 s: the notebook build, again and again
+    "test_chapter_grading.py",              # 73 s: nbgrader validate / autograde round trip
+    "test_chapter_extra_credit.py",         # 40 s: three autogrades and a feedback
+    "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 29 s
+    "test_similarity.py",                   # 28 s
+    "test_grader_independent.py",           # 28 s: the wrong-function corpus graded twice
+    "test_grader_export.py",                # 27 s: builds the graded class others wait for
+    "test_grader_render.py",                # 26 s: plotting cells and widgets re-run in the sandbox
+    "test_grader_attacks.py:plain_stopped",  # 26 s
+    "test_module_pipeline.py",              # 25 s: a second module through site, release, autograde
+    "test_grader_html_safety.py",           # 23 s
+    "test_grader_lms.py",                   # 20 s
+    "test_grader_batch.py",                 # 19 s
+    "test_notebook_journey.py",             # 14 s: five Run-Alls of the student notebook
+    "test_grader_correct.py:batch",         # 13 s
+    "test_grader_correct.py:cli",           # 13 s
+    "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",  # 10 s
+    "test_sliders_lab.py",                  # 9 s: JupyterLab started
+    "test_sliders_frames.py",               # 9 s: slider frames drawn in the test process
+    "test_grader_hand_grades.py",           # 9 s
+    "test_site_build.py",                   # 5 s, but a whole book build's wall time
     "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
-    "test_grader_correct.py:batch",
-    "test_grader_correct.py:cli",
-    "test_grader_batch.py",
-    "test_notebook_journey.py",             # five Run-Alls of the student notebook
-    "test_sliders_drive.py",                # one kernel grades every widget case
-    "test_grader_html_safety.py",
-    "test_chapter_extra_credit.py",
-    "test_site_build.py",
-    "test_chapter_grading.py",
+    "test_sliders_drive.py",                # 4 s, waits on one kernel grading every widget case
     "test_site_a11y.py:chapter_walk",
     "test_grader_report.py",
-    "test_grader_export.py",
-    "test_similarity.py",
-    "test_grader_hand_grades.py",
-    "test_grader_lms.py",
     "test_grader_sandbox.py",
     "test_grader_batch_bounds.py",
-    "test_sliders_lab.py",
 )
 
 #: groups (or PER_TEST modules) that keep a core busy for long: grading many notebooks,
@@ -101,9 +106,10 @@ CPU_HEAVY: frozenset[str] = frozenset({
     "test_grader_attacks.py:plain_stopped", "test_grader_batch.py",
     "test_grader_html_safety.py", "test_grader_hand_grades.py", "test_grader_lms.py",
     "test_chapter_grading.py", "test_chapter_extra_credit.py", "test_notebook_journey.py",
-    "test_site_build.py", "test_sliders_drive.py", "test_grader_dask.py",
+    "test_sliders_drive.py", "test_grader_dask.py",
     "test_term_journey.py", "test_grader_render.py", "test_grader_independent.py",
     "test_module_pipeline.py", "test_notebooks_build.py",
+    # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU)
 })
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)
 CPU_SLOTS = os.cpu_count() or 2

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import sharing
 from chapter_tools import make_submission, nbgrader_meta
 from course import notebooks
 from neurograder.checks import CHECKS
@@ -62,13 +63,21 @@ def _run(course: Path, *args: str, plain: bool) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
-def _released_course(course: Path):
-    """A fresh course at ``course`` (the course config, the source notebook, the real
-    ``nbgrader generate_assignment``); returns its instructor and release notebooks."""
+def _release(course: Path) -> None:
+    """A fresh course at ``course``: the course config, the source notebook, the real
+    ``nbgrader generate_assignment``."""
     course.mkdir()
     shutil.copy(ROOT / "grader" / "nbgrader_config.py", course / "nbgrader_config.py")
     notebooks.write_source(course / "source" / notebooks.ASSIGNMENT)
     _run(course, "generate_assignment", notebooks.ASSIGNMENT, "--force", plain=True)
+
+
+def _released_course(course: Path, tmp_path_factory):
+    """A private copy at ``course`` of the course :func:`_release` makes (once per run, across
+    xdist workers); returns its instructor and release notebooks."""
+    folder, _ = sharing.built_once(tmp_path_factory, sharing.key("released-course", "grader/nbgrader_config.py"),
+                                   lambda out: _release(out / "course"))
+    sharing.private_copy(folder / "course", course)
     instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
     return instructor, release
@@ -76,12 +85,12 @@ def _released_course(course: Path):
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("chain", ["sandboxed", "plain"])
-def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(chain, tmp_path):
+def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(chain, tmp_path, tmp_path_factory):
     """Through real nbgrader autograde + export with the course config: does a student with every required
     task right and no optional one export as required/required, and one with everything right get the
     optional autograded points as extra credit on top?"""
     course = tmp_path / "course"
-    instructor, release = _released_course(course)
+    instructor, release = _released_course(course, tmp_path_factory)
     stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells if c.cell_type == "code"}
     optional = {gid for gid in stubs if gid.startswith("task")
                 and notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS and nbgrader_meta(
@@ -113,7 +122,7 @@ def feedback_course(tmp_path_factory):
     passes; the optional code answer waits for a hand grade), "core" left the optional tasks as
     released."""
     course = tmp_path_factory.mktemp("feedback") / "course"
-    instructor, release = _released_course(course)
+    instructor, release = _released_course(course, tmp_path_factory)
     stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells
              if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
     optional = {gid: src for gid, src in stubs.items() if notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS}

@@ -60,9 +60,9 @@ def markers(course: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, new_course):
     """The 30 benchmark submissions graded locally and on a LocalCluster (2 processes)."""
-    template = corpus.make_course(tmp_path_factory.mktemp("dask") / "template")
+    template = new_course(tmp_path_factory.mktemp("dask") / "template")
     kinds = bench_grading.submissions(template)
     local = _copy(template, tmp_path_factory.mktemp("local") / "course")
     local_run = _batch(local, "--jobs", "2")

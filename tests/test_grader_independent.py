@@ -172,8 +172,8 @@ LOST = {"honest": set(), "wrong_lif": T2, "wrong_lif_and_surface": T2 | T42}
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    course = corpus.make_course(tmp_path_factory.mktemp("independent") / "template")
+def template(tmp_path_factory, new_course):
+    course = new_course(tmp_path_factory.mktemp("independent") / "template")
     for student, cells in STUDENTS.items():
         nb = corpus.honest_notebook(course)
         for gid, source in cells.items():

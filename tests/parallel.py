@@ -70,6 +70,8 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_notebooks_build.py",              # 74 s: the notebook build, again and again
     "test_chapter_grading.py",              # 73 s: nbgrader validate / autograde round trip
     "test_chapter_extra_credit.py",         # 40 s: three autogrades and a feedback
+    "test_sliders_drive.py",                # 4 s here, but ~130 s of wall time: one kernel grades
+                                            # every widget case (its own CPU is not counted)
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 29 s
     "test_similarity.py",                   # 28 s
     "test_grader_independent.py",           # 28 s: the wrong-function corpus graded twice
@@ -89,7 +91,6 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_hand_grades.py",           # 9 s
     "test_site_build.py",                   # 5 s, but a whole book build's wall time
     "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
-    "test_sliders_drive.py",                # 4 s, waits on one kernel grading every widget case
     "test_site_a11y.py:chapter_walk",
     "test_grader_report.py",
     "test_grader_sandbox.py",

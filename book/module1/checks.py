@@ -1,142 +1,63 @@
-"""The hidden checks of assignment ``module1``: one :class:`Check` per graded cell.
+"""The hidden checks of module 1 (assignment ``module1``): one :class:`Check` per hidden test cell.
 
-A check is data plus a judge, so the same check runs in two graders:
+The module manifest (``module.toml``, ``[python] checks``) names this file; the grader, the
+notebook builder and the page's points table reach it only through the manifest. The engine
+that runs and judges these checks is :mod:`neurograder.checks`.
 
-* in a notebook kernel (plain nbgrader, and the instructor's ``nbgrader
-  validate``), the hidden test cell calls :func:`run_check`;
-* in the sandboxed autograder, the trusted process sends :meth:`Check.cases`
-  to a sandbox, gets back what the student's code returned (reduced by
-  :func:`neurograder.wire.to_plain`), and calls :meth:`Check.judge` itself.
+Expected values come from the references (``solutions/``) and exist only where a judge runs.
+Messages tell a student *what* is wrong (length, first value, reset, threshold, axis, ...)
+without printing expected numbers.
 
-Expected values come from :mod:`solutions` and exist only where ``judge``
-runs. Messages tell a student *what* is wrong (length, first value, reset,
-threshold, axis, ...) without printing expected numbers.
+Cases are drawn from the course secret (:func:`neurograder.checks.rng`), so nothing public
+(this file, the page, a docstring, the visible self-checks) predicts them: the band-pass gets
+random periods from inside each band, the cosine random lengths and frequencies; a value task
+is judged by a property of the value (any max_x that makes the neuron spike), not by a
+published answer. LIF cases never put the membrane within ``MARGIN`` of the threshold,
+band-pass periods keep a step away from each cutoff, and a max_x must keep its verdict under a
+``VALUE_MARGIN`` change, so float32 and ``>=`` never decide a grade.
 
-Hidden cases are random but reproducible per course: they are drawn from
-``SEED`` and the course secret (:func:`course_secret`, a random file created on
-first use next to the course's nbgrader_config.py, ignored by git and never in
-the release), so every student of a course gets the same cases, a regrade
-gives the same verdict, and nothing public (this file, the page, a docstring,
-the visible self-checks) predicts them: the band-pass gets random periods from
-inside each band, the cosine random lengths and frequencies; a value task is
-judged by a property of the value (any max_x that makes the neuron spike), not
-by a published answer. LIF cases never put the membrane within
-``MARGIN`` of the threshold, band-pass periods keep a step away from each
-cutoff, and a max_x must keep its verdict under a ``VALUE_MARGIN`` change, so
-float32 and ``>=`` never decide a grade.
+(Over 300 lines: one table of nine checks, each with the case maker and the judge that name
+its mistakes; splitting it would separate a check from its diagnoses.)
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .wire import prepare_args, to_plain
+from course.manifest import load
+from neurograder.checks import ATOL, RTOL, Check, CheckFailed, as_array, close, table
+from neurograder.checks import rng as course_rng
+from solutions import filters
+from solutions.neurons import li, lif
 
 #: LIF cases keep every pre-jump membrane value at least this far from the threshold.
 MARGIN = 1e-4
-#: Tolerances: float32 implementations of 200-step runs pass, wrong models do not.
-RTOL, ATOL = 1e-4, 1e-6
-#: One seed for all cases, mixed with the course secret (change either and every case changes).
-SEED = 20261125
-#: The course secret: created on first use (random), read by every later grading. Out of
-#: git (.gitignore) and out of the release (it lives beside nbgrader_config.py, not in source/).
-#: NEUROGRADER_SECRET_FILE points elsewhere (e.g. one secret per course on a shared grader).
-SECRET_FILE = Path(__file__).resolve().parents[1] / ".neurograder-secret"
 #: relative change of max_x under which a Task 3 value must keep its verdict
 VALUE_MARGIN = 0.01
 #: random hidden cases per band of the band-pass check (slow, middle, fast)
 BAND_PASS_PER_BAND = 2
 
 
-class CheckFailed(AssertionError):
-    """A submission's answer is wrong; the message is shown to the student."""
-
-
-@dataclass(frozen=True)
-class Check:
-    grade_id: str  # nbgrader grade_id of the hidden test cell
-    name: str  # the student's global that is graded
-    kind: str  # "call": name(*args) for each case; "value": the global itself
-    points: float
-    cases: Callable[[], list] = field(repr=False)  # -> list of argument tuples (JSON-able)
-    judge: Callable[[list, list], None] = field(repr=False)  # raises CheckFailed
-    bonus: bool = False  # optional task: extra credit (set from the module manifest)
-    smoke: str = ""  # visible smoke call in the test cell: fails for a stub, reveals nothing
-    task: str = ""  # the chapter's task ("2", "4.1"): names it in feedback
-    #: grade_ids of the checks of earlier graded functions that this one calls: when one of
-    #: those fails, this check is graded again with the reference version substituted
-    uses: tuple = ()
-
-    def smoke_code(self) -> str:
-        return self.smoke or self.name
-
-
 # ---------------------------------------------------------------- references
 def _li(x, tau):
-    from solutions.neurons import li
-
     return np.asarray(li(np.asarray(x, float), tau), dtype=float)
 
 
 def _lif(x, tau, threshold):
-    from solutions.neurons import lif
-
     spikes, membrane = lif(np.asarray(x, float), tau, threshold)
     return np.asarray(spikes, dtype=float), np.asarray(membrane, dtype=float)
 
 
 def _clear_of_threshold(x, tau, threshold):
     """No step of the reference LIF decides within MARGIN of the threshold."""
-    from solutions.filters import threshold_margin
-
-    return float(np.min(threshold_margin(x, tau, threshold))) > MARGIN
+    return float(np.min(filters.threshold_margin(x, tau, threshold))) > MARGIN
 
 
 # ---------------------------------------------------------------- case makers
-def secret_path() -> Path:
-    return Path(os.environ.get("NEUROGRADER_SECRET_FILE") or SECRET_FILE)
-
-
-@lru_cache(maxsize=4)
-def _secret_words(path: Path) -> tuple[int, ...]:
-    if not path.exists():
-        # written whole to a private file, then linked into place: a process that starts at the
-        # same moment (another grading worker) reads either nothing or the whole secret
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(os.urandom(32).hex() + "\n")
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass   # another process was first: its secret is the course's
-        finally:
-            tmp.unlink()
-    text = path.read_text().strip()
-    if len(text) < 32:
-        raise RuntimeError(f"course secret {path} is empty or too short: delete it to make a new one")
-    digest = hashlib.sha256(text.encode()).digest()
-    return tuple(int.from_bytes(digest[k:k + 4], "little") for k in range(0, 32, 4))
-
-
-def course_secret() -> tuple[int, ...]:
-    """The course secret as seed words (created on first use, see SECRET_FILE)."""
-    return _secret_words(secret_path())
-
-
-def _rng(salt):
-    return np.random.default_rng([SEED, salt, *course_secret()])
-
-
 def _li_cases():
-    rng = _rng(1)
+    rng = course_rng(1)
     cases = [
         ([1.0] * 30, 1.0),  # tau = 1 returns the input
         ([1.0] * 40, 5.0),  # constant input: closed form
@@ -152,7 +73,7 @@ def _li_cases():
 
 
 def _lif_cases():
-    rng = _rng(2)
+    rng = course_rng(2)
     wanted = [
         ([1.0] * 60, 5.0, 0.5),  # seed-like constant input that spikes regularly
         ([0.3] * 60, 4.0, 0.5),  # sub-threshold constant input: never spikes
@@ -174,7 +95,7 @@ def _raster(rng, channels, steps, density=0.15):
 
 
 def _surface_cases(with_threshold):
-    rng = _rng(3 if with_threshold else 4)
+    rng = course_rng(3 if with_threshold else 4)
     cases = []
     shapes = [(6, 40), (12, 12), (3, 90), (20, 25), (1, 50), (9, 60)]
     for c, t in shapes:
@@ -192,21 +113,6 @@ def _surface_cases(with_threshold):
 
 
 # ---------------------------------------------------------------- judging helpers
-def _array(out, what):
-    try:
-        arr = np.asarray(out, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise CheckFailed(
-            f"{what} could not be turned into a float array ({type(err).__name__}).") from None
-    if not np.all(np.isfinite(arr)):
-        raise CheckFailed(f"{what} contains NaN or infinite values.")
-    return arr
-
-
-def _close(a, b):
-    return a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)
-
-
 def _describe(case_no, case):
     x = np.asarray(case[0], float)
     parts = [f"case {case_no}: input of shape {x.shape}", f"tau={case[1]:g}"]
@@ -224,15 +130,15 @@ def _diagnose_li(x, tau, got, ref):
         return "the output is one step too short: record v after every input step."
     if got.shape != ref.shape:
         return f"the output has shape {got.shape}; it must have the input's shape {x.shape}."
-    if np.allclose(got[..., 1:], ref[..., :-1], rtol=RTOL, atol=ATOL) and not _close(got, ref):
+    if np.allclose(got[..., 1:], ref[..., :-1], rtol=RTOL, atol=ATOL) and not close(got, ref):
         return "the output lags one step behind: update v with input[k] before recording out[k]."
-    if _close(got, _li_variant(x, lambda v, i: v + (i - v) * tau)):
+    if close(got, _li_variant(x, lambda v, i: v + (i - v) * tau)):
         return "tau is used as a multiplier; the step is (input - v) / tau."
-    if tau != 1 and _close(got, _li_variant(x, lambda v, i: v + (i - v) / tau**2)):
+    if tau != 1 and close(got, _li_variant(x, lambda v, i: v + (i - v) / tau**2)):
         return "the step divides by tau squared; it is (input - v) / tau."
-    if _close(got, _li_variant(x, lambda v, i: v + i / tau)):
+    if close(got, _li_variant(x, lambda v, i: v + i / tau)):
         return "the leak is missing: the step is (input - v) / tau, not input / tau."
-    if _close(got, x / tau):
+    if close(got, x / tau):
         return "v is not carried from one step to the next: each step must start from the previous v."
     if abs(got[..., 0] - ref[..., 0]).max() > ATOL + RTOL:
         return "the very first value is wrong: v starts at 0, so out[0] = input[0] / tau."
@@ -250,8 +156,8 @@ def _li_variant(x, step):
 def _judge_li(cases, outputs):
     for no, (case, out) in enumerate(zip(cases, outputs), 1):
         x, tau = np.asarray(case[0], float), case[1]
-        got, ref = _array(out, "The output of leaky_integrator"), _li(x, tau)
-        if not _close(got, ref):
+        got, ref = as_array(out, "The output of leaky_integrator"), _li(x, tau)
+        if not close(got, ref):
             raise CheckFailed(f"leaky_integrator, {_describe(no, case)}: {_diagnose_li(x, tau, got, ref)}")
 
 
@@ -262,7 +168,7 @@ def _diagnose_lif(x, tau, threshold, spikes, membrane):
                 f"got {spikes.shape} and {membrane.shape}.")
     if not np.all((spikes == 0) | (spikes == 1)):
         return "spikes must be 0 or 1 at every step."
-    if _close(membrane, _li(x, tau)) and ref_s.sum() > 0:
+    if close(membrane, _li(x, tau)) and ref_s.sum() > 0:
         return "the membrane is never reset: after a spike v jumps to v_reset = 0."
     if np.any(membrane > threshold + ATOL):
         return "the membrane is above the threshold after a step: did you reset v after a spike?"
@@ -270,9 +176,9 @@ def _diagnose_lif(x, tau, threshold, spikes, membrane):
         return "after a spike v is set to 1; the reset is v = (1 - z) v + z * v_reset with v_reset = 0."
     if ref_s.sum() > 0 and np.allclose(membrane[spikes == 1], threshold):
         return "after a spike v is set to the threshold; it must be reset to v_reset = 0."
-    if _close(spikes, ref_s) and not _close(membrane, ref_m):
+    if close(spikes, ref_s) and not close(membrane, ref_m):
         return "the spikes are right but the membrane is not: record v after the reset jump."
-    if not _close(spikes, ref_s):
+    if not close(spikes, ref_s):
         return "the spike times differ: spike when v > threshold (after the update), then reset."
     return "the output differs from the LIF equations."
 
@@ -282,10 +188,10 @@ def _judge_lif(cases, outputs):
         x, tau, threshold = np.asarray(case[0], float), case[1], case[2]
         if not isinstance(out, (list, tuple)) or len(out) != 2:
             raise CheckFailed("leaky_integrate_and_fire must return two things: (spikes, membrane).")
-        spikes = _array(out[0], "spikes")
-        membrane = _array(out[1], "membrane")
+        spikes = as_array(out[0], "spikes")
+        membrane = as_array(out[1], "membrane")
         ref_s, ref_m = _lif(x, tau, threshold)
-        if not (_close(spikes, ref_s) and _close(membrane, ref_m)):
+        if not (close(spikes, ref_s) and close(membrane, ref_m)):
             raise CheckFailed(f"leaky_integrate_and_fire, {_describe(no, case)}: "
                               f"{_diagnose_lif(x, tau, threshold, spikes, membrane)}")
 
@@ -302,13 +208,13 @@ def _surface_hint(x, got, ref, name):
 def _judge_li_surface(cases, outputs):
     for no, (case, out) in enumerate(zip(cases, outputs), 1):
         x, tau = np.asarray(case[0], float), case[1]
-        got, ref = _array(out, "The time surface"), _li(x, tau)
-        if _close(got, ref):
+        got, ref = as_array(out, "The time surface"), _li(x, tau)
+        if close(got, ref):
             continue
         hint = _surface_hint(x, got, ref, "The time surface")
-        if hint is None and _close(got, _li(x.T, tau).T):
+        if hint is None and close(got, _li(x.T, tau).T):
             hint = "the neuron ran along the channel axis; run it along time (the last axis) of each channel."
-        if hint is None and x.shape[0] > 1 and _close(got, _li(x.reshape(1, -1), tau).reshape(x.shape)):
+        if hint is None and x.shape[0] > 1 and close(got, _li(x.reshape(1, -1), tau).reshape(x.shape)):
             hint = "the state leaks from one channel into the next: start every channel at v = 0."
         raise CheckFailed(f"li_time_surface, {_describe(no, case)}: "
                           f"{hint or 'each channel must be the leaky integrator of that channel.'}")
@@ -319,13 +225,13 @@ def _judge_lif_surface(cases, outputs):
         x, tau, threshold = np.asarray(case[0], float), case[1], case[2]
         if not isinstance(out, (list, tuple)) or len(out) != 2:
             raise CheckFailed("lif_time_surface must return two surfaces: (spikes, membrane).")
-        spikes, membrane = _array(out[0], "The spike surface"), _array(out[1], "The membrane surface")
+        spikes, membrane = as_array(out[0], "The spike surface"), as_array(out[1], "The membrane surface")
         ref_s, ref_m = _lif(x, tau, threshold)
-        if _close(spikes, ref_s) and _close(membrane, ref_m):
+        if close(spikes, ref_s) and close(membrane, ref_m):
             continue
         hint = _surface_hint(x, spikes, ref_s, "The spike surface") or _surface_hint(
             x, membrane, ref_m, "The membrane surface")
-        if hint is None and _close(spikes, _lif(x.T, tau, threshold)[0].T):
+        if hint is None and close(spikes, _lif(x.T, tau, threshold)[0].T):
             hint = "the neuron ran along the channel axis; run it along time (the last axis) of each channel."
         raise CheckFailed(f"lif_time_surface, {_describe(no, case)}: "
                           f"{hint or 'each channel must be the LIF neuron of that channel (spikes, membrane).'}")
@@ -333,7 +239,7 @@ def _judge_lif_surface(cases, outputs):
 
 def _judge_input_data(cases, outputs):
     (value,) = outputs
-    x = _array(value, "input_data")
+    x = as_array(value, "input_data")
     if x.ndim != 1:
         raise CheckFailed(f"input_data must be 1-D; it has shape {x.shape}.")
     if x.size < 1000:
@@ -344,7 +250,7 @@ def _judge_input_data(cases, outputs):
 
 # ---------------------------------------------------------------- Task 3
 def _cosine_cases():
-    rng = _rng(5)
+    rng = course_rng(5)
     cases = [(np.pi * 5, 100), (np.pi * 0.5, 10)]     # the page's signal, a short one
     for _ in range(6):
         cases.append((round(float(rng.uniform(0.5, 60.0)), 4), int(rng.integers(2, 200))))
@@ -354,22 +260,20 @@ def _cosine_cases():
 def _judge_cosine(cases, outputs):
     for case, out in zip(cases, outputs):
         max_x, samples = case
-        got = _array(out, "cosine_signal")
-        ref = (np.cos(np.linspace(0, max_x, samples)) + 1) / 2
+        got = as_array(out, "cosine_signal")
+        ref = filters.cosine_batch([max_x], samples)[0]
         if got.shape != ref.shape:
             raise CheckFailed(f"cosine_signal({max_x:g}, {samples}) has shape {got.shape}; "
                               f"it must have {samples} samples.")
-        if not _close(got, ref):
+        if not close(got, ref):
             hint = ("values must lie in [0, 1]: (cos(x) + 1) / 2" if got.min() < -ATOL or got.max() > 1 + ATOL
                     else "sample x = linspace(0, max_x, samples), endpoints included")
             raise CheckFailed(f"cosine_signal({max_x:g}, {samples}) is wrong: {hint}.")
 
 
 def _spike_count_for(max_x):
-    from solutions import filters
-
-    x = (np.cos(np.linspace(0, max_x, filters.TASK3_SAMPLES)) + 1) / 2
-    return int(_lif(x, filters.TASK3_TAU, filters.TASK3_THRESHOLD)[0].sum())
+    """Spikes of the Task 3 neuron driven by cosine_signal(max_x)."""
+    return int(filters.spike_count_sweep([max_x])[0])
 
 
 def _judge_frequency(should_spike):
@@ -377,7 +281,7 @@ def _judge_frequency(should_spike):
 
     def judge(cases, outputs):
         (value,) = outputs
-        max_x = _array(value, name)
+        max_x = as_array(value, name)
         if max_x.shape != () or not 0 < float(max_x) <= 1e4:
             raise CheckFailed(f"{name} must be one positive number (the max_x of the signal).")
         count = _spike_count_for(float(max_x))
@@ -396,8 +300,6 @@ def _judge_frequency(should_spike):
 
 # ---------------------------------------------------------------- Task 3.1
 def _band_of(period: int) -> str:
-    from solutions import filters
-
     low, high = filters.BAND_PASS_BAND
     return "fast" if period < low else "slow" if period > high else "middle"
 
@@ -406,11 +308,9 @@ def _band_pass_plan() -> list[tuple[str, int, int, int]]:
     """(band, period, phase, steps) of each hidden train: BAND_PASS_PER_BAND random periods
     per band, at least one step inside the band's edges, random phase and length, in a
     random order; each verified on the reference circuit (spikes exactly in the middle)."""
-    from solutions import filters
-
     low, high = filters.BAND_PASS_BAND
     ranges = {"slow": (high + 2, 40), "middle": (low + 1, high - 1), "fast": (1, low - 2)}
-    rng = _rng(6)
+    rng = course_rng(6)
     plan = []
     for band, (lo, hi) in ranges.items():
         periods = rng.choice(np.arange(lo, hi + 1), size=BAND_PASS_PER_BAND,
@@ -427,8 +327,6 @@ def _band_pass_plan() -> list[tuple[str, int, int, int]]:
 
 
 def _band_pass_cases():
-    from solutions import filters
-
     return [(filters.pulse_train(p, steps, phase=phase).tolist(),)
             for _, p, phase, steps in _band_pass_plan()]
 
@@ -443,7 +341,7 @@ def _judge_band_pass(cases, outputs):
     for case, out in zip(cases, outputs):
         period = _pulse_period(case[0])
         band = _band_of(period)
-        spikes = _array(out, "band_pass output")
+        spikes = as_array(out, "band_pass output")
         n = len(case[0])
         if spikes.shape != (n,):
             raise CheckFailed(f"band_pass must return one spike train as long as its input ({n}); "
@@ -463,79 +361,26 @@ def _one_value():
     return [()]
 
 
-def _manifest_module():
-    """The course module whose manifest names this file as its checks."""
-    from course.manifest import modules
-
-    return next(m for m in modules() if m.python.get("checks") == __name__)
-
-
-CHECKS: dict[str, Check] = {c.grade_id: c for c in [
-    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data, task="0"),
+CHECKS: dict[str, Check] = table([
+    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data),
     Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li,
-          smoke="leaky_integrator(np.ones(3), 2.0)", task="1"),
+          smoke="leaky_integrator(np.ones(3), 2.0)"),
     Check("task2_lif_hidden", "leaky_integrate_and_fire", "call", 4, _lif_cases, _judge_lif,
-          smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)", task="2"),
+          smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)"),
     Check("task3_cosine_signal", "cosine_signal", "call", 1, _cosine_cases, _judge_cosine,
-          smoke="cosine_signal(np.pi)", task="3"),
-    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True),
-          task="3"),
-    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False),
-          task="3"),
+          smoke="cosine_signal(np.pi)"),
+    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True)),
+    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False)),
     Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass,
-          smoke="band_pass(np.ones(3))", task="3.1", uses=("task2_lif_hidden",)),
+          smoke="band_pass(np.ones(3))", uses=("task2_lif_hidden",)),
     Check("task41_li_surface_hidden", "li_time_surface", "call", 2, lambda: _surface_cases(False),
           _judge_li_surface,
-          smoke="li_time_surface(np.ones((2, 3)), 2.0)", task="4.1",
+          smoke="li_time_surface(np.ones((2, 3)), 2.0)",
           uses=("task1_leaky_integrator_hidden",)),
     Check("task42_lif_surface_hidden", "lif_time_surface", "call", 2, lambda: _surface_cases(True),
           _judge_lif_surface,
-          smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)", task="4.2",
+          smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)",
           uses=("task2_lif_hidden",)),
-]}
-# optional (extra-credit) checks: the module manifest's optional tasks say which
-CHECKS = {gid: replace(c, bonus=_manifest_module().is_optional(gid)) for gid, c in CHECKS.items()}
+], load(Path(__file__).resolve().parent))  # task numbers and extra credit: from module.toml
 
 
-def collect(check: Check, namespace: dict, cases: list) -> list:
-    """Run a student's code for one check in *this* process; return reduced outputs.
-
-    Used in a kernel (plain nbgrader). The sandbox does the same with
-    :mod:`neurograder.wire` on its side of the pipe.
-    """
-    if check.name not in namespace:
-        raise CheckFailed(f"`{check.name}` is not defined: run the cell that defines it.")
-    target = namespace[check.name]
-    if check.kind == "value":
-        return [to_plain(target)]
-    return [to_plain(target(*prepare_args(case))) for case in cases]
-
-
-def judge(check: Check, outputs: list, cases: list | None = None) -> None:
-    """Compare reduced outputs with the reference; raise CheckFailed with a message if wrong."""
-    cases = check.cases() if cases is None else cases
-    if len(outputs) != len(cases):
-        raise CheckFailed(f"{check.name}: expected {len(cases)} results, got {len(outputs)}.")
-    try:
-        check.judge(cases, outputs)
-    except CheckFailed:
-        raise
-    except Exception as err:  # a malformed output must fail cleanly, never crash the grader
-        raise CheckFailed(f"{check.name}: the output could not be checked "
-                          f"({type(err).__name__}: {err}).") from None
-
-
-def run_check(grade_id: str, namespace: dict, checks: dict | None = None) -> None:
-    """The body of a hidden test cell: raise CheckFailed if the answer is wrong (``checks``:
-    another assignment's table, default this module's)."""
-    check = (CHECKS if checks is None else checks)[grade_id]
-    cases = check.cases()
-    try:
-        outputs = collect(check, namespace, cases)
-    except CheckFailed:
-        raise
-    except NotImplementedError:
-        raise CheckFailed(f"`{check.name}` is not implemented yet.") from None
-    except Exception as err:
-        raise CheckFailed(f"calling `{check.name}` raised {type(err).__name__}: {err}") from None
-    judge(check, outputs, cases)

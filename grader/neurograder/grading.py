@@ -39,7 +39,6 @@ HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py"
                  "PIL", "tqdm"]
 #: imported once per sandbox (not once per check) when the student's cells import them
 PREWARM_MODULES = ["torch", "scipy"]
-DEFAULT_CHECKS = "neurograder.checks"
 #: longest message from the sandbox kept in a grade's feedback (student text is cut there)
 MAX_MESSAGE = 1500
 
@@ -161,14 +160,14 @@ def module_heavy(source_path) -> list[str]:
 
 
 def load_checks(module: str | None = None, assignment: str | None = None) -> tuple[dict, type]:
-    """``CHECKS`` and ``CheckFailed`` of the checks module: ``module``, $NEUROGRADER_CHECKS, the
-    one the assignment's manifest names, or :mod:`neurograder.checks`."""
+    """``CHECKS`` and ``CheckFailed`` of the checks module: ``module``, $NEUROGRADER_CHECKS, or
+    the one the assignment's manifest names (no assignment: the first module's)."""
     module = module or os.environ.get("NEUROGRADER_CHECKS")
-    if module is None and assignment is not None:
+    if module:
+        mod = importlib.import_module(module)
+    else:
         from course.manifest import module as course_module
         mod = course_module(assignment).code("checks")
-    else:
-        mod = importlib.import_module(module or DEFAULT_CHECKS)
     return mod.CHECKS, getattr(mod, "CheckFailed", AssertionError)
 
 

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attacks import corpus  # noqa: E402
-from test_grader_attacks import OURS_CFG, _auto_tests, _batch, _copy, _scores  # noqa: E402
+from test_grader_attacks import OURS_CFG, _batch, _copy, _scores  # noqa: E402
 
 from neurograder.intake import printable, refused_entries  # noqa: E402
 
@@ -85,7 +85,7 @@ def cli(template, tmp_path_factory):
 
 
 def _full(course: Path) -> float:
-    return sum(_auto_tests(course).values())
+    return sum(corpus.autograded_points(course).values())
 
 
 def _copied_links(course: Path) -> list[str]:

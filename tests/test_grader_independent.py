@@ -199,8 +199,8 @@ def _output_text(course: Path, student: str, gid: str) -> str:
 
 
 def _assert_graded_independently(course: Path):
-    from test_grader_attacks import _auto_tests
-    full = _auto_tests(course)
+    from attacks import corpus
+    full = corpus.autograded_points(course)
     scores = _cell_scores(course)
     for student, lost in LOST.items():
         want = {gid: 0.0 if gid in lost else pts for gid, pts in full.items()}

@@ -61,6 +61,16 @@ def load_attacks() -> list[Attack]:
     return attacks
 
 
+def autograded_points(course: Path) -> dict[str, float]:
+    """Full marks per autograded cell of the course's source notebook: its points, or for an
+    optional task's cell (0 points) the extra credit a pass earns (nbgrader adds it to the
+    cell's score)."""
+    from neurograder import grading
+    from neurograder.extra_credit import bonus_points
+    tests = grading.load_spec(course / "source" / ASSIGNMENT / NOTEBOOK).tests
+    return {gid: points + (bonus_points(gid, ASSIGNMENT) or 0.0) for gid, points in tests.items()}
+
+
 def _nbg(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 

@@ -427,13 +427,8 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     """Ctrl-C during the batch: it stops soon, and the same command finishes the rest,
     skipping the students already graded; the grades are those of an uninterrupted run."""
     course = _copy(template, tmp_path / "resume")
-    honest = corpus.honest_notebook(course)
-    names = [f"student{k:02d}" for k in range(8)]
-    for name in names:
-        corpus.write_submission(course, name, honest, timestamp=corpus.ON_TIME)
-    proc = subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                             "--jobs", "1", "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=corpus.venv_env())
+    names = corpus.honest_class(course, 8)
+    proc = corpus.start_batch(course, jobs=1)
     markers = lambda: list(course.glob("autograded/*/module1/.neurograder.json"))  # noqa: E731
     deadline = time.monotonic() + 300
     while not markers() and time.monotonic() < deadline and proc.poll() is None:

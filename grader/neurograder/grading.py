@@ -53,12 +53,19 @@ def nbg(cell) -> dict:
     return md if isinstance(md, dict) else {}
 
 
+def _parsed(source: str) -> ast.Module | None:
+    """A cell's syntax tree, or None for code Python cannot parse (or too deep to)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 @functools.lru_cache(maxsize=512)
 def used_names(source: str) -> frozenset[str]:
     """Names a (test) cell reads."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return frozenset()
     return frozenset(n.id for n in ast.walk(tree)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
@@ -66,9 +73,8 @@ def used_names(source: str) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=512)
 def function_names(source: str) -> frozenset[str]:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return frozenset()
     return frozenset(n.name for n in tree.body
                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
@@ -77,9 +83,8 @@ def function_names(source: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=512)
 def defined_names(source: str) -> frozenset[str]:
     """Top-level names a cell defines (def, class, assignment, import)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return frozenset()
     names = set()
     for node in tree.body:

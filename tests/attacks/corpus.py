@@ -226,6 +226,23 @@ def venv_env(**extra) -> dict:
     return env
 
 
+def honest_class(course: Path, count: int) -> list[str]:
+    """``count`` students (student00, ...) who each submit the honest notebook on time."""
+    honest = honest_notebook(course)
+    names = [f"student{k:02d}" for k in range(count)]
+    for name in names:
+        write_submission(course, name, honest, timestamp=ON_TIME)
+    return names
+
+
+def start_batch(course: Path, jobs: int) -> subprocess.Popen:
+    """``python -m neurograder.batch`` on ``course`` with ``jobs`` workers, in the background
+    (no progress bar; output captured as text)."""
+    return subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                             "--jobs", str(jobs), "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=venv_env())
+
+
 def make_course(dest: Path, overrides: str = "") -> Path:
     """A fresh nbgrader course: our config (+ overrides), the source notebook, and the real
     ``nbgrader generate_assignment`` for the release and gradebook."""

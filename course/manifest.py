@@ -212,12 +212,22 @@ def modules(root: Path = ROOT) -> tuple[Module, ...]:
     return tuple(found)
 
 
-def module(assignment: str | None = None) -> Module:
-    """The module of an nbgrader assignment id; None: the module of the current folder (a page
-    being built runs in its own folder), else the first module of the table of contents."""
+def _some_modules() -> tuple[Module, ...]:
     every = modules()
     if not every:
         raise ManifestError(f"no module: no page of {TOC.name} is in a folder with a {MANIFEST}")
+    return every
+
+
+def default_assignment() -> str:
+    """The assignment a command works on when given none: the first module's (table of contents order)."""
+    return _some_modules()[0].assignment
+
+
+def module(assignment: str | None = None) -> Module:
+    """The module of an nbgrader assignment id; None: the module of the current folder (a page
+    being built runs in its own folder), else the first module of the table of contents."""
+    every = _some_modules()
     if assignment is None:
         here = Path.cwd().resolve()
         return next((m for m in every if here == m.folder or m.folder in here.parents), every[0])

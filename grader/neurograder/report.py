@@ -28,6 +28,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.manifest import default_assignment
+
 #: a student is "at risk" below this fraction of the assignment's maximum (or when the
 #: submission is missing or could not be graded)
 AT_RISK_FRACTION = 0.5
@@ -409,7 +411,8 @@ def main(argv=None) -> int:
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--course", type=Path, default=Path("grader"),
                     help="nbgrader course root (default: grader/)")
-    ap.add_argument("--assignment", default="module1")
+    ap.add_argument("--assignment", default=default_assignment(),
+                    help="nbgrader assignment id (default: the course's first module)")
     ap.add_argument("--out", type=Path, default=None, help="folder (default <course>/reports)")
     args = ap.parse_args(argv)
     course = args.course.resolve()

@@ -3,6 +3,9 @@ layout and dtypes, and on every kind of bad input.
 
 Expected rasters are computed independently with exact rational arithmetic
 (fractions.Fraction), not with the loader's code.
+
+(A little over 300 lines: every test writes its file with the same SHD-layout writers at the
+top, so the bad-input half would have to import them from the good-input half.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ everything module-specific once (see ``book/module1/module.toml`` for every key)
 * ``[python]``: where the reference functions, graded values, claims and hidden checks live.
   An entry ending in ``.py`` is a file of the module folder (loaded from there, so a new
   module can keep its Python beside its page); any other entry is a dotted module importable
-  from the repository root (module 1 keeps ``solutions/`` and ``neurograder.checks``);
+  from the repository root (module 1 keeps its science in ``solutions/``, its checks in
+  ``checks.py`` beside its page);
 * ``[companions]``: files copied next to the notebook (path in the assignment = path here);
 * ``[tasks]``: task number -> the ``prefix`` of its graded cells' grade_ids, and whether it
   is ``optional`` (extra credit). Task numbers come from here, never from parsing ids;

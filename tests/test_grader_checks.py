@@ -27,6 +27,7 @@ def _double_check(**kw) -> engine.Check:
     return engine.Check("task1_double_hidden", "double", "call", 2, lambda: [([1.0, 2.0],)], judge, **kw)
 
 
+@pytest.mark.timeout(60)
 def test_table_takes_task_numbers_and_extra_credit_from_the_manifest():
     """Does ``table`` give each check the task its manifest's [tasks] prefix names, and mark it
     extra credit exactly when that task is optional?"""
@@ -38,6 +39,7 @@ def test_table_takes_task_numbers_and_extra_credit_from_the_manifest():
     assert (check.task, check.bonus) == ("7", True)
 
 
+@pytest.mark.timeout(60)
 def test_module_1_checks_are_reached_through_its_manifest():
     """Do module 1's checks come from the file its manifest names, in the module folder, with
     the manifest's optional tasks as extra credit?"""
@@ -48,6 +50,7 @@ def test_module_1_checks_are_reached_through_its_manifest():
     assert {gid for gid, c in checks.items() if c.bonus} == {gid for gid in checks if m1.is_optional(gid)}
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("namespace, message", [
     ({}, "`double` is not defined"),
     ({"double": lambda x: (_ for _ in ()).throw(NotImplementedError())}, "not implemented yet"),
@@ -61,12 +64,14 @@ def test_run_check_fails_with_the_reason(namespace, message):
         engine.run_check(check.grade_id, namespace, {check.grade_id: check})
 
 
+@pytest.mark.timeout(60)
 def test_run_check_passes_a_right_answer():
     """Does a right answer (a list instead of an array) pass run_check?"""
     check = _double_check()
     engine.run_check(check.grade_id, {"double": lambda x: [2 * v for v in x]}, {check.grade_id: check})
 
 
+@pytest.mark.timeout(60)
 def test_cases_depend_on_the_salt_and_the_course_secret(tmp_path, monkeypatch):
     """Are a case maker's numbers the same on every call, different per salt, and different
     under another course secret (so nothing public predicts them)?"""

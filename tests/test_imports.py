@@ -116,6 +116,7 @@ def module_content(name: str, named: set[str]) -> bool:
             or any(name == n or name.startswith(n + ".") for n in named))
 
 
+@pytest.mark.timeout(60)
 def test_module_content_is_recognised():
     """Would an engine importing references, build code or a named module be caught, and the
     manifest and the engine itself be allowed (so the test below can fail)?"""

@@ -9,7 +9,8 @@ everything module-specific once (see ``book/module1/module.toml`` for every key)
 * ``[python]``: where the reference functions, graded values, claims and hidden checks live.
   An entry ending in ``.py`` is a file of the module folder (loaded from there, so a new
   module can keep its Python beside its page); any other entry is a dotted module importable
-  from the repository root (module 1 keeps ``solutions/`` and ``neurograder.checks``);
+  from the repository root (module 1 keeps its science in ``solutions/``, its checks in
+  ``checks.py`` beside its page);
 * ``[companions]``: files copied next to the notebook (path in the assignment = path here);
 * ``[tasks]``: task number -> the ``prefix`` of its graded cells' grade_ids, and whether it
   is ``optional`` (extra credit). Task numbers come from here, never from parsing ids;
@@ -212,12 +213,22 @@ def modules(root: Path = ROOT) -> tuple[Module, ...]:
     return tuple(found)
 
 
-def module(assignment: str | None = None) -> Module:
-    """The module of an nbgrader assignment id; None: the module of the current folder (a page
-    being built runs in its own folder), else the first module of the table of contents."""
+def _some_modules() -> tuple[Module, ...]:
     every = modules()
     if not every:
         raise ManifestError(f"no module: no page of {TOC.name} is in a folder with a {MANIFEST}")
+    return every
+
+
+def default_assignment() -> str:
+    """The assignment a command works on when given none: the first module's (table of contents order)."""
+    return _some_modules()[0].assignment
+
+
+def module(assignment: str | None = None) -> Module:
+    """The module of an nbgrader assignment id; None: the module of the current folder (a page
+    being built runs in its own folder), else the first module of the table of contents."""
+    every = _some_modules()
     if assignment is None:
         here = Path.cwd().resolve()
         return next((m for m in every if here == m.folder or m.folder in here.parents), every[0])

@@ -17,6 +17,9 @@ test (``from browser import ...``; pytest puts ``tests/`` on ``sys.path``).
 
       violations = axe_violations(rec)
       assert not violations, format_violations("feedback.html", violations)
+
+(Over 300 lines: one module that every browser test imports its helpers from, so a test reads
+``from browser import ...`` whatever it needs; its sections are marked.)
 """
 from __future__ import annotations
 

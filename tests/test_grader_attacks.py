@@ -33,20 +33,12 @@ DETACHED_MARK = "neurograder-attack-detached"
 AUTO_TESTS = None  # filled from the source notebook
 
 
-def _auto_tests(course: Path) -> dict[str, float]:
-    from neurograder import grading
-    from neurograder.extra_credit import bonus_points
-    tests = grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests
-    # an optional task's cell has 0 points; passing it earns its extra credit instead
-    return {gid: points + (bonus_points(gid, "module1") or 0.0) for gid, points in tests.items()}
-
-
 def _scores(course: Path) -> dict[str, dict]:
     """student -> {'score', 'failed' (auto tests below full marks), 'grades'} from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        tests = _auto_tests(course)
+        tests = corpus.autograded_points(course)
         for student in gb.students:
             try:
                 sub = gb.find_submission("module1", student.id)
@@ -268,7 +260,7 @@ def test_each_attack_loses_exactly_the_functions_it_attacked(ours):
 
 def test_attack_scores_add_up(ours):
     """Score = full marks minus the points of the failed tests; no extra credit smuggled in."""
-    tests = _auto_tests(ours["course"])
+    tests = corpus.autograded_points(ours["course"])
     full = sum(tests.values())
     for attack in ATTACKS:
         expected = full - sum(tests[t] for t in attack.fails)
@@ -287,7 +279,7 @@ def test_nothing_started_by_student_code_survives(ours):
 
 def test_gradebook_and_csv_hold_exactly_the_expected_rows(ours):
     course = ours["course"]
-    tests = _auto_tests(course)
+    tests = corpus.autograded_points(course)
     full = sum(tests.values())
     with open(course / "grades.csv") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
@@ -336,7 +328,7 @@ GRADED_WITH_REFERENCE = {"honest_partial": {"task42_lif_surface_visible",
 def test_honest_submissions_get_plain_nbgraders_marks(plain, ours):
     """Plain nbgrader grades honest code correctly: ours must agree test by test, except the
     tests ours grades with the reference of a wrong earlier function."""
-    tests = _auto_tests(ours["course"])
+    tests = corpus.autograded_points(ours["course"])
     for name in ("honest_partial", "honest_torch", "honest_lost_metadata"):
         regraded = GRADED_WITH_REFERENCE.get(name, set())
         assert regraded <= plain["scores"][name]["failed"], name
@@ -435,13 +427,8 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     """Ctrl-C during the batch: it stops soon, and the same command finishes the rest,
     skipping the students already graded; the grades are those of an uninterrupted run."""
     course = _copy(template, tmp_path / "resume")
-    honest = corpus.honest_notebook(course)
-    names = [f"student{k:02d}" for k in range(8)]
-    for name in names:
-        corpus.write_submission(course, name, honest, timestamp=corpus.ON_TIME)
-    proc = subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                             "--jobs", "1", "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=corpus.venv_env())
+    names = corpus.honest_class(course, 8)
+    proc = corpus.start_batch(course, jobs=1)
     markers = lambda: list(course.glob("autograded/*/module1/.neurograder.json"))  # noqa: E731
     deadline = time.monotonic() + 300
     while not markers() and time.monotonic() < deadline and proc.poll() is None:
@@ -456,7 +443,7 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"skipped {first}" in again.stdout.split("\n")[0]
     scores = _scores(course)
-    full = sum(_auto_tests(course).values())
+    full = sum(corpus.autograded_points(course).values())
     assert {n: scores[n]["score"] for n in names} == {n: full for n in names}
 
 
@@ -503,7 +490,7 @@ def test_round2_attacks_gain_nothing_through_nbgrader_autograde(round2_cli, ours
     run = round2_cli["run"]
     assert run.returncode == 0, run.stderr[-3000:]
     got = round2_cli["scores"]
-    tests = _auto_tests(round2_cli["course"])
+    tests = corpus.autograded_points(round2_cli["course"])
     for attack in ROUND2:
         assert got[attack.name]["failed"] == attack.fails, attack.name
         assert got[attack.name]["score"] == pytest.approx(

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attacks import corpus  # noqa: E402
-from test_grader_attacks import OURS_CFG, _auto_tests, _batch, _copy, _scores  # noqa: E402
+from test_grader_attacks import OURS_CFG, _batch, _copy, _scores  # noqa: E402
 
 from neurograder.intake import printable, refused_entries  # noqa: E402
 
@@ -85,7 +85,7 @@ def cli(template, tmp_path_factory):
 
 
 def _full(course: Path) -> float:
-    return sum(_auto_tests(course).values())
+    return sum(corpus.autograded_points(course).values())
 
 
 def _copied_links(course: Path) -> list[str]:
@@ -198,13 +198,8 @@ def test_a_killed_worker_costs_at_most_its_student(template, tmp_path):
     is graded with full marks (the killed worker's student is started again), and a rerun
     skips them all."""
     course = _copy(template, tmp_path / "kill")
-    honest = corpus.honest_notebook(course)
-    names = [f"student{k:02d}" for k in range(6)]
-    for name in names:
-        corpus.write_submission(course, name, honest, timestamp=corpus.ON_TIME)
-    proc = subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                             "--jobs", "2", "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=corpus.venv_env())
+    names = corpus.honest_class(course, 6)
+    proc = corpus.start_batch(course, jobs=2)
     deadline = time.monotonic() + 300
     victim = None
     while victim is None and time.monotonic() < deadline and proc.poll() is None:

@@ -28,7 +28,7 @@ def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
     """student -> {autograded test cell: score} from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
     out = {}
-    tests = _autograded_points(course)
+    tests = corpus.autograded_points(course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in gb.students:
             try:
@@ -38,15 +38,6 @@ def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
             out[student.id] = {g.name: g.score for g in sub.notebooks[0].grades
                                if g.name in tests}
     return out
-
-
-def _autograded_points(course: Path) -> dict[str, float]:
-    """Full marks per autograded cell: its points, or for an optional task's cell (0 points)
-    the extra credit a pass earns (nbgrader adds it to the cell's score)."""
-    from neurograder import grading
-    from neurograder.extra_credit import bonus_points
-    tests = grading.load_spec(course / "source" / "module1" / "neurons.ipynb").tests
-    return {gid: points + (bonus_points(gid, "module1") or 0.0) for gid, points in tests.items()}
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +115,7 @@ def test_corpus_covers_the_styles_and_layouts():
 @pytest.mark.timeout(1500)
 def test_plain_nbgrader_gives_the_correct_corpus_full_marks(template, plain):
     """Is the corpus really correct? The oracle gives every autograded point to every entry."""
-    points = _autograded_points(template)
+    points = corpus.autograded_points(template)
     assert set(plain) == set(correct.CORRECT)
     short = {s: {c: got.get(c) for c in points if got.get(c) != points[c]}
              for s, got in plain.items()}

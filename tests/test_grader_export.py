@@ -73,3 +73,18 @@ def test_names_stay_one_field_without_control_characters(exported):
     row = next(r for r in ours if r["student_id"] == "zz_missing")
     assert (row["last_name"], row["first_name"]) == ("O'Neil, Jr.", "Jo[31m")
     assert float(row["score"]) == 0.0 and row["timestamp"] == ""
+
+
+@pytest.mark.timeout(60)
+def test_task_columns_come_from_the_manifest_tasks(monkeypatch):
+    """Is a cell's column its task's prefix in the module manifest (Task 10's ``task10_`` is
+    column ``task10``, never Task 1's), and does a cell of no task stop the export naming the manifest?"""
+    from course import manifest
+    from neurograder.export import task_of
+    demo = manifest.load(Path(__file__).resolve().parent / "fixtures" / "module_demo")
+    tasks = (manifest.Task("1", "task1_"), manifest.Task("10", "task10_"), manifest.Task("1.1", "task1_extra_"))
+    fake = manifest.Module(**{**vars(demo), "tasks": tasks})
+    monkeypatch.setattr(manifest, "module", lambda assignment=None: fake)
+    assert [task_of("demo", g) for g in ("task1_a", "task10_b", "task1_extra_c")] == ["task1", "task10", "task1_extra"]
+    with pytest.raises(manifest.ManifestError, match="module.toml"):
+        task_of("demo", "task2_nothing")

@@ -66,8 +66,9 @@ def test_dependencies_are_the_earlier_functions_each_task_really_calls():
     import ast
     import inspect
 
-    from neurograder.checks import CHECKS
+    from course.manifest import module
     from solutions import reference
+    CHECKS = module("module1").checks()
     graded = {c.name: c.grade_id for c in CHECKS.values()}
     for check in CHECKS.values():
         fn = getattr(reference, check.name, None)
@@ -83,7 +84,8 @@ def test_dependencies_are_the_earlier_functions_each_task_really_calls():
 def test_a_visible_test_inherits_the_dependencies_of_the_functions_it_calls():
     """A self-check of the surfaces depends on the LIF; one that calls the LIF itself never
     gets it replaced."""
-    from neurograder.checks import CHECKS
+    from course.manifest import module
+    CHECKS = module("module1").checks()
     surface = {"grade_id": "v", "kind": "script", "names": ["lif_time_surface"]}
     both = dict(surface, names=["leaky_integrate_and_fire", "lif_time_surface"])
     assert [c.grade_id for c in independent.dependencies(surface, CHECKS)] == ["task2_lif_hidden"]
@@ -197,8 +199,8 @@ def _output_text(course: Path, student: str, gid: str) -> str:
 
 
 def _assert_graded_independently(course: Path):
-    from test_grader_attacks import _auto_tests
-    full = _auto_tests(course)
+    from attacks import corpus
+    full = corpus.autograded_points(course)
     scores = _cell_scores(course)
     for student, lost in LOST.items():
         want = {gid: 0.0 if gid in lost else pts for gid, pts in full.items()}

@@ -9,6 +9,9 @@ the process; a widget that raises and a huge figure) put straight into ``autogra
 Pictures are checked by decoding them with PIL (an independent PNG decoder); the formgrader
 page is served by a real ``jupyter server`` with nbgrader's extension (the fixture of
 tests/test_grader_html_safety.py) and opened in chromium.
+
+(A little over 300 lines: every test reads the one graded and rendered course of the module
+fixture, which costs minutes to make; a second file would make it a second time.)
 """
 from __future__ import annotations
 

@@ -442,12 +442,14 @@ def test_job_format_is_documented_field_by_field():
     """Does the runner's docstring list exactly the fields the grader sends (the job of a
     real submission, its tests graded again with references, the sandbox's own fields), and
     every field the runner reads?"""
-    from neurograder import checks, grading, independent
+    from course.manifest import module
+    from neurograder import grading, independent
+    checks = module("module1").checks()
     spec = grading.load_spec(REPO / "grader" / "source" / "module1" / "neurons.ipynb")
-    job, _ = grading.build_job(spec.nb, spec, checks.CHECKS)
+    job, _ = grading.build_job(spec.nb, spec, checks)
     sent = sandbox.full_job(job, LIMITS, uid=1, result_fd=3, assignment_dir="/a", mode="bwrap")
     failing = {gid: grading.Outcome(gid, gid, 1.0, False, "") for gid in spec.tests}
-    again = [r.test for r in independent.retries(job["checks"], failing, checks.CHECKS, spec)]
+    again = [r.test for r in independent.retries(job["checks"], failing, checks, spec)]
     assert again and all(t["references"] for t in again)
     documented = _documented_fields()
     assert set(sent) == documented["job"]

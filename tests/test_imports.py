@@ -4,7 +4,10 @@
   MyST page) and the references (``solutions/``) import nothing from ``neurograder`` (its
   private modules included): the site build runs no hidden check;
 * ``course/`` and ``neurograder`` import nothing from ``solutions/``: a module's Python is
-  reached through its manifest only (the Python a manifest names is module content, exempt);
+  reached through its manifest only (the Python a manifest names is module content, exempt;
+  a module's checks, grading content, may use the grading engine);
+* ``neurograder`` imports no module content at all: nothing from ``book/`` or ``solutions/``,
+  nothing of ``course/`` but the manifest, and no module's checks by name;
 * the references import nothing from grading (``neurograder``, ``nbgrader``).
 
 Imports are read with ``ast`` (every ``import`` / ``from ... import``, also inside functions).
@@ -49,15 +52,20 @@ def from_package(names: set[str], packages) -> set[str]:
     return {n for n in names if n.split(".")[0] in packages}
 
 
-def manifest_named_files() -> set[Path]:
-    """Files of the Python every module manifest names (module content)."""
+def manifest_named_files(roles=None) -> set[Path]:
+    """Files of the Python every module manifest names (module content), or only for ``roles``."""
     files = set()
     for m in manifest.modules():
         for role in m.python:
-            path = m.code_file(role)
+            path = m.code_file(role) if roles is None or role in roles else None
             if path is not None:
                 files.add(path.resolve())
     return files
+
+
+def dotted_names() -> set[str]:
+    """The dotted module names the manifests give (module content reached by name)."""
+    return {entry for m in manifest.modules() for entry in m.python.values() if not entry.endswith(".py")}
 
 
 def rel(path: Path) -> str:
@@ -73,7 +81,9 @@ def test_imports_reads_every_form():
 @pytest.mark.timeout(60)
 def test_build_code_pages_and_references_import_no_grader():
     """Do course/, book/ and solutions/ import nothing from neurograder (the site runs no hidden check)?"""
-    sources = {rel(p): p.read_text() for d in ("course", "solutions", "book") for p in (ROOT / d).rglob("*.py")}
+    checks = manifest_named_files({"checks"})
+    sources = {rel(p): p.read_text() for d in ("course", "solutions", "book") for p in (ROOT / d).rglob("*.py")
+               if p.resolve() not in checks}
     sources |= {rel(p): page_code(p) for p in (ROOT / "book").rglob("*.md")}
     assert any("run_check" not in s and "show_stub" in s for s in sources.values())  # pages were read
     bad = {path: sorted(from_package(imported(src), {"neurograder"})) for path, src in sources.items()}
@@ -95,4 +105,34 @@ def test_course_and_grader_reach_references_only_through_manifests():
 def test_references_import_nothing_from_grading():
     """Does solutions/ import nothing from neurograder or nbgrader?"""
     bad = {rel(p): sorted(from_package(imported(p.read_text()), GRADING)) for p in (ROOT / "solutions").glob("*.py")}
+    assert not {p: n for p, n in bad.items() if n}
+
+
+
+def module_content(name: str, named: set[str]) -> bool:
+    """Is the imported ``name`` a module's content (``named``: the manifests' dotted modules)?"""
+    top = name.split(".")[0]
+    return (top in ("book", "solutions") or (top == "course" and not name.startswith("course.manifest"))
+            or any(name == n or name.startswith(n + ".") for n in named))
+
+
+@pytest.mark.timeout(60)
+def test_module_content_is_recognised():
+    """Would an engine importing references, build code or a named module be caught, and the
+    manifest and the engine itself be allowed (so the test below can fail)?"""
+    named = {"solutions.reference", "demo_checks"}
+    assert all(module_content(n, named) for n in ("solutions.neurons", "course.cells", "demo_checks.CHECKS"))
+    assert not any(module_content(n, named) for n in ("course.manifest", "course.manifest.module",
+                                                     "neurograder.checks", "numpy"))
+
+
+@pytest.mark.timeout(60)
+def test_grader_imports_no_module_content():
+    """Do neurograder's files import nothing of a module (book/, solutions/, course/ but its
+    manifest, a manifest's dotted modules), so every module's content is reached through its manifest?"""
+    files = list(GRADER.rglob("*.py"))
+    assert GRADER / "checks.py" in files and GRADER / "hidden.py" in files
+    named = dotted_names()
+    assert "solutions.reference" in named
+    bad = {rel(p): sorted(n for n in imported(p.read_text()) if module_content(n, named)) for p in files}
     assert not {p: n for p, n in bad.items() if n}

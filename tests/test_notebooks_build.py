@@ -101,8 +101,10 @@ def test_new_cases_in_an_existing_check_need_no_new_cell(course):
     with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
         gb.update_or_create_student("bob")
         gb.add_submission("module1", "bob")
-    checks = course / "grader" / "neurograder" / "checks.py"
-    checks.write_text(checks.read_text().replace("BAND_PASS_PER_BAND = 2", "BAND_PASS_PER_BAND = 3"))
+    checks = course / "book" / "module1" / "checks.py"   # module 1's checks, named by its manifest
+    text = checks.read_text()
+    assert "BAND_PASS_PER_BAND = 2" in text
+    checks.write_text(text.replace("BAND_PASS_PER_BAND = 2", "BAND_PASS_PER_BAND = 3"))
     release = course / "grader" / "release" / "module1" / "neurons.ipynb"
     before = release.stat().st_mtime_ns
     done = build(course)

@@ -89,11 +89,13 @@ def summarize(api, assignment: str, rows: dict) -> list[dict]:
 
 
 def parse_args(argv):
+    from course.manifest import default_assignment
     ap = argparse.ArgumentParser(prog="python -m neurograder.batch",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--course", type=Path, default=COURSE_DEFAULT,
                     help="nbgrader course root holding nbgrader_config.py (default: grader/)")
-    ap.add_argument("--assignment", default="module1")
+    ap.add_argument("--assignment", default=default_assignment(),
+                    help="nbgrader assignment id (default: the course's first module)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="students graded at once (default: number of cores)")
     ap.add_argument("--scheduler", default=None,

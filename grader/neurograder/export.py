@@ -3,8 +3,8 @@
 :class:`TaskCsvExportPlugin` writes nbgrader's own CSV columns (``assignment``, ``duedate``,
 ``timestamp``, ``student_id``, ``last_name``, ``first_name``, ``email``, ``raw_score``,
 ``late_submission_penalty``, ``score``, ``max_score``: scores agree with nbgrader's
-``CsvExportPlugin``) plus, per task, the points earned (``task1``, ``task31`` ...: the part of
-a graded cell's id before its first ``_``, with the task's maximum in the header) and the
+``CsvExportPlugin``) plus, per task, the points earned (``task1``, ``task31`` ...: the grade_id prefix of the cell's
+task in the module manifest's ``[tasks]``, with the task's maximum in the header) and the
 ``extra_credit`` given. Values are quoted by the ``csv`` module (a name with a comma stays one
 field) and control characters are removed, so an LMS gradebook import reads it as written.
 """
@@ -24,9 +24,11 @@ BASE_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name",
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def task_of(cell_name: str) -> str:
-    """The task a graded cell belongs to: its id up to the first underscore."""
-    return cell_name.split("_", 1)[0]
+def task_of(assignment: str, cell_name: str) -> str:
+    """The column of a graded cell: the grade_id prefix of its task in the assignment's
+    manifest, without the trailing ``_`` (``task31`` for Task 3.1's ``task31_band_pass``)."""
+    from course.manifest import module
+    return module(assignment).task_of(cell_name).prefix.rstrip("_")
 
 
 def printable(value) -> str:
@@ -38,7 +40,8 @@ def task_maxima(assignment) -> dict[str, float]:
     out: dict[str, float] = {}
     for nb in assignment.notebooks:
         for cell in nb.grade_cells:
-            out[task_of(cell.name)] = out.get(task_of(cell.name), 0.0) + float(cell.max_score)
+            task = task_of(assignment.name, cell.name)
+            out[task] = out.get(task, 0.0) + float(cell.max_score)
     return out
 
 
@@ -58,7 +61,8 @@ def student_row(gradebook: Gradebook, assignment, student, tasks: dict) -> dict:
                score=max(0.0, sub.score - penalty))
     for nb in sub.notebooks:
         for g in nb.grades:
-            row[task_of(g.name)] = row.get(task_of(g.name), 0.0) + float(g.score or 0.0)
+            task = task_of(assignment.name, g.name)
+            row[task] = row.get(task, 0.0) + float(g.score or 0.0)
             row["extra_credit"] += float(g.extra_credit or 0.0)
     return row
 

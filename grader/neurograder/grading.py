@@ -39,7 +39,6 @@ HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py"
                  "PIL", "tqdm"]
 #: imported once per sandbox (not once per check) when the student's cells import them
 PREWARM_MODULES = ["torch", "scipy"]
-DEFAULT_CHECKS = "neurograder.checks"
 #: longest message from the sandbox kept in a grade's feedback (student text is cut there)
 MAX_MESSAGE = 1500
 
@@ -54,12 +53,19 @@ def nbg(cell) -> dict:
     return md if isinstance(md, dict) else {}
 
 
+def _parsed(source: str) -> ast.Module | None:
+    """A cell's syntax tree, or None for code Python cannot parse (or too deep to)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 @functools.lru_cache(maxsize=512)
 def used_names(source: str) -> frozenset[str]:
     """Names a (test) cell reads."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return frozenset()
     return frozenset(n.id for n in ast.walk(tree)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
@@ -67,9 +73,8 @@ def used_names(source: str) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=512)
 def function_names(source: str) -> frozenset[str]:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return frozenset()
     return frozenset(n.name for n in tree.body
                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
@@ -78,9 +83,8 @@ def function_names(source: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=512)
 def defined_names(source: str) -> frozenset[str]:
     """Top-level names a cell defines (def, class, assignment, import)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return frozenset()
     names = set()
     for node in tree.body:
@@ -161,14 +165,14 @@ def module_heavy(source_path) -> list[str]:
 
 
 def load_checks(module: str | None = None, assignment: str | None = None) -> tuple[dict, type]:
-    """``CHECKS`` and ``CheckFailed`` of the checks module: ``module``, $NEUROGRADER_CHECKS, the
-    one the assignment's manifest names, or :mod:`neurograder.checks`."""
+    """``CHECKS`` and ``CheckFailed`` of the checks module: ``module``, $NEUROGRADER_CHECKS, or
+    the one the assignment's manifest names (no assignment: the first module's)."""
     module = module or os.environ.get("NEUROGRADER_CHECKS")
-    if module is None and assignment is not None:
+    if module:
+        mod = importlib.import_module(module)
+    else:
         from course.manifest import module as course_module
         mod = course_module(assignment).code("checks")
-    else:
-        mod = importlib.import_module(module or DEFAULT_CHECKS)
     return mod.CHECKS, getattr(mod, "CheckFailed", AssertionError)
 
 

@@ -205,8 +205,8 @@ class SandboxExecute(NbGraderPreprocessor):
     timeout = Float(10.0, help="Wall-clock seconds per graded check.").tag(config=True)
     cpu_seconds = Integer(10, help="CPU seconds per graded check.").tag(config=True)
     memory_mb = Integer(1024, help="Address space per check, MB.").tag(config=True)
-    checks_module = Unicode("", help="Module with CHECKS (default neurograder.checks, or "
-                                     "$NEUROGRADER_CHECKS).").tag(config=True)
+    checks_module = Unicode("", help="Module with CHECKS (default $NEUROGRADER_CHECKS, or "
+                                     "the one the assignment's manifest names).").tag(config=True)
     sandbox_mode = Unicode("", help="'bwrap', 'fallback' or '' (auto).").tag(config=True)
 
     def limits(self):

@@ -54,15 +54,22 @@ def _sha(*paths) -> str:
     return h.hexdigest()
 
 
+def checks_files(assignment: str) -> list[Path]:
+    """The check engine, and the assignment's manifest and the checks module it names."""
+    import neurograder.checks as engine
+    from course.manifest import MANIFEST, module
+    own = module(assignment)
+    return [Path(engine.__file__), own.folder / MANIFEST, own.code_file("checks")]
+
+
 def course_fingerprint(course: Path, assignment: str) -> str:
     """What every student's grade depends on besides their folder: source, config, checks,
     the sandbox's inside and the course secret. Computed once per worker."""
-    import neurograder.checks as checks_mod
+    import neurograder.checks as engine
     from neurograder import sandbox
-    checks_mod.course_secret()   # (created on first use: the hidden cases depend on it)
+    engine.course_secret()   # (created on first use: the hidden cases depend on it)
     return _sha(course / "source" / assignment, course / "nbgrader_config.py",
-                Path(checks_mod.__file__), *sandbox.runner_files(),
-                checks_mod.secret_path())
+                *checks_files(assignment), *sandbox.runner_files(), engine.secret_path())
 
 
 def fingerprint(course: Path, assignment: str, student: str, shared: str) -> str:

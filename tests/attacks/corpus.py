@@ -61,6 +61,16 @@ def load_attacks() -> list[Attack]:
     return attacks
 
 
+def autograded_points(course: Path) -> dict[str, float]:
+    """Full marks per autograded cell of the course's source notebook: its points, or for an
+    optional task's cell (0 points) the extra credit a pass earns (nbgrader adds it to the
+    cell's score)."""
+    from neurograder import grading
+    from neurograder.extra_credit import bonus_points
+    tests = grading.load_spec(course / "source" / ASSIGNMENT / NOTEBOOK).tests
+    return {gid: points + (bonus_points(gid, ASSIGNMENT) or 0.0) for gid, points in tests.items()}
+
+
 def _nbg(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
@@ -214,6 +224,23 @@ def venv_env(**extra) -> dict:
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(extra)
     return env
+
+
+def honest_class(course: Path, count: int) -> list[str]:
+    """``count`` students (student00, ...) who each submit the honest notebook on time."""
+    honest = honest_notebook(course)
+    names = [f"student{k:02d}" for k in range(count)]
+    for name in names:
+        write_submission(course, name, honest, timestamp=ON_TIME)
+    return names
+
+
+def start_batch(course: Path, jobs: int) -> subprocess.Popen:
+    """``python -m neurograder.batch`` on ``course`` with ``jobs`` workers, in the background
+    (no progress bar; output captured as text)."""
+    return subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
+                             "--jobs", str(jobs), "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=venv_env())
 
 
 def make_course(dest: Path, overrides: str = "") -> Path:

@@ -14,6 +14,8 @@ with a step method, ``functools.partial``, torch (``@torch.no_grad()``, tensors 
 channels, plus every entry of :data:`corpus.module1.CORRECT`. Layouts: everything in one
 cell, helpers in an earlier task's cell, a helper cell the student added, constants computed
 by calls, extra cells that plot or print, ``from x import *``, globals set in a loop.
+
+(Over 300 lines: a corpus, data written as code; one entry per style, read as a whole.)
 """
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ nbgrader CLI). ``regraded`` lists the cells of ``fails`` that lose their points
 only because they call the wrong earlier function: the sandboxed grader grades
 them again with the reference version of that function, and they keep their
 points there (tests/test_grader_independent.py).
+
+(Over 300 lines: a corpus, data written as code; one entry per mistake, read as a whole.)
 """
 
 LI = "task1_leaky_integrator_solution"

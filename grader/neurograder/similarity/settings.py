@@ -1,6 +1,8 @@
 """Every tunable number and fixed text of the similarity report, each with a comment."""
 from __future__ import annotations
 
+from course.manifest import default_assignment
+
 
 
 #: characters of copydetect-filtered code per k-gram (one name is one character ``V``, so 12
@@ -78,7 +80,8 @@ HIST_BINS = 40
 REPORT_DIR = "similarity"
 
 
-DEFAULT_ASSIGNMENT = "module1"
+#: the assignment compared when none is named: the course's first module (its manifest)
+DEFAULT_ASSIGNMENT = default_assignment()
 
 
 PLACEHOLDERS = ("YOUR ANSWER HERE", "YOUR CODE HERE")

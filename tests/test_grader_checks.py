@@ -96,7 +96,8 @@ FINGERPRINT = textwrap.dedent("""
 @pytest.mark.timeout(300)
 def test_a_change_to_the_module_checks_or_manifest_regrades_the_class(tmp_path):
     """Does the course fingerprint (a student is regraded when it changes) change when the
-    module's checks file, its manifest or the engine changes, and only then?"""
+    module's checks file, its manifest, the engine or a reference the judges compare with
+    changes, and only then?"""
     course = copy_course(tmp_path / "course")
 
     def fingerprint() -> str:
@@ -108,7 +109,8 @@ def test_a_change_to_the_module_checks_or_manifest_regrades_the_class(tmp_path):
     assert fingerprint() == before
     for path, edit in [("book/module1/checks.py", "\n# a comment changes the file\n"),
                        ("book/module1/module.toml", "\n# a comment changes the manifest\n"),
-                       ("grader/neurograder/checks.py", "\n# a comment changes the engine\n")]:
+                       ("grader/neurograder/checks.py", "\n# a comment changes the engine\n"),
+                       ("solutions/filters.py", "\n# a comment changes a reference\n")]:
         target = course / path
         original = target.read_text()
         target.write_text(original + edit)

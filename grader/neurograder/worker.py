@@ -54,12 +54,19 @@ def _sha(*paths) -> str:
     return h.hexdigest()
 
 
+#: the manifest's Python the hidden checks depend on: their own module and the references
+#: their judges compare with (with the other Python files of each one's folder or package)
+CHECKED_WITH = ("checks", "reference", "values")
+
+
 def checks_files(assignment: str) -> list[Path]:
-    """The check engine, and the assignment's manifest and the checks module it names."""
+    """The check engine, the assignment's manifest, and the Python of :data:`CHECKED_WITH`."""
     import neurograder.checks as engine
     from course.manifest import MANIFEST, module
     own = module(assignment)
-    return [Path(engine.__file__), own.folder / MANIFEST, own.code_file("checks")]
+    files = {f for role in CHECKED_WITH if (named := own.code_file(role)) is not None
+             for f in named.parent.glob("*.py")}
+    return [Path(engine.__file__), own.folder / MANIFEST, *sorted(files)]
 
 
 def course_fingerprint(course: Path, assignment: str) -> str:

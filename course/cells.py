@@ -1,5 +1,8 @@
 """The instructor notebook (nbgrader source) made from a module's chapter, one role at a time.
 
+(One file of ~340 lines: each role's small handler stands next to the ``ROLES`` table that
+names it and the orchestrator that runs them, so a role is read in one place.)
+
 Cells of the chapter say, in their metadata key ``course``, where they go:
 
 ==================  ===========================  ==================================

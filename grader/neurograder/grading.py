@@ -337,6 +337,34 @@ def _plain_cases(cases):
     return json.loads(json.dumps([list(c) for c in cases], allow_nan=True))
 
 
+#: (grade_id, the check's cases function, the course secret's file) -> (plain cases, result
+#: cap): hidden cases are a pure function of the course secret, so a process draws them once
+#: per check instead of once per student
+_CASES: dict = {}
+
+
+def _secret_state():
+    """Which course secret the checks would read now (path, mtime, size), or None."""
+    try:
+        from neurograder.checks import secret_path
+        path = secret_path()
+        info = path.stat()
+        return str(path), info.st_mtime_ns, info.st_size
+    except (ImportError, OSError):
+        return None
+
+
+def check_cases(check) -> tuple[list, int]:
+    """(the check's hidden cases as plain JSON lists, the largest result they allow)."""
+    key = (check.grade_id, check.cases, _secret_state())
+    if key not in _CASES:
+        cases = _plain_cases(check.cases())
+        if len(_CASES) > 256:
+            _CASES.clear()
+        _CASES[key] = (cases, result_cap(check.kind, cases))
+    return _CASES[key]
+
+
 def build_job(nb, spec: SourceSpec, checks: dict) -> tuple[dict, dict]:
     """The sandbox job of one student notebook: setup and cells in notebook order, each test
     at its position; and the hidden cases per check (for judging)."""
@@ -354,11 +382,10 @@ def build_job(nb, spec: SourceSpec, checks: dict) -> tuple[dict, dict]:
                                "names": names, "kinds": {n: student_names[n] for n in names},
                                "after": where})
             continue
-        cases = _plain_cases(check.cases())
+        cases, max_bytes = check_cases(check)
         cases_by_id[gid] = cases
         job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
-                           "after": where, "cases": cases,
-                           "max_bytes": result_cap(check.kind, cases)})
+                           "after": where, "cases": cases, "max_bytes": max_bytes})
     job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES + module_heavy(spec.path),
            "prewarm": PREWARM_MODULES}
     return job, cases_by_id

@@ -85,6 +85,11 @@ def sanitize_cell(cell):
     return cell
 
 
+#: (gradebook, assignment, notebook, grade_ids, source notebook's mtime) -> {grade_id:
+#: (checksum, released source)}: the released cells, read from the gradebook once per process
+_RELEASED: dict = {}
+
+
 class NormalizeSubmission(NbGraderPreprocessor):
     """Make the submission's nbgrader structure exactly the SOURCE notebook's."""
 
@@ -93,7 +98,7 @@ class NormalizeSubmission(NbGraderPreprocessor):
         spec = grading.load_spec(src_path)
         source_cells = [c for c in spec.nb.cells if grading.nbg(c).get("grade_id")]
         by_id = {grading.nbg(c)["grade_id"]: c for c in source_cells}
-        checksums = self._checksums(resources, by_id)
+        checksums = self._checksums(resources, by_id, src_path.stat().st_mtime_ns)
         seen = set()
         new_cells = []
         for cell in nb.cells:
@@ -167,11 +172,17 @@ class NormalizeSubmission(NbGraderPreprocessor):
         return nb, resources
 
     @staticmethod
-    def _checksums(resources, by_id):
-        """The gradebook's checksums of the released cells (nbgrader's 'no response' test)."""
+    def _checksums(resources, by_id, source_version):
+        """The gradebook's checksums of the released cells (nbgrader's 'no response' test),
+        read once per process for each version of the source notebook (``generate_assignment``
+        writes them from it; they do not change while students are graded)."""
         from nbgrader.api import Gradebook, MissingEntry
-        out = {}
         info = resources["nbgrader"]
+        key = (info["db_url"], info["assignment"], info["notebook"], frozenset(by_id),
+               source_version)
+        if key in _RELEASED:
+            return _RELEASED[key]
+        out = {}
         with Gradebook(info["db_url"]) as gb:
             for gid in by_id:
                 try:
@@ -179,6 +190,9 @@ class NormalizeSubmission(NbGraderPreprocessor):
                     out[gid] = (sc.checksum, sc.source)
                 except MissingEntry:
                     pass
+        if len(_RELEASED) > 64:
+            _RELEASED.clear()
+        _RELEASED[key] = out
         return out
 
     @staticmethod

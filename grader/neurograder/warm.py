@@ -8,13 +8,15 @@ It changes no grade, gradebook row or written file:
   (``Gradebook(db_url)``), and each open made a new SQLAlchemy engine (an empty SQL compile
   cache, a new SQLite connection), listed the tables and ran ``create_all``. In a worker, the
   first open of a ``db_url`` does all that; later opens reuse its engine (pooled connection,
-  compiled statements) and skip the table creation that the first open already did. Each open
-  still gets its own session and ``check_course``, as before.
+  compiled statements) and skip the table and course-row creation that the first open
+  already did. Each open still gets its own session, as before.
 """
 from __future__ import annotations
 
 #: db_url -> the SQLAlchemy engine every later Gradebook of this process shares
 _ENGINES: dict = {}
+#: (db_url, course_id) whose course row this process has made sure of
+_COURSES: set = set()
 
 
 def _shared_init(original):
@@ -23,11 +25,14 @@ def _shared_init(original):
         if engine is None:   # the first open: nbgrader's own (engine, tables, alembic row)
             original(self, db_url, course_id, authenticator)
             _ENGINES[db_url] = self.engine
+            _COURSES.add((db_url, course_id))
             return
         from sqlalchemy.orm import scoped_session, sessionmaker
         self.engine = engine
         self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
-        self.check_course(course_id=course_id)
+        if (db_url, course_id) not in _COURSES:   # (a course row is never removed)
+            self.check_course(course_id=course_id)
+            _COURSES.add((db_url, course_id))
         self.course_id = course_id
         self.authenticator = authenticator
     __init__.shared = True

@@ -267,14 +267,28 @@ class Outcome:
     message: str
 
 
+_NUMBER_TYPES = frozenset({bool, int, float})
+
+
 def _numeric(obj, depth=0) -> bool:
     if isinstance(obj, bool):
         return True
     if isinstance(obj, (int, float)):
         return True
     if isinstance(obj, list) and depth < 8:
+        if set(map(type, obj)) <= _NUMBER_TYPES:   # a flat list of numbers, checked in C
+            return True
         return all(_numeric(e, depth + 1) for e in obj)
     return False
+
+
+def _values_key(check, outs) -> tuple | None:
+    """The verdict cache's key of ``outs`` (grade_id, sha256 of the values), or None when an
+    output is unreadable or an error (those are judged case by case)."""
+    if not all(isinstance(out, dict) and "error" not in out for out in outs):
+        return None
+    values = [out.get("value") for out in outs]
+    return check.grade_id, hashlib.sha256(json.dumps(values).encode()).hexdigest()
 
 
 def _describe(status: dict, name: str, limits: sandbox.Limits) -> str:
@@ -298,6 +312,9 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
     outs = status.get("outputs")
     if not isinstance(outs, list):
         return False, f"`{name}`: no result came back."
+    key = _values_key(check, outs)
+    if key in _VERDICTS and not (check.kind == "call" and len(outs) != len(cases)):
+        return _VERDICTS[key]   # the same values as an earlier student's: the same verdict
     values = []
     for k, out in enumerate(outs):
         if not isinstance(out, dict):
@@ -311,7 +328,6 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
         values.append(value)
     if check.kind == "call" and len(values) != len(cases):
         return False, f"`{name}`: some test cases returned no result."
-    key = (check.grade_id, hashlib.sha256(json.dumps(values).encode()).hexdigest())
     if key not in _VERDICTS:   # judges are pure: equal outputs get the same verdict
         try:
             check.judge(cases, values)

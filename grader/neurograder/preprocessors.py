@@ -34,6 +34,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from . import grading, sandbox, sanitize
+from .gradebook_rows import NotebookRows, OneTransaction
 
 MAX_TEXT = sanitize.MAX_TEXT    # characters of plain text kept per student output
 MAX_PNG = sanitize.MAX_IMAGE    # base64 characters of one kept image
@@ -285,66 +286,14 @@ class SanitizeStudentHTML(NbGraderPreprocessor):
         return sanitize_cell(cell), resources
 
 
-class _OneTransaction:
-    """A gradebook session whose ``commit()`` does nothing: the one real commit happens
-    when the gradebook closes (``remove()``), so a notebook's grades are written at once."""
-
-    def __init__(self, session):
-        self._session = session
-
-    def commit(self):
-        pass
-
-    def remove(self):
-        try:
-            self._session.commit()
-        finally:
-            self._session.remove()
-
-    def __getattr__(self, name):
-        return getattr(self._session, name)
-
-
-class _NotebookRows:
-    """A gradebook whose ``find_grade``/``find_comment`` answer from one submitted notebook's
-    grade and comment rows, loaded in two queries (nbgrader looks each cell up with a
-    six-table join); anything else goes to the gradebook itself."""
-
-    def __init__(self, gradebook, notebook, assignment, student):
-        from nbgrader.api import Comment, Grade
-        from sqlalchemy.orm import joinedload
-        self._gradebook, self._key = gradebook, (notebook, assignment, student)
-        sub = gradebook.find_submission_notebook(notebook, assignment, student)
-        self._rows = {kind: {row.cell.name: row for row in gradebook.db.query(kind)
-                             .options(joinedload(kind.cell))
-                             .filter(kind.notebook_id == sub.id)}
-                      for kind in (Grade, Comment)}
-
-    def _find(self, kind, cell, notebook, assignment, student, fallback):
-        row = self._rows[kind].get(cell) if (notebook, assignment, student) == self._key else None
-        return row if row is not None else fallback(cell, notebook, assignment, student)
-
-    def find_grade(self, cell, notebook, assignment, student):
-        from nbgrader.api import Grade
-        return self._find(Grade, cell, notebook, assignment, student, self._gradebook.find_grade)
-
-    def find_comment(self, cell, notebook, assignment, student):
-        from nbgrader.api import Comment
-        return self._find(Comment, cell, notebook, assignment, student,
-                          self._gradebook.find_comment)
-
-    def __getattr__(self, name):
-        return getattr(self._gradebook, name)
-
-
 class SaveAutoGradesOnce(SaveAutoGrades):
     """nbgrader's SaveAutoGrades (same scores, comments and review flags), with the
     notebook's grade and comment rows loaded at once and committed once per notebook
     instead of once per cell: on SQLite each commit is a disk sync."""
 
     def preprocess_cell(self, cell, resources, index):
-        if not isinstance(self.gradebook, _NotebookRows):
-            self.gradebook.db = _OneTransaction(self.gradebook.db)
-            self.gradebook = _NotebookRows(self.gradebook, self.notebook_id,
-                                           self.assignment_id, self.student_id)
+        if not isinstance(self.gradebook, NotebookRows):
+            self.gradebook.db = OneTransaction(self.gradebook.db)
+            self.gradebook = NotebookRows(self.gradebook, self.notebook_id,
+                                          self.assignment_id, self.student_id)
         return super().preprocess_cell(cell, resources, index)

@@ -436,7 +436,9 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     skipping the students already graded; the grades are those of an uninterrupted run."""
     course = _copy(template, tmp_path / "resume")
     honest = corpus.honest_notebook(course)
-    names = [f"student{k:02d}" for k in range(8)]
+    # enough students that the batch is still grading when a loaded test process gets round
+    # to pressing Ctrl-C (a few tenths of a second per student on a quiet machine)
+    names = [f"student{k:02d}" for k in range(24)]
     for name in names:
         corpus.write_submission(course, name, honest, timestamp=corpus.ON_TIME)
     proc = subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),

@@ -142,6 +142,9 @@ def phases(course: Path) -> tuple[dict[str, float], int]:
             sums[phase] = sums.get(phase, 0.0) + seconds
         if "seconds" in data:   # (markers of earlier versions have no timings)
             sums["(whole student, worker)"] = sums.get("(whole student, worker)", 0.0) + data["seconds"]
+        if "cpu_seconds" in data:   # the worker's own CPU and its reaped children's
+            sums["(whole student, worker CPU)"] = (sums.get("(whole student, worker CPU)", 0.0)
+                                                   + data["cpu_seconds"])
     return {k: v / max(1, n) for k, v in sums.items()}, n
 
 
@@ -172,15 +175,16 @@ def run_plain(course: Path) -> tuple[float, dict]:
     return wall, scores(course)
 
 
-def report_size(size: int, runs: list[dict], jobs: int) -> float:
+def report_size(size: int, runs: list[dict], jobs: int, label: str = "ours") -> float:
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
-    print(f"\nours, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
+    print(f"\n{label}, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
     print(f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU -> {wall / size:.3f} s wall and "
           f"{cpu / size:.3f} s CPU per submission, amortised")
     print("  per phase (worker seconds per submission, median over runs):")
     print(f"    {'screening (in the driver)':40s} {statistics.median(r['screening'] for r in runs) / size:.4f}")
-    names = [k for k in runs[0]["phases"] if not k.startswith("(")] + ["(whole student, worker)"]
+    names = [k for k in runs[0]["phases"] if not k.startswith("(")] + [
+        "(whole student, worker)", "(whole student, worker CPU)"]
     for name in names:
         value = statistics.median(r["phases"].get(name, 0.0) for r in runs)
         print(f"    {name:40s} {value:.4f}")
@@ -240,6 +244,7 @@ def main() -> int:
                     print("  honest submissions graded differently:", disagree)
     n = len(kinds)
     if before:
+        report_size(n, before, args.jobs, label=f"earlier version ({args.before})")
         wall = statistics.median(r["wall"] for r in before)
         cpu = statistics.median(r["cpu"] for r in before)
         print(f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU -> "

@@ -427,7 +427,9 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     """Ctrl-C during the batch: it stops soon, and the same command finishes the rest,
     skipping the students already graded; the grades are those of an uninterrupted run."""
     course = _copy(template, tmp_path / "resume")
-    names = corpus.honest_class(course, 8)
+    # enough students that the batch is still grading when a loaded test process gets round
+    # to pressing Ctrl-C (a few tenths of a second per student on a quiet machine)
+    names = corpus.honest_class(course, 24)
     proc = corpus.start_batch(course, jobs=1)
     markers = lambda: list(course.glob("autograded/*/module1/.neurograder.json"))  # noqa: E731
     deadline = time.monotonic() + 300

@@ -271,14 +271,28 @@ class Outcome:
     message: str
 
 
+_NUMBER_TYPES = frozenset({bool, int, float})
+
+
 def _numeric(obj, depth=0) -> bool:
     if isinstance(obj, bool):
         return True
     if isinstance(obj, (int, float)):
         return True
     if isinstance(obj, list) and depth < 8:
+        if set(map(type, obj)) <= _NUMBER_TYPES:   # a flat list of numbers, checked in C
+            return True
         return all(_numeric(e, depth + 1) for e in obj)
     return False
+
+
+def _values_key(check, outs) -> tuple | None:
+    """The verdict cache's key of ``outs`` (grade_id, sha256 of the values), or None when an
+    output is unreadable or an error (those are judged case by case)."""
+    if not all(isinstance(out, dict) and "error" not in out for out in outs):
+        return None
+    values = [out.get("value") for out in outs]
+    return check.grade_id, hashlib.sha256(json.dumps(values).encode()).hexdigest()
 
 
 def _describe(status: dict, name: str, limits: sandbox.Limits) -> str:
@@ -302,6 +316,9 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
     outs = status.get("outputs")
     if not isinstance(outs, list):
         return False, f"`{name}`: no result came back."
+    key = _values_key(check, outs)
+    if key in _VERDICTS and not (check.kind == "call" and len(outs) != len(cases)):
+        return _VERDICTS[key]   # the same values as an earlier student's: the same verdict
     values = []
     for k, out in enumerate(outs):
         if not isinstance(out, dict):
@@ -315,7 +332,6 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
         values.append(value)
     if check.kind == "call" and len(values) != len(cases):
         return False, f"`{name}`: some test cases returned no result."
-    key = (check.grade_id, hashlib.sha256(json.dumps(values).encode()).hexdigest())
     if key not in _VERDICTS:   # judges are pure: equal outputs get the same verdict
         try:
             check.judge(cases, values)
@@ -341,6 +357,34 @@ def _plain_cases(cases):
     return json.loads(json.dumps([list(c) for c in cases], allow_nan=True))
 
 
+#: (grade_id, the check's cases function, the course secret's file) -> (plain cases, result
+#: cap): hidden cases are a pure function of the course secret, so a process draws them once
+#: per check instead of once per student
+_CASES: dict = {}
+
+
+def _secret_state():
+    """Which course secret the checks would read now (path, mtime, size), or None."""
+    try:
+        from neurograder.checks import secret_path
+        path = secret_path()
+        info = path.stat()
+        return str(path), info.st_mtime_ns, info.st_size
+    except (ImportError, OSError):
+        return None
+
+
+def check_cases(check) -> tuple[list, int]:
+    """(the check's hidden cases as plain JSON lists, the largest result they allow)."""
+    key = (check.grade_id, check.cases, _secret_state())
+    if key not in _CASES:
+        cases = _plain_cases(check.cases())
+        if len(_CASES) > 256:
+            _CASES.clear()
+        _CASES[key] = (cases, result_cap(check.kind, cases))
+    return _CASES[key]
+
+
 def build_job(nb, spec: SourceSpec, checks: dict) -> tuple[dict, dict]:
     """The sandbox job of one student notebook: setup and cells in notebook order, each test
     at its position; and the hidden cases per check (for judging)."""
@@ -358,11 +402,10 @@ def build_job(nb, spec: SourceSpec, checks: dict) -> tuple[dict, dict]:
                                "names": names, "kinds": {n: student_names[n] for n in names},
                                "after": where})
             continue
-        cases = _plain_cases(check.cases())
+        cases, max_bytes = check_cases(check)
         cases_by_id[gid] = cases
         job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
-                           "after": where, "cases": cases,
-                           "max_bytes": result_cap(check.kind, cases)})
+                           "after": where, "cases": cases, "max_bytes": max_bytes})
     job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES + module_heavy(spec.path),
            "prewarm": PREWARM_MODULES}
     return job, cases_by_id

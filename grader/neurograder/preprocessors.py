@@ -34,6 +34,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from . import grading, sandbox, sanitize
+from .gradebook_rows import NotebookRows, OneTransaction
 
 MAX_TEXT = sanitize.MAX_TEXT    # characters of plain text kept per student output
 MAX_PNG = sanitize.MAX_IMAGE    # base64 characters of one kept image
@@ -85,6 +86,11 @@ def sanitize_cell(cell):
     return cell
 
 
+#: (gradebook, assignment, notebook, grade_ids, source notebook's mtime) -> {grade_id:
+#: (checksum, released source)}: the released cells, read from the gradebook once per process
+_RELEASED: dict = {}
+
+
 class NormalizeSubmission(NbGraderPreprocessor):
     """Make the submission's nbgrader structure exactly the SOURCE notebook's."""
 
@@ -93,7 +99,7 @@ class NormalizeSubmission(NbGraderPreprocessor):
         spec = grading.load_spec(src_path)
         source_cells = [c for c in spec.nb.cells if grading.nbg(c).get("grade_id")]
         by_id = {grading.nbg(c)["grade_id"]: c for c in source_cells}
-        checksums = self._checksums(resources, by_id)
+        checksums = self._checksums(resources, by_id, src_path.stat().st_mtime_ns)
         seen = set()
         new_cells = []
         for cell in nb.cells:
@@ -167,11 +173,17 @@ class NormalizeSubmission(NbGraderPreprocessor):
         return nb, resources
 
     @staticmethod
-    def _checksums(resources, by_id):
-        """The gradebook's checksums of the released cells (nbgrader's 'no response' test)."""
+    def _checksums(resources, by_id, source_version):
+        """The gradebook's checksums of the released cells (nbgrader's 'no response' test),
+        read once per process for each version of the source notebook (``generate_assignment``
+        writes them from it; they do not change while students are graded)."""
         from nbgrader.api import Gradebook, MissingEntry
-        out = {}
         info = resources["nbgrader"]
+        key = (info["db_url"], info["assignment"], info["notebook"], frozenset(by_id),
+               source_version)
+        if key in _RELEASED:
+            return _RELEASED[key]
+        out = {}
         with Gradebook(info["db_url"]) as gb:
             for gid in by_id:
                 try:
@@ -179,6 +191,9 @@ class NormalizeSubmission(NbGraderPreprocessor):
                     out[gid] = (sc.checksum, sc.source)
                 except MissingEntry:
                     pass
+        if len(_RELEASED) > 64:
+            _RELEASED.clear()
+        _RELEASED[key] = out
         return out
 
     @staticmethod
@@ -271,31 +286,14 @@ class SanitizeStudentHTML(NbGraderPreprocessor):
         return sanitize_cell(cell), resources
 
 
-class _OneTransaction:
-    """A gradebook session whose ``commit()`` only flushes: the one real commit happens
-    when the gradebook closes (``remove()``), so a notebook's grades are written at once."""
-
-    def __init__(self, session):
-        self._session = session
-
-    def commit(self):
-        self._session.flush()
-
-    def remove(self):
-        try:
-            self._session.commit()
-        finally:
-            self._session.remove()
-
-    def __getattr__(self, name):
-        return getattr(self._session, name)
-
-
 class SaveAutoGradesOnce(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades (same scores, comments and review flags), committed once
-    per notebook instead of once per cell: on SQLite each commit is a disk sync."""
+    """nbgrader's SaveAutoGrades (same scores, comments and review flags), with the
+    notebook's grade and comment rows loaded at once and committed once per notebook
+    instead of once per cell: on SQLite each commit is a disk sync."""
 
     def preprocess_cell(self, cell, resources, index):
-        if not isinstance(self.gradebook.db, _OneTransaction):
-            self.gradebook.db = _OneTransaction(self.gradebook.db)
+        if not isinstance(self.gradebook, NotebookRows):
+            self.gradebook.db = OneTransaction(self.gradebook.db)
+            self.gradebook = NotebookRows(self.gradebook, self.notebook_id,
+                                          self.assignment_id, self.student_id)
         return super().preprocess_cell(cell, resources, index)

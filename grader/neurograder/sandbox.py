@@ -35,30 +35,28 @@ tmpfs of TMP_MB and SHM_MB.
 **No state from one sandbox to the next.** Each sandbox starts in a new anonymous session
 keyring and runs under a uid handed out in rotation (:class:`UidSlot`: never the previous
 sandbox's uid); when it ends every process in its cgroup is killed and the cgroup removed,
-the uid's user keyrings are emptied, and files of that uid in the host's temp folders are
-removed (bubblewrap's ``/tmp``, ``/dev/shm`` and IPC namespace vanish with it anyway).
+the uid's user keyrings are emptied, and (fallback mode) files of that uid in the host's
+temp folders are removed (bubblewrap's ``/tmp``, ``/dev/shm`` and IPC namespace vanish with
+it, and nothing else of the host is writable inside). Uids: :mod:`neurograder.uids`; the
+pipes to a running sandbox: :mod:`neurograder.pipes`.
 """
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import bounds, inside
+from .pipes import communicate, kill_tree
+from .uids import (HOST_TEMP_DIRS, LOCK_DIR, UID_BASE, UID_SLOTS,  # noqa: F401 (the API)
+                   UidSlot, remove_files_of)
 
-#: private uids for sandboxed code: UID_BASE + slot; no account on a normal system uses them.
-UID_BASE = 3_100_000
-UID_SLOTS = 512
-LOCK_DIR = Path(tempfile.gettempdir()) / "neurograder-uids"
 #: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
 #: the sandbox's cgroup memory, see neurograder.bounds)
 TMP_MB = 64
@@ -99,77 +97,6 @@ class SandboxResult:
     timings: dict = field(default_factory=dict)  # seconds inside the sandbox
     cells: dict = field(default_factory=dict)    # cell index -> why it was cut down/left out
     payload: dict = field(default_factory=dict)  # the whole result message (other entries)
-
-
-class UidSlot:
-    """A private uid held for the life of one sandbox (flock on a per-slot file).
-
-    Slots rotate: a shared counter (``LOCK_DIR/next``, under its own flock) hands out the
-    first free slot after the last one handed out, so a sandbox never gets the uid of the
-    sandbox before it, whether that ran in the same process, in a parallel worker or in an
-    earlier command; a uid comes back only after UID_SLOTS - 1 other sandboxes. On release
-    the uid's user keyrings are emptied and (the fallback shares the host's /tmp) its files
-    in the host's temp folders are removed.
-    """
-
-    def __init__(self):
-        LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
-        with open(LOCK_DIR / "next", "a+") as counter:
-            fcntl.flock(counter, fcntl.LOCK_EX)
-            counter.seek(0)
-            text = counter.read().strip()
-            start = int(text) % UID_SLOTS if text.isdigit() else 0
-            for k in range(UID_SLOTS):
-                slot = (start + k) % UID_SLOTS
-                fh = open(LOCK_DIR / f"{slot}.lock", "a")
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    fh.close()
-                    continue
-                counter.seek(0)
-                counter.truncate()
-                counter.write(str((slot + 1) % UID_SLOTS))
-                self._fh, self.uid = fh, UID_BASE + slot
-                return
-        raise RuntimeError("no free sandbox uid slot")
-
-    def release(self):
-        try:
-            bounds.clear_user_keyrings(self.uid)
-            remove_files_of(self.uid)
-        finally:
-            self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-
-#: host temp folders cleared of a private uid's files when its sandbox ends (fallback mode
-#: writes there; bubblewrap's /tmp and /dev/shm are private tmpfs that vanish with it)
-HOST_TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
-
-
-def remove_files_of(uid: int, dirs=HOST_TEMP_DIRS) -> None:
-    """Remove the top-level entries of ``dirs`` owned by ``uid`` (links are not followed)."""
-    for d in dirs:
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
 
 
 def python_executable() -> str:
@@ -298,7 +225,7 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
     mode = mode or sandbox_mode()
     started = time.monotonic()
     rfd, wfd = os.pipe()
-    with UidSlot() as slot, bounds.SandboxBounds() as box:
+    with UidSlot(host_temp=mode != "bwrap") as slot, bounds.SandboxBounds() as box:
         job = full_job(job, limits, slot.uid, wfd, assignment_dir, mode)
         cmd = bwrap_command(assignment_dir) if mode == "bwrap" else []
         cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
@@ -313,11 +240,11 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
                                 start_new_session=True, cwd="/", preexec_fn=box.preexec)
         os.close(wfd)
         try:
-            data, err = _communicate(proc, json.dumps(job).encode(), rfd, budget,
+            data, err = communicate(proc, json.dumps(job).encode(), rfd, budget,
                                      cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks)
         finally:
             os.close(rfd)
-            _kill_tree(proc)
+            kill_tree(proc)
     seconds = time.monotonic() - started
     if data is None:
         return SandboxResult({}, mode=mode, seconds=seconds, error=err)
@@ -330,73 +257,3 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
     return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds,
                          timings=payload.get("timings", {}), cells=payload.get("cells", {}),
                          payload=payload)
-
-
-def _communicate(proc, stdin_data, rfd, budget, cap):
-    """Feed stdin, read the result pipe up to ``cap`` bytes, within ``budget`` seconds."""
-    import selectors
-    sel = selectors.DefaultSelector()
-    out = bytearray()
-    errbuf = bytearray()
-    os.set_blocking(proc.stdin.fileno(), False)
-    pending = memoryview(stdin_data)
-    sel.register(proc.stdin, selectors.EVENT_WRITE)
-    sel.register(rfd, selectors.EVENT_READ)
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + budget
-    open_reads = 2
-    while open_reads:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None, "sandbox exceeded its wall-clock budget of %.0f s" % budget
-        for key, _ in sel.select(min(left, 1.0)):
-            if key.fileobj is proc.stdin:
-                try:
-                    n = os.write(proc.stdin.fileno(), pending[:1 << 16])
-                except BrokenPipeError:
-                    n = len(pending)
-                pending = pending[n:]
-                if not pending:
-                    sel.unregister(proc.stdin)
-                    proc.stdin.close()
-            elif key.fileobj is rfd:
-                chunk = os.read(rfd, 1 << 20)
-                if not chunk:
-                    sel.unregister(rfd)
-                    open_reads -= 1
-                out += chunk
-                if len(out) > cap:
-                    return None, "sandbox result larger than %d bytes" % cap
-            else:
-                chunk = os.read(proc.stderr.fileno(), 1 << 16)
-                if not chunk:
-                    sel.unregister(proc.stderr)
-                    open_reads -= 1
-                errbuf = (errbuf + chunk)[-8192:]
-    try:
-        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        pass
-    err = errbuf.decode(errors="replace")
-    if not out:
-        return None, "sandbox failed (exit %s): %s" % (proc.returncode, err[-1000:])
-    return bytes(out), err
-
-
-def _kill_tree(proc):
-    """Kill the sandbox: its session (fallback) or bwrap, whose death ends the PID namespace."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    for stream in (proc.stdin, proc.stderr):
-        if stream and not stream.closed:
-            try:
-                stream.close()
-            except OSError:
-                pass

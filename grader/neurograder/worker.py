@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from neurograder import warm
+
 MARKER = ".neurograder.json"
 
 #: phase of each nbgrader preprocessor (by class name) in the ``timings`` record; any other
@@ -142,8 +144,10 @@ _SHARED: dict = {}
 
 
 def init(course: str, db_url: str | None = None) -> None:
-    """Worker start-up: nbgrader's API and the course fingerprint, once per worker."""
+    """Worker start-up: nbgrader's API and the course fingerprint, once per worker; the
+    gradebook's engine kept warm from one student to the next (:mod:`neurograder.warm`)."""
     install_phase_clocks()
+    warm.install()
     # nbgrader resolves some paths from the course root and runs `alembic` from PATH when it
     # creates a gradebook: the same working folder and PATH as `nbgrader autograde`
     os.chdir(course)

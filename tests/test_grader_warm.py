@@ -1,0 +1,145 @@
+"""Does what a grading worker keeps from one student to the next change anything it writes?
+
+Each question is answered against an independent reference: nbgrader's own SaveAutoGrades on a
+copy of the same gradebook, SQLite read directly, and the checks' own (uncached) case makers.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attacks import corpus  # noqa: E402
+
+from neurograder import grading, records, warm  # noqa: E402
+from neurograder.preprocessors import SaveAutoGradesOnce  # noqa: E402
+
+STUDENT = "s1"
+
+
+def _graded_notebook(course: Path) -> nbformat.NotebookNode:
+    """The released notebook with every other graded cell failed (an error output), the
+    Task 1 answer filled in and every other answer left as released ("No response.")."""
+    nb = corpus.honest_notebook(course)
+    release = nbformat.read(str(course / "release" / corpus.ASSIGNMENT / corpus.NOTEBOOK), 4)
+    stubs = {corpus._nbg(c).get("grade_id"): c.source for c in release.cells}
+    graded = 0
+    for cell in nb.cells:
+        md = corpus._nbg(cell)
+        if md.get("solution") and md.get("grade_id") != "task1_leaky_integrator_solution":
+            cell.source = stubs[md["grade_id"]]
+        if cell.cell_type == "code" and md.get("grade") and not md.get("solution"):
+            graded += 1
+            cell.outputs = ([nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                                    traceback=[])] if graded % 2 else [])
+    return nb
+
+
+def _save(saver, course: Path, db: Path, nb) -> dict:
+    """``saver`` run on ``nb`` as the student's submission in gradebook ``db`` (with a hand
+    score already given to the first graded cell); the submission's record afterwards."""
+    from nbgrader.api import Gradebook
+    url = f"sqlite:///{db}"
+    with Gradebook(url) as gb:
+        gb.update_or_create_student(STUDENT)
+        sub = gb.update_or_create_submission(corpus.ASSIGNMENT, STUDENT)
+        sub.notebooks[0].grades[0].manual_score = 1.0
+        gb.db.commit()
+    resources = {"nbgrader": {"notebook": Path(corpus.NOTEBOOK).stem,
+                              "assignment": corpus.ASSIGNMENT, "student": STUDENT,
+                              "db_url": url}}
+    saver().preprocess(nbformat.from_dict(nb), resources)
+    return records.submission_record(url, corpus.ASSIGNMENT, STUDENT)
+
+
+@pytest.mark.timeout(300)
+def test_saving_once_writes_what_nbgraders_saving_writes(tmp_path, new_course):
+    """SaveAutoGradesOnce (rows loaded at once, one commit) against nbgrader's own
+    SaveAutoGrades on a copy of the same gradebook: every score, review flag and comment."""
+    from nbgrader.preprocessors import SaveAutoGrades
+    course = new_course(tmp_path / "course")
+    nb = _graded_notebook(course)
+    theirs, ours = tmp_path / "theirs.db", tmp_path / "ours.db"
+    shutil.copyfile(course / "gradebook.db", theirs)
+    shutil.copyfile(course / "gradebook.db", ours)
+    expected = _save(SaveAutoGrades, course, theirs, nb)
+    got = _save(SaveAutoGradesOnce, course, ours, nb)
+    assert got == expected
+    grades = [g for n in expected["notebooks"].values() for g in n["grades"].values()]
+    comments = [c for n in expected["notebooks"].values() for c in n["comments"].values()]
+    # the comparison covers passed, failed, flagged and "No response." cells
+    assert {g["auto_score"] for g in grades if g["auto_score"] is not None} >= {0.0} and \
+        any((g["auto_score"] or 0) > 0 for g in grades)
+    assert any(g["needs_manual_grade"] for g in grades)
+    assert any(c["auto_comment"] == "No response." for c in comments)
+    assert any(c["auto_comment"] is None for c in comments)
+
+
+@pytest.fixture
+def shared_engines(monkeypatch):
+    """warm.share_gradebook_engines() for this test only (nbgrader's Gradebook restored)."""
+    from nbgrader.api import Gradebook
+    # nbgrader runs `alembic` from PATH when it makes a new gradebook: the venv's
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    monkeypatch.setattr(Gradebook, "__init__", Gradebook.__init__)
+    monkeypatch.setattr(warm, "_ENGINES", {})
+    monkeypatch.setattr(warm, "_COURSES", set())
+    warm.share_gradebook_engines()
+    yield Gradebook
+    for engine in warm._ENGINES.values():
+        engine.dispose()
+
+
+def _rows(db: Path, sql: str) -> list:
+    with sqlite3.connect(db) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.mark.timeout(120)
+def test_a_shared_engine_writes_to_disk_and_new_gradebooks_are_made(tmp_path, shared_engines):
+    """Reopening a gradebook reuses its engine, yet what one open commits is on disk for any
+    other reader; a new gradebook file still gets nbgrader's tables and a new course its row."""
+    Gradebook = shared_engines
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    with Gradebook(f"sqlite:///{first}", "course-a") as gb:
+        engine = gb.engine
+        gb.update_or_create_student("ada")
+    with Gradebook(f"sqlite:///{first}", "course-a") as gb:
+        assert gb.engine is engine
+        gb.update_or_create_student("bob")
+    assert sorted(r[0] for r in _rows(first, "select id from student")) == ["ada", "bob"]
+    with Gradebook(f"sqlite:///{first}", "course-b"):
+        pass
+    assert sorted(r[0] for r in _rows(first, "select id from course")) == ["course-a", "course-b"]
+    with Gradebook(f"sqlite:///{second}") as gb:
+        assert gb.engine is not engine
+    tables = {r[0] for r in _rows(second, "select name from sqlite_master where type='table'")}
+    assert {"student", "grade", "comment", "alembic_version"} <= tables
+
+
+def _write_secret(path: Path, fill: str) -> Path:
+    path.write_text(fill * 64 + "\n")
+    return path
+
+
+@pytest.mark.timeout(120)
+def test_hidden_cases_follow_the_course_secret_within_one_process(tmp_path, monkeypatch):
+    """A process draws each check's cases once, yet another course secret gets that secret's
+    cases (the checks' own case maker, uncached, is the reference) and the first comes back."""
+    checks, _ = grading.load_checks(assignment=corpus.ASSIGNMENT)
+    check = next(c for c in checks.values() if c.kind == "call")
+    monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(_write_secret(tmp_path / "a", "a")))
+    first, _ = grading.check_cases(check)
+    assert grading.check_cases(check)[0] is first      # drawn once
+    assert first == grading._plain_cases(check.cases())
+    monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(_write_secret(tmp_path / "b", "b")))
+    other, _ = grading.check_cases(check)
+    assert other == grading._plain_cases(check.cases()) and other != first
+    monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(tmp_path / "a"))
+    assert grading.check_cases(check)[0] == first

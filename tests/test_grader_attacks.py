@@ -6,6 +6,9 @@ CLI), both on a fresh course made by the real ``nbgrader generate_assignment``. 
 files (tests/attacks/) state which tests each must fail under our grader and what plain
 nbgrader does with it; honest submissions must get exactly plain nbgrader's marks (it grades
 honest code correctly: an independent reference).
+
+(One file of ~530 lines: its tests share one graded corpus and the plain-nbgrader runs they
+are compared with, module fixtures that tests/parallel.py spreads over workers by name.)
 """
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 Each test runs a real sandbox (bubblewrap here; the fallback where stated) on a tiny job
 whose "student cell" probes its surroundings and reports numbers through a 'value' check,
 the same channel the grader reads.
+
+(One file of ~460 lines: each test is a small probe of the same sandbox, and together they
+are the list of what the README's Security section promises.)
 """
 from __future__ import annotations
 

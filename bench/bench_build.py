@@ -17,6 +17,7 @@ median over runs and is also given as a ratio to a baseline measured in the same
 
 Goals (2-core machine): cold build < 90 s, unchanged rebuild < 10 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of baseline and rebuild (median)")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold builds (median)")
-    parser.add_argument("--with-notebooks", action="store_true",
-                        help="also time `python -m course.notebooks build` (rewrites grader/)")
+    parser.add_argument(
+        "--with-notebooks", action="store_true", help="also time `python -m course.notebooks build` (rewrites grader/)"
+    )
     args = parser.parse_args(argv)
     if not JB.exists():
         sys.exit(f"bench_build: {JB} missing; run `make venv`")
@@ -123,8 +125,7 @@ def main(argv=None) -> int:
         if goal is not None:
             verdict = f"< {goal:.0f} s: {'met' if med < goal else 'MISSED'}"
             ok &= med < goal
-        print(f"{name:28s} {med:7.1f} {min(times):7.1f} {max(times):7.1f} {len(times):5d} "
-              f"{med / base:6.2f}  {verdict}")
+        print(f"{name:28s} {med:7.1f} {min(times):7.1f} {max(times):7.1f} {len(times):5d} {med / base:6.2f}  {verdict}")
     return 0 if ok else 1
 
 

@@ -23,6 +23,7 @@ the course; medians over ``--repeat`` runs. Also checks that both graders agree 
 honest submission. Goals: ours <= 0.1 s per submission amortised, >= 40x plain nbgrader, and
 no more per submission at 300 than at 30.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,14 @@ sys.path.insert(0, str(REPO / "tests"))
 from attacks import corpus  # noqa: E402
 
 #: hostile submissions plain nbgrader can run without harming the machine
-HOSTILE = ["01_patch_allclose", "02_read_source_notebook", "04_input_transformer",
-           "05_reference_from_kernel", "08_stderr_warning", "19_ndarray_liar"]
+HOSTILE = [
+    "01_patch_allclose",
+    "02_read_source_notebook",
+    "04_input_transformer",
+    "05_reference_from_kernel",
+    "08_stderr_warning",
+    "19_ndarray_liar",
+]
 #: runs of the floor measurements (each is milliseconds to a fraction of a second)
 FLOOR_RUNS = 7
 
@@ -58,17 +65,15 @@ def submissions(course: Path) -> dict[str, str]:
         corpus.write_submission(course, f"s{k:02d}_honest", honest[name], timestamp=corpus.ON_TIME)
         kinds[f"s{k:02d}_honest"] = "honest"
     for k in range(6):
-        corpus.write_submission(course, f"s{12 + k:02d}_partial", honest["honest_partial"],
-                                timestamp=corpus.ON_TIME)
+        corpus.write_submission(course, f"s{12 + k:02d}_partial", honest["honest_partial"], timestamp=corpus.ON_TIME)
         kinds[f"s{12 + k:02d}_partial"] = "honest"
     for k in range(6):
-        corpus.write_submission(course, f"s{18 + k:02d}_stub", honest["honest_stub"],
-                                timestamp=corpus.ON_TIME)
+        corpus.write_submission(course, f"s{18 + k:02d}_stub", honest["honest_stub"], timestamp=corpus.ON_TIME)
         kinds[f"s{18 + k:02d}_stub"] = "honest"
     for k, name in enumerate(HOSTILE):
-        corpus.write_submission(course, f"s{24 + k:02d}_{name}",
-                                corpus.attack_notebook(course, attacks[name]),
-                                timestamp=corpus.ON_TIME)
+        corpus.write_submission(
+            course, f"s{24 + k:02d}_{name}", corpus.attack_notebook(course, attacks[name]), timestamp=corpus.ON_TIME
+        )
         kinds[f"s{24 + k:02d}_{name}"] = "hostile"
     return kinds
 
@@ -89,6 +94,7 @@ def scaled(template: Path, dest: Path, kinds: dict[str, str], size: int) -> dict
 
 def scores(course: Path) -> dict[str, float]:
     from nbgrader.api import Gradebook, MissingEntry
+
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for s in gb.students:
@@ -117,6 +123,7 @@ def floor() -> dict[str, float]:
     """The machine's floor, now: a fresh interpreter importing NumPy; a fork of this process
     (which holds NumPy) and its reaping."""
     import numpy  # noqa: F401 - the forked process holds NumPy
+
     starts, forks = [], []
     for _ in range(FLOOR_RUNS):
         t = time.monotonic()
@@ -128,8 +135,7 @@ def floor() -> dict[str, float]:
             os._exit(0)
         os.waitpid(pid, 0)
         forks.append(time.monotonic() - t)
-    return {"python + numpy start": statistics.median(starts),
-            "fork of a NumPy process": statistics.median(forks)}
+    return {"python + numpy start": statistics.median(starts), "fork of a NumPy process": statistics.median(forks)}
 
 
 def phases(course: Path) -> tuple[dict[str, float], int]:
@@ -140,11 +146,10 @@ def phases(course: Path) -> tuple[dict[str, float], int]:
         n += 1
         for phase, seconds in data.get("timings", {}).items():
             sums[phase] = sums.get(phase, 0.0) + seconds
-        if "seconds" in data:   # (markers of earlier versions have no timings)
+        if "seconds" in data:  # (markers of earlier versions have no timings)
             sums["(whole student, worker)"] = sums.get("(whole student, worker)", 0.0) + data["seconds"]
-        if "cpu_seconds" in data:   # the worker's own CPU and its reaped children's
-            sums["(whole student, worker CPU)"] = (sums.get("(whole student, worker CPU)", 0.0)
-                                                   + data["cpu_seconds"])
+        if "cpu_seconds" in data:  # the worker's own CPU and its reaped children's
+            sums["(whole student, worker CPU)"] = sums.get("(whole student, worker CPU)", 0.0) + data["cpu_seconds"]
     return {k: v / max(1, n) for k, v in sums.items()}, n
 
 
@@ -160,13 +165,28 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
     (with its nbgrader_config.py)."""
     if code:
         shutil.copyfile(code / "nbgrader_config.py", course / "nbgrader_config.py")
-    cmd = [sys.executable, "-m", "neurograder.batch", "--course", str(course),
-           "--jobs", str(jobs), "--force", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "neurograder.batch",
+        "--course",
+        str(course),
+        "--jobs",
+        str(jobs),
+        "--force",
+        "--no-progress",
+    ]
     env = corpus.venv_env(**({"PYTHONPATH": str(code)} if code else {}))
     wall, cpu, out = timed(cmd, course, env)
     per_phase, graded = phases(course)
-    return {"wall": wall, "cpu": cpu, "phases": per_phase, "graded": graded,
-            "screening": screening_seconds(out), "scores": scores(course)}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "phases": per_phase,
+        "graded": graded,
+        "screening": screening_seconds(out),
+        "scores": scores(course),
+    }
 
 
 def run_plain(course: Path) -> tuple[float, dict]:
@@ -179,12 +199,16 @@ def report_size(size: int, runs: list[dict], jobs: int, label: str = "ours") -> 
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
     print(f"\n{label}, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
-    print(f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU -> {wall / size:.3f} s wall and "
-          f"{cpu / size:.3f} s CPU per submission, amortised")
+    print(
+        f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU -> {wall / size:.3f} s wall and "
+        f"{cpu / size:.3f} s CPU per submission, amortised"
+    )
     print("  per phase (worker seconds per submission, median over runs):")
     print(f"    {'screening (in the driver)':40s} {statistics.median(r['screening'] for r in runs) / size:.4f}")
     names = [k for k in runs[0]["phases"] if not k.startswith("(")] + [
-        "(whole student, worker)", "(whole student, worker CPU)"]
+        "(whole student, worker)",
+        "(whole student, worker CPU)",
+    ]
     for name in names:
         value = statistics.median(r["phases"].get(name, 0.0) for r in runs)
         print(f"    {name:40s} {value:.4f}")
@@ -197,11 +221,19 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--sizes", default="30,300", help="class sizes graded by ours (comma list)")
     ap.add_argument("--no-plain", action="store_true", help="skip plain nbgrader")
-    ap.add_argument("--plain-seconds", type=float, default=None,
-                    help="plain nbgrader's time for the 30, measured earlier (not run again)")
-    ap.add_argument("--before", type=Path, default=None,
-                    help="a checkout of an earlier version (e.g. `git archive REV grader | tar -x -C DIR`): "
-                         "its batch also timed on the 30, in the same run")
+    ap.add_argument(
+        "--plain-seconds",
+        type=float,
+        default=None,
+        help="plain nbgrader's time for the 30, measured earlier (not run again)",
+    )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of an earlier version (e.g. `git archive REV grader | tar -x -C DIR`): "
+        "its batch also timed on the 30, in the same run",
+    )
     ap.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -209,10 +241,12 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     template = corpus.make_course(work / "template")
     kinds = submissions(template)
-    print(f"{len(kinds)} submissions: " + ", ".join(
-        f"{sum(1 for k in kinds.values() if k == kind)} {kind}" for kind in ("honest", "hostile")
-    ) + f" (honest includes 6 partly wrong and 6 empty); {os.cpu_count()} cores; "
-        f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(kinds)} submissions: "
+        + ", ".join(f"{sum(1 for k in kinds.values() if k == kind)} {kind}" for kind in ("honest", "hostile"))
+        + f" (honest includes 6 partly wrong and 6 empty); {os.cpu_count()} cores; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     fl = floor()
     print("floor, this run: " + "; ".join(f"{k} {v * 1000:.1f} ms" for k, v in fl.items()))
     plain_t, before, ours, per_sub = [], [], {size: [] for size in sizes}, {}
@@ -221,16 +255,18 @@ def main() -> int:
             course = work / f"ours{size}_{r}"
             size_kinds = scaled(template, course, kinds, size)
             ours[size].append(run_ours(course, args.jobs))
-            print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s",
-                  flush=True)
-            if r == args.repeat - 1:   # each size's summary as soon as it is complete
+            print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s", flush=True)
+            if r == args.repeat - 1:  # each size's summary as soon as it is complete
                 per_sub[size] = report_size(size, ours[size], args.jobs)
             if size == len(kinds) and args.before:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
                 before.append(run_ours(course, args.jobs, args.before / "grader"))
-                print(f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
-                      f"{before[-1]['cpu']:.1f} s CPU", flush=True)
+                print(
+                    f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
+                    f"{before[-1]['cpu']:.1f} s CPU",
+                    flush=True,
+                )
             if size == len(kinds) and not (args.no_plain or args.plain_seconds):
                 course = work / f"plain{r}"
                 shutil.rmtree(course, ignore_errors=True)
@@ -238,8 +274,11 @@ def main() -> int:
                 seconds, plain_scores = run_plain(course)
                 plain_t.append(seconds)
                 print(f"  run {r + 1}: plain nbgrader autograde {seconds:7.1f} s")
-                disagree = [s for s, k in size_kinds.items() if k == "honest"
-                            and plain_scores.get(s) != ours[size][-1]["scores"].get(s)]
+                disagree = [
+                    s
+                    for s, k in size_kinds.items()
+                    if k == "honest" and plain_scores.get(s) != ours[size][-1]["scores"].get(s)
+                ]
                 if disagree:
                     print("  honest submissions graded differently:", disagree)
     n = len(kinds)
@@ -247,21 +286,26 @@ def main() -> int:
         report_size(n, before, args.jobs, label=f"earlier version ({args.before})")
         wall = statistics.median(r["wall"] for r in before)
         cpu = statistics.median(r["cpu"] for r in before)
-        print(f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU -> "
-              f"{wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; "
-              f"now / earlier: wall {per_sub.get(n, float('nan')) * n / wall:.2f}, CPU "
-              f"{statistics.median(r['cpu'] for r in ours.get(n, before)) / cpu:.2f}")
+        print(
+            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU -> "
+            f"{wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; "
+            f"now / earlier: wall {per_sub.get(n, float('nan')) * n / wall:.2f}, CPU "
+            f"{statistics.median(r['cpu'] for r in ours.get(n, before)) / cpu:.2f}"
+        )
     plain = statistics.median(plain_t) if plain_t else args.plain_seconds
     if plain and n in per_sub:
         source = "this run" if plain_t else "given with --plain-seconds (an earlier run)"
-        print(f"\nbaseline plain nbgrader, {n} submissions ({source}): {plain:.1f} s "
-              f"({plain / n:.2f} s per submission)")
+        print(
+            f"\nbaseline plain nbgrader, {n} submissions ({source}): {plain:.1f} s ({plain / n:.2f} s per submission)"
+        )
         print(f"ratio plain/ours at {n}: {plain / n / per_sub[n]:.1f}x   (goal >= 40x)")
     if len(per_sub) > 1:
         lo, hi = min(per_sub), max(per_sub)
         print(f"per submission at {hi} / at {lo}: {per_sub[hi] / per_sub[lo]:.2f} (goal <= 1)")
-    print(f"goal: ours <= 0.1 s per submission; floor python + numpy start "
-          f"{fl['python + numpy start']:.3f} s, fork {fl['fork of a NumPy process'] * 1000:.1f} ms")
+    print(
+        f"goal: ours <= 0.1 s per submission; floor python + numpy start "
+        f"{fl['python + numpy start']:.3f} s, fork {fl['fork of a NumPy process'] * 1000:.1f} ms"
+    )
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

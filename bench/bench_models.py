@@ -47,8 +47,10 @@ def load_raster(force_random=False):
             raster = np.asarray(module.load_raster(), dtype=np.float64)
             return raster, f"shipped digit via {LOADER.relative_to(ROOT)} load_raster()"
         except Exception as err:  # noqa: BLE001 - fall back, but say why
-            print(f"note: {LOADER.relative_to(ROOT)} did not load ({type(err).__name__}: {err}); "
-                  "using a random raster", file=sys.stderr)
+            print(
+                f"note: {LOADER.relative_to(ROOT)} did not load ({type(err).__name__}: {err}); using a random raster",
+                file=sys.stderr,
+            )
     rng = np.random.default_rng(0)
     raster = (rng.random((700, 1000)) < 0.015).astype(np.float64)
     return raster, "random 0/1 raster, seed 0, density 1.5% (--random, or the digit did not load)"
@@ -69,15 +71,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="repeats of the fast timings")
     parser.add_argument("--slow-repeats", type=int, default=3, help="repeats of the Python loops")
-    parser.add_argument("--random", action="store_true",
-                        help="use the seeded random 700 x 1000 raster even if the digit loads")
+    parser.add_argument(
+        "--random", action="store_true", help="use the seeded random 700 x 1000 raster even if the digit loads"
+    )
     args = parser.parse_args(argv)
 
     raster, what = load_raster(force_random=args.random)
     channels, steps = raster.shape
     print(f"raster: {channels} x {steps} ({what}), {int(raster.sum())} spikes")
-    print(f"tau = {TAU:g}, threshold = {THRESHOLD:g}; medians of {args.repeats} runs "
-          f"({args.slow_repeats} for the per-step reference)\n")
+    print(
+        f"tau = {TAU:g}, threshold = {THRESHOLD:g}; medians of {args.repeats} runs "
+        f"({args.slow_repeats} for the per-step reference)\n"
+    )
 
     # the three do the same work: check before timing
     expected = lfilter([1 / TAU], [1, -(1 - 1 / TAU)], raster, axis=-1)
@@ -88,19 +93,29 @@ def main(argv=None):
     t_lfilter = median_time(lambda: lfilter([1 / TAU], [1, -(1 - 1 / TAU)], raster, axis=-1), args.repeats)
     print(f"  scipy.signal.lfilter (baseline)   {t_lfilter * 1e3:9.2f} ms", flush=True)
     t_fast = median_time(lambda: neurons.li(raster, TAU), args.repeats)
-    print(f"  neurons.li (vectorised)           {t_fast * 1e3:9.2f} ms   {t_fast / t_lfilter:6.2f} x lfilter"
-          f"   (goal <= 2x: {'met' if t_fast <= 2 * t_lfilter else 'NOT met'})", flush=True)
+    print(
+        f"  neurons.li (vectorised)           {t_fast * 1e3:9.2f} ms   {t_fast / t_lfilter:6.2f} x lfilter"
+        f"   (goal <= 2x: {'met' if t_fast <= 2 * t_lfilter else 'NOT met'})",
+        flush=True,
+    )
     t_ref = median_time(lambda: reference.li_time_surface(raster, TAU), args.slow_repeats)
-    print(f"  reference.li_time_surface (loop)  {t_ref * 1e3:9.2f} ms   {t_ref / t_lfilter:6.1f} x lfilter, "
-          f"{t_ref / t_fast:6.1f} x vectorised", flush=True)
+    print(
+        f"  reference.li_time_surface (loop)  {t_ref * 1e3:9.2f} ms   {t_ref / t_lfilter:6.1f} x lfilter, "
+        f"{t_ref / t_fast:6.1f} x vectorised",
+        flush=True,
+    )
 
     print("LIF surface", flush=True)
     t_lif_fast = median_time(lambda: neurons.lif(raster, TAU, THRESHOLD), args.repeats)
-    print(f"  neurons.lif (vectorised)          {t_lif_fast * 1e3:9.2f} ms   {t_lif_fast / t_lfilter:6.2f} x LI lfilter",
-          flush=True)
+    print(
+        f"  neurons.lif (vectorised)          {t_lif_fast * 1e3:9.2f} ms   {t_lif_fast / t_lfilter:6.2f} x LI lfilter",
+        flush=True,
+    )
     t_lif_ref = median_time(lambda: reference.lif_time_surface(raster, TAU, THRESHOLD), args.slow_repeats)
-    print(f"  reference.lif_time_surface (loop) {t_lif_ref * 1e3:9.2f} ms   {t_lif_ref / t_lif_fast:6.1f} x vectorised",
-          flush=True)
+    print(
+        f"  reference.lif_time_surface (loop) {t_lif_ref * 1e3:9.2f} ms   {t_lif_ref / t_lif_fast:6.1f} x vectorised",
+        flush=True,
+    )
 
     print(f"16 taus ({TAUS[0]:g} .. {TAUS[-1]:g}, log-spaced): one LI + one LIF surface each", flush=True)
 
@@ -115,8 +130,10 @@ def main(argv=None):
 
     t16 = median_time(sixteen, 3)
     t16_lfilter = median_time(sixteen_lfilter, 3)
-    print(f"  neurons.li + neurons.lif          {t16 * 1e3:9.1f} ms total   (goal < 1000 ms: "
-          f"{'met' if t16 < 1.0 else 'NOT met'})")
+    print(
+        f"  neurons.li + neurons.lif          {t16 * 1e3:9.1f} ms total   (goal < 1000 ms: "
+        f"{'met' if t16 < 1.0 else 'NOT met'})"
+    )
     print(f"  baseline: 16 x lfilter (LI only)  {t16_lfilter * 1e3:9.1f} ms total")
 
 

@@ -21,6 +21,7 @@ Usage:
     .venv/bin/python bench/bench_sliders.py [--site _build/html] [--page book/module1/neurons.html]
            [--presses 20] [--threshold 0.1] [--skip-browser]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,12 +43,17 @@ def bench_precompute(threshold: float, repeats: int = 3) -> None:
     import numpy as np
     from course import sliders
     from solutions.neurons import li, lif
+
     raster = sliders.sample_raster()
     runs, base = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        frames = [sliders.li_trace_frames(), sliders.lif_trace_frames(),
-                  sliders.li_surface_frames(raster), sliders.lif_surface_frames(raster, threshold)]
+        frames = [
+            sliders.li_trace_frames(),
+            sliders.lif_trace_frames(),
+            sliders.li_surface_frames(raster),
+            sliders.lif_surface_frames(raster, threshold),
+        ]
         runs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         x = np.ones(sliders.TRACE_STEPS)
@@ -59,14 +65,20 @@ def bench_precompute(threshold: float, repeats: int = 3) -> None:
         base.append(time.perf_counter() - t0)
     n = sum(len(f.pngs) for f in frames)
     size = sum(len(p) for f in frames for p in f.pngs)
-    print(f"precompute: {n} frames of 4 sliders (raster {raster.shape}, threshold {threshold}): "
-          f"median {statistics.median(runs):.2f} s over {repeats} runs (goal < 10 s)")
+    print(
+        f"precompute: {n} frames of 4 sliders (raster {raster.shape}, threshold {threshold}): "
+        f"median {statistics.median(runs):.2f} s over {repeats} runs (goal < 10 s)"
+    )
     for name, f in zip(("li trace", "lif trace", "li surface", "lif surface"), frames):
-        print(f"    {name:12s} {len(f.pngs)} frames {f.size[0]}x{f.size[1]} px, "
-              f"{sum(map(len, f.pngs)) / 1e3:7.1f} kB PNG, last run {f.seconds:.2f} s")
-    print(f"  baseline: the models alone, same taus: median {statistics.median(base):.2f} s "
-          f"(drawing = {statistics.median(runs) - statistics.median(base):.2f} s); "
-          f"frames {size / 1e3:.0f} kB as PNG, {size * 4 / 3 / 1e3:.0f} kB as base64 in a page")
+        print(
+            f"    {name:12s} {len(f.pngs)} frames {f.size[0]}x{f.size[1]} px, "
+            f"{sum(map(len, f.pngs)) / 1e3:7.1f} kB PNG, last run {f.seconds:.2f} s"
+        )
+    print(
+        f"  baseline: the models alone, same taus: median {statistics.median(base):.2f} s "
+        f"(drawing = {statistics.median(runs) - statistics.median(base):.2f} s); "
+        f"frames {size / 1e3:.0f} kB as PNG, {size * 4 / 3 / 1e3:.0f} kB as base64 in a page"
+    )
 
 
 SHARED = re.compile(r"(^|/)(_static|vendor)/")
@@ -80,8 +92,14 @@ def page_weight(site, rel: str, browser) -> dict:
     page.on("request", lambda r: urls.append(r.url))
     page.goto(site.page_url(rel), wait_until="networkidle")
     context.close()
-    kinds = {"page html": 0, "images": 0, "other page files": 0, "shared assets": 0,
-             "data: URIs (inline)": 0, "remote": 0}
+    kinds = {
+        "page html": 0,
+        "images": 0,
+        "other page files": 0,
+        "shared assets": 0,
+        "data: URIs (inline)": 0,
+        "remote": 0,
+    }
     seen = set()
     shared = {}
     for url in urls:
@@ -100,11 +118,16 @@ def page_weight(site, rel: str, browser) -> dict:
         if path == rel:
             kinds["page html"] += size
             html = f.read_text(encoding="utf-8")
-            m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)'
-                          r'</script>', html, re.S)
+            m = re.search(
+                r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)'
+                r"</script>",
+                html,
+                re.S,
+            )
             kinds["of which widget state"] = len(m.group(1).encode()) if m else 0
             kinds["of which slider frames"] = sum(
-                len(s) for s in re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", html))
+                len(s) for s in re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", html)
+            )
         elif SHARED.search(path):
             kinds["shared assets"] += size
             shared[path] = size
@@ -112,8 +135,7 @@ def page_weight(site, rel: str, browser) -> dict:
             kinds["images"] += size
         else:
             kinds["other page files"] += size
-    kinds["total (page html + images + other)"] = (kinds["page html"] + kinds["images"]
-                                                   + kinds["other page files"])
+    kinds["total (page html + images + other)"] = kinds["page html"] + kinds["images"] + kinds["other page files"]
     kinds["shared"] = shared
     return kinds
 
@@ -166,10 +188,12 @@ def latency(site, rel: str, browser, presses: int):
             key = keys[i % len(keys)]
             page.focus(focus_sel)
             # (wrapped in a function returning nothing: evaluate would await the promise)
-            page.evaluate(f"() => {{ window.__p = measureOne({root_js}, () => {{ const i = "
-                          f"[...({root_js}).querySelectorAll('img.tau-frame')]"
-                          f".find(i => i.offsetParent !== null);"
-                          f" return i && i.getAttribute('src'); }}); }}")
+            page.evaluate(
+                f"() => {{ window.__p = measureOne({root_js}, () => {{ const i = "
+                f"[...({root_js}).querySelectorAll('img.tau-frame')]"
+                f".find(i => i.offsetParent !== null);"
+                f" return i && i.getAttribute('src'); }}); }}"
+            )
             page.keyboard.press(key)
             page.wait_for_function(f"window.__rec.length >= {i + 1}", timeout=10_000)
         return page.evaluate("window.__rec")
@@ -179,12 +203,10 @@ def latency(site, rel: str, browser, presses: int):
         root = f"document.querySelectorAll('.tau-slider')[{s}]"
         page.locator(".tau-slider").nth(s).scroll_into_view_if_needed()
         # from the middle, right then left keeps the handle inside the range
-        widget += run(root, f".tau-slider >> nth={s} >> .noUi-handle",
-                      ["ArrowRight", "ArrowLeft"])
+        widget += run(root, f".tau-slider >> nth={s} >> .noUi-handle", ["ArrowRight", "ArrowLeft"])
     page.evaluate(BASELINE_HTML)
     page.locator("#bench-baseline").scroll_into_view_if_needed()
-    base = run("document.getElementById('bench-baseline')", "#bench-baseline input",
-               ["ArrowRight", "ArrowLeft"])
+    base = run("document.getElementById('bench-baseline')", "#bench-baseline input", ["ArrowRight", "ArrowLeft"])
     context.close()
     return n, widget, base
 
@@ -204,6 +226,7 @@ def main(argv=None) -> int:
         return 0
     import browser as B
     from playwright.sync_api import sync_playwright
+
     site_root = Path(args.site)
     B.check_site_built(site_root)
     with B.SiteServer(site_root) as site, sync_playwright() as pw:
@@ -211,32 +234,43 @@ def main(argv=None) -> int:
         w = page_weight(site, args.page, chromium)
         b = page_weight(site, args.baseline_page, chromium)
         total = w["total (page html + images + other)"]
-        print(f"page weight: {args.page}: {total / MB:.2f} MB (goal < 3 MB) = "
-              f"html {w['page html'] / MB:.2f} MB (widget state {w.get('of which widget state', 0) / MB:.2f} MB, "
-              f"of it slider frames {w.get('of which slider frames', 0) / MB:.2f} MB) + images "
-              f"{w['images'] / MB:.2f} MB + other {w['other page files'] / MB:.2f} MB; "
-              f"not counted: shared site assets {w['shared assets'] / MB:.2f} MB "
-              f"(cached across pages); remote requests: {w['remote']}")
-        print(f"  baseline: {args.baseline_page}: "
-              f"{b['total (page html + images + other)'] / MB:.2f} MB page + "
-              f"{b['shared assets'] / MB:.2f} MB shared assets")
+        print(
+            f"page weight: {args.page}: {total / MB:.2f} MB (goal < 3 MB) = "
+            f"html {w['page html'] / MB:.2f} MB (widget state {w.get('of which widget state', 0) / MB:.2f} MB, "
+            f"of it slider frames {w.get('of which slider frames', 0) / MB:.2f} MB) + images "
+            f"{w['images'] / MB:.2f} MB + other {w['other page files'] / MB:.2f} MB; "
+            f"not counted: shared site assets {w['shared assets'] / MB:.2f} MB "
+            f"(cached across pages); remote requests: {w['remote']}"
+        )
+        print(
+            f"  baseline: {args.baseline_page}: "
+            f"{b['total (page html + images + other)'] / MB:.2f} MB page + "
+            f"{b['shared assets'] / MB:.2f} MB shared assets"
+        )
         extra = {p: v for p, v in w["shared"].items() if p not in b["shared"]}
-        print(f"  shared assets the chapter loads and the baseline page does not (embed.js etc.; "
-              f"served uncompressed): {sum(extra.values()) / MB:.2f} MB: "
-              + ", ".join(f"{Path(p).name} {v / MB:.2f} MB" for p, v in
-                          sorted(extra.items(), key=lambda kv: -kv[1])[:4]))
-        print(f"  first visit to the chapter, everything not cached by another page: "
-              f"{(total + sum(extra.values())) / MB:.2f} MB")
+        print(
+            f"  shared assets the chapter loads and the baseline page does not (embed.js etc.; "
+            f"served uncompressed): {sum(extra.values()) / MB:.2f} MB: "
+            + ", ".join(f"{Path(p).name} {v / MB:.2f} MB" for p, v in sorted(extra.items(), key=lambda kv: -kv[1])[:4])
+        )
+        print(
+            f"  first visit to the chapter, everything not cached by another page: "
+            f"{(total + sum(extra.values())) / MB:.2f} MB"
+        )
         n, widget, base = latency(site, args.page, chromium, args.presses)
         chromium.close()
     dom = statistics.median(r[0] for r in widget)
     paint = statistics.median(r[1] for r in widget)
-    print(f"latency: key press -> new frame, {n} sliders x {args.presses} presses: median "
-          f"{dom:.1f} ms in the DOM, {paint:.1f} ms to the next animation frame (goal < 50 ms); "
-          f"max {max(r[1] for r in widget):.1f} ms")
-    print(f"  baseline: native <input type=range> swapping two <img>: median "
-          f"{statistics.median(r[0] for r in base):.1f} ms DOM, "
-          f"{statistics.median(r[1] for r in base):.1f} ms next frame")
+    print(
+        f"latency: key press -> new frame, {n} sliders x {args.presses} presses: median "
+        f"{dom:.1f} ms in the DOM, {paint:.1f} ms to the next animation frame (goal < 50 ms); "
+        f"max {max(r[1] for r in widget):.1f} ms"
+    )
+    print(
+        f"  baseline: native <input type=range> swapping two <img>: median "
+        f"{statistics.median(r[0] for r in base):.1f} ms DOM, "
+        f"{statistics.median(r[1] for r in base):.1f} ms next frame"
+    )
     return 0
 
 

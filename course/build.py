@@ -30,16 +30,27 @@ from course.manifest import COURSE_DIR, MANIFEST, ROOT, Module
 
 #: Course-wide inputs whose change makes every module's notebooks out of date (each module
 #: adds its manifest, chapter, answers, companions, Python and [build] inputs).
-COURSE_INPUTS = [REQUIREMENTS, ROOT / "_config.yml", COURSE_DIR / "nbgrader_config.py",
-                 *sorted((ROOT / "course").glob("*.py"))]
+COURSE_INPUTS = [
+    REQUIREMENTS,
+    ROOT / "_config.yml",
+    COURSE_DIR / "nbgrader_config.py",
+    *sorted((ROOT / "course").glob("*.py")),
+]
 STAMPS = ROOT / ".stamps"  # marker files (never committed), as in the Makefile
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # every zip entry's date: rebuilds are byte-identical
 
 
 def inputs(module: Module) -> list[Path]:
     code = [module.code_file(role) for role in module.python]
-    return [*COURSE_INPUTS, module.folder / MANIFEST, module.chapter, *([module.answers] if module.answers else []),
-            *(src for src, _ in module.companions), *module.extra_inputs, *(p for p in code if p)]
+    return [
+        *COURSE_INPUTS,
+        module.folder / MANIFEST,
+        module.chapter,
+        *([module.answers] if module.answers else []),
+        *(src for src, _ in module.companions),
+        *module.extra_inputs,
+        *(p for p in code if p),
+    ]
 
 
 def digest(module: Module) -> str:
@@ -88,8 +99,13 @@ def venv_env() -> dict:
 
 
 def step_release(module: Module) -> None:
-    cmd = [str(Path(sys.executable).with_name("nbgrader")), "generate_assignment", module.assignment,
-           "--force", "--log-level=WARN"]
+    cmd = [
+        str(Path(sys.executable).with_name("nbgrader")),
+        "generate_assignment",
+        module.assignment,
+        "--force",
+        "--log-level=WARN",
+    ]
     print(f"[notebooks] {' '.join(cmd[1:])} (in grader/)", flush=True)
     subprocess.run(cmd, cwd=COURSE_DIR, check=True, env=venv_env())
 
@@ -101,8 +117,9 @@ def step_download(module: Module) -> None:
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(module.release_dir.rglob("*")):
             if path.is_file() and ".ipynb_checkpoints" not in path.parts:
-                info = zipfile.ZipInfo(f"{module.assignment}/{path.relative_to(module.release_dir)}",
-                                       date_time=ZIP_DATE)
+                info = zipfile.ZipInfo(
+                    f"{module.assignment}/{path.relative_to(module.release_dir)}", date_time=ZIP_DATE
+                )
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, path.read_bytes())
     tmp.replace(out)

@@ -43,8 +43,14 @@ from functools import cached_property
 import nbformat
 
 from course import stubs
-from course.chapter import (SourceError, equation_numbers, figure_description, model_answers,
-                            myst_to_jupyter, read_chapter)
+from course.chapter import (
+    SourceError,
+    equation_numbers,
+    figure_description,
+    model_answers,
+    myst_to_jupyter,
+    read_chapter,
+)
 from course.environment import environment_cell_source
 from course.manifest import Module
 from course.points import EXTRA_CREDIT_KEY, POINTS_MARK, points_table_markdown
@@ -86,8 +92,14 @@ class Context:
 
 
 def nbgrader_meta(grade_id, *, solution=False, grade=False, locked=False, points=None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA,
-            "solution": solution, "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": SCHEMA,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return meta
@@ -151,13 +163,14 @@ def hidden_cell_source(check, task: str, optional: bool, assignment: str) -> str
     unit = kind if check.points != 1 else kind[:-1]
     smoke = check.smoke_code()
     if optional:
-        smoke = (f"try:\n    {smoke}\nexcept NotImplementedError:\n"
-                 f"    print({skipped_message(task)!r})")
-    return (f"# `{check.name}` must be defined and run; hidden tests ({check.points:g} {unit}) "
-            f"check it on many inputs when your notebook is graded.\n{smoke}\n"
-            f"### BEGIN HIDDEN TESTS\nfrom {HIDDEN_ENTRY} import checks_of\n"
-            f"run_check = checks_of({assignment!r})\n"
-            f"run_check({check.grade_id!r}, globals())\n### END HIDDEN TESTS")
+        smoke = f"try:\n    {smoke}\nexcept NotImplementedError:\n    print({skipped_message(task)!r})"
+    return (
+        f"# `{check.name}` must be defined and run; hidden tests ({check.points:g} {unit}) "
+        f"check it on many inputs when your notebook is graded.\n{smoke}\n"
+        f"### BEGIN HIDDEN TESTS\nfrom {HIDDEN_ENTRY} import checks_of\n"
+        f"run_check = checks_of({assignment!r})\n"
+        f"run_check({check.grade_id!r}, globals())\n### END HIDDEN TESTS"
+    )
 
 
 def manual_cell_source(head: str, answer: str) -> str:
@@ -174,10 +187,12 @@ def manual_cell_source(head: str, answer: str) -> str:
 def optional_call_source(function: str, task: str) -> str:
     """The locked cell after an optional task's function: shows what it returns, or says the task
     was skipped while the function is still the stub."""
-    return (f"# Shows what your `{function}()` returns (optional Task {task}).\n"
-            f"from IPython.display import display\n\ntry:\n    shown = {function}()\n"
-            f"except NotImplementedError:\n    print({skipped_message(task)!r})\n"
-            f"else:\n    if shown is not None:\n        display(shown)")
+    return (
+        f"# Shows what your `{function}()` returns (optional Task {task}).\n"
+        f"from IPython.display import display\n\ntry:\n    shown = {function}()\n"
+        f"except NotImplementedError:\n    print({skipped_message(task)!r})\n"
+        f"else:\n    if shown is not None:\n        display(shown)"
+    )
 
 
 # ---------------------------------------------------------------- role handlers
@@ -204,8 +219,11 @@ def role_hidden(cell, n, ctx):
     if gid not in ctx.checks:
         raise SourceError(f"cell {n}: no check {gid!r} in the module's checks")
     check, task, optional = ctx.checks[gid], ctx.module.task_of(gid).number, ctx.optional(gid)
-    new = _code(hidden_cell_source(check, task, optional, ctx.module.assignment), cell,
-                nbgrader_meta(gid, grade=True, locked=True, points=0 if optional else check.points))
+    new = _code(
+        hidden_cell_source(check, task, optional, ctx.module.assignment),
+        cell,
+        nbgrader_meta(gid, grade=True, locked=True, points=0 if optional else check.points),
+    )
     if optional:
         new.metadata[EXTRA_CREDIT_KEY] = check.points
     return [new]
@@ -214,10 +232,12 @@ def role_hidden(cell, n, ctx):
 def role_test(cell, n, ctx):
     gid = cell.metadata.get("grade_id")
     if ctx.optional(gid):
-        raise SourceError(f"cell {n}: a visible test of optional Task {ctx.module.task_of(gid).number} "
-                          "would stop Run All")
-    return [_code(cell.source, cell, nbgrader_meta(gid, grade=True, locked=True,
-                                                   points=float(cell.metadata["points"])))]
+        raise SourceError(
+            f"cell {n}: a visible test of optional Task {ctx.module.task_of(gid).number} would stop Run All"
+        )
+    return [
+        _code(cell.source, cell, nbgrader_meta(gid, grade=True, locked=True, points=float(cell.metadata["points"])))
+    ]
 
 
 def _model_answer(cell, n, ctx) -> str:
@@ -237,15 +257,20 @@ def role_answer(cell, n, ctx):
 
 def role_manual(cell, n, ctx):
     gid = cell.metadata.get("grade_id")
-    new = _code(manual_cell_source(cell.source, _model_answer(cell, n, ctx)), cell,
-                nbgrader_meta(gid, solution=True, grade=True))
+    new = _code(
+        manual_cell_source(cell.source, _model_answer(cell, n, ctx)),
+        cell,
+        nbgrader_meta(gid, solution=True, grade=True),
+    )
     new.metadata["nbgrader"]["points"] = _hand_points(new, cell, ctx.optional(gid))
     if not ctx.optional(gid):
         return [new]
     task = ctx.module.task_of(gid).number
     if "function" not in cell.metadata:
-        raise SourceError(f"cell {n}: optional Task {task}'s code answer needs `function` "
-                          "(a stub outside a function would stop Run All)")
+        raise SourceError(
+            f"cell {n}: optional Task {task}'s code answer needs `function` "
+            "(a stub outside a function would stop Run All)"
+        )
     # the next cell runs the function, or says the task was skipped
     call = nbformat.v4.new_code_cell(optional_call_source(cell.metadata["function"], task))
     call.metadata["nbgrader"] = nbgrader_meta(f"{gid}-show", locked=True)
@@ -282,15 +307,25 @@ def role_shown(cell, n, ctx):
     code_id = ctx.next_id("code")
     alt = figure_description(cell)
     if alt:
-        out.append(_prose(f"*The figure below, described:* {alt}", nbformat.v4.new_markdown_cell(),
-                          f"{code_id}-description"))
+        out.append(
+            _prose(f"*The figure below, described:* {alt}", nbformat.v4.new_markdown_cell(), f"{code_id}-description")
+        )
     out.append(_code(cell.source, cell, nbgrader_meta(code_id, locked=True)))
     return out
 
 
-ROLES = {"book": role_book, "solution": role_solution, "hidden": role_hidden, "test": role_test,
-         "answer": role_answer, "manual": role_manual, "provided": role_provided,
-         "environment": role_environment, None: role_shown, "notebook": role_shown}
+ROLES = {
+    "book": role_book,
+    "solution": role_solution,
+    "hidden": role_hidden,
+    "test": role_test,
+    "answer": role_answer,
+    "manual": role_manual,
+    "provided": role_provided,
+    "environment": role_environment,
+    None: role_shown,
+    "notebook": role_shown,
+}
 
 
 # ---------------------------------------------------------------- the orchestrator
@@ -310,7 +345,7 @@ def _generate(chapter, ctx) -> list:
         if role not in ROLES:
             raise SourceError(f"cell {n}: unknown course role {role!r}")
         for new in ROLES[role](cell, n, ctx):
-            if "nbgrader" in new.metadata:      # (prose cells carry their own id)
+            if "nbgrader" in new.metadata:  # (prose cells carry their own id)
                 new.id = cell_id(new.metadata["nbgrader"]["grade_id"])
             cells.append(new)
     return cells
@@ -325,9 +360,10 @@ def _fill_points_table(cells, module) -> None:
 
 def _notebook(cells) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                  "name": "python3"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
     nbformat.validate(nb)
     return nb
 

@@ -62,8 +62,9 @@ def model_answers(module: Module) -> dict[str, str]:
 
 def equation_numbers(cells) -> dict[str, int]:
     """Labels of the chapter's numbered equations, numbered in order of appearance."""
-    labels = [m.group(1) for c in cells if c.cell_type == "markdown" for m in MATH_BLOCK.finditer(c.source)
-              if m.group(1)]
+    labels = [
+        m.group(1) for c in cells if c.cell_type == "markdown" for m in MATH_BLOCK.finditer(c.source) if m.group(1)
+    ]
     return {label: n for n, label in enumerate(labels, 1)}
 
 

@@ -54,7 +54,8 @@ def check_not_hand_edited(module: Module) -> None:
         f"the build would overwrite it. It is made from "
         f"{module.chapter.relative_to(COURSE_DIR.parent)} and the code named in "
         f"{(module.folder / MANIFEST).relative_to(COURSE_DIR.parent)}: make the change there. "
-        f"To discard the hand edit, run `{DISCARD}`.")
+        f"To discard the hand edit, run `{DISCARD}`."
+    )
 
 
 def graded_cells(cells) -> dict[str, set[str]]:
@@ -88,8 +89,12 @@ def recorded_cells(module: Module, gradebook: Path = GRADEBOOK) -> dict[str, set
             return None
         if not nb.submissions:
             return None
-        return {"grade": {c.name for c in nb.grade_cells}, "solution": {c.name for c in nb.solution_cells},
-                "task": {c.name for c in nb.task_cells}, "source": {c.name for c in nb.source_cells}}
+        return {
+            "grade": {c.name for c in nb.grade_cells},
+            "solution": {c.name for c in nb.solution_cells},
+            "task": {c.name for c in nb.task_cells},
+            "source": {c.name for c in nb.source_cells},
+        }
 
 
 def _listed(verb: str, ids: list[str], shown: int = 6) -> str:
@@ -120,4 +125,5 @@ def check_structure(module: Module, nb, gradebook: Path = GRADEBOOK) -> None:
         f"or removing one renumbers the ones after it). Nothing was deleted or written. Prose "
         f"can change freely; to check more inputs, add cases to the existing check (no new "
         f"cell needed); to grade something new, put it in a new assignment; or revert the "
-        f"cell change in {module.chapter.name}.")
+        f"cell change in {module.chapter.name}."
+    )

@@ -23,8 +23,9 @@ def launch_links(links: dict | None = None) -> dict[str, str]:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo):
         raise SourceError(f"course_links.repository must be a GitHub 'owner/name', got {repo!r}")
     if hub:
-        query = urlencode({"repo": f"https://github.com/{repo}", "branch": branch,
-                           "urlpath": f"lab/tree/{repo.split('/')[1]}/{path}"})
+        query = urlencode(
+            {"repo": f"https://github.com/{repo}", "branch": branch, "urlpath": f"lab/tree/{repo.split('/')[1]}/{path}"}
+        )
         out["JupyterHub"] = f"{hub}/hub/user-redirect/git-pull?{query}"
     out["Colab"] = f"https://colab.research.google.com/github/{repo}/blob/{quote(branch)}/{quote(path)}"
     return out
@@ -37,6 +38,7 @@ def launch_links_html(links: dict | None = None) -> str:
     found = launch_links(links)
     if not found:
         return ""
-    items = " · ".join(f"<a href='{escape(url)}'>Open the assignment in {escape(name)}</a>"
-                       for name, url in found.items())
+    items = " · ".join(
+        f"<a href='{escape(url)}'>Open the assignment in {escape(name)}</a>" for name, url in found.items()
+    )
     return f"<p class='launch-links'>{items}</p>"

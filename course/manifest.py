@@ -107,8 +107,7 @@ class Module:
         """The task a graded cell belongs to: the task with the longest matching prefix."""
         found = [t for t in self.tasks if grade_id.startswith(t.prefix)]
         if not found:
-            raise ManifestError(f"grade_id {grade_id!r} matches no task prefix in "
-                                f"{self.folder / MANIFEST} [tasks]")
+            raise ManifestError(f"grade_id {grade_id!r} matches no task prefix in {self.folder / MANIFEST} [tasks]")
         return max(found, key=lambda t: len(t.prefix))
 
     def is_optional(self, grade_id: str) -> bool:
@@ -155,12 +154,17 @@ def load(folder: Path) -> Module:
         data = tomllib.loads(where.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ManifestError(f"{where}: {err}") from None
-    python = {role: entry if not entry.endswith(".py") else str(_existing(folder, entry, where))
-              for role, entry in data.get("python", {}).items()}
-    tasks = tuple(Task(str(num), _need(t, "prefix", where), bool(t.get("optional", False)))
-                  for num, t in data.get("tasks", {}).items())
-    extra = tuple(p.resolve() for pattern in data.get("build", {}).get("inputs", [])
-                  for p in sorted(folder.glob(pattern)))
+    python = {
+        role: entry if not entry.endswith(".py") else str(_existing(folder, entry, where))
+        for role, entry in data.get("python", {}).items()
+    }
+    tasks = tuple(
+        Task(str(num), _need(t, "prefix", where), bool(t.get("optional", False)))
+        for num, t in data.get("tasks", {}).items()
+    )
+    extra = tuple(
+        p.resolve() for pattern in data.get("build", {}).get("inputs", []) for p in sorted(folder.glob(pattern))
+    )
     return Module(
         folder=folder.resolve(),
         assignment=_need(data, "assignment", where),
@@ -168,8 +172,7 @@ def load(folder: Path) -> Module:
         notebook=_need(data, "notebook", where),
         answers=_existing(folder, data["answers"], where) if "answers" in data else None,
         python=python,
-        companions=tuple((_existing(folder, here, where), there)
-                         for there, here in data.get("companions", {}).items()),
+        companions=tuple((_existing(folder, here, where), there) for there, here in data.get("companions", {}).items()),
         tasks=tasks,
         heavy_modules=tuple(data.get("grading", {}).get("heavy_modules", [])),
         extra_inputs=extra,
@@ -206,8 +209,9 @@ def modules(root: Path = ROOT) -> tuple[Module, ...]:
         if (folder / MANIFEST).exists() and folder not in seen.values():
             module = load(folder)
             if module.assignment in seen:
-                raise ManifestError(f"assignment {module.assignment!r} is named by both "
-                                    f"{seen[module.assignment]} and {folder}")
+                raise ManifestError(
+                    f"assignment {module.assignment!r} is named by both {seen[module.assignment]} and {folder}"
+                )
             seen[module.assignment] = folder
             found.append(module)
     return tuple(found)
@@ -235,8 +239,7 @@ def module(assignment: str | None = None) -> Module:
     for m in every:
         if m.assignment == assignment:
             return m
-    raise ManifestError(f"no module has assignment {assignment!r} (known: "
-                        f"{', '.join(m.assignment for m in every)})")
+    raise ManifestError(f"no module has assignment {assignment!r} (known: {', '.join(m.assignment for m in every)})")
 
 
 if __name__ == "__main__":  # `python -m course.manifest`: every module's assignment id, one a line

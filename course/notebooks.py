@@ -28,10 +28,20 @@ from pathlib import Path
 from course import build as _build
 from course import cells, chapter, manifest, points
 from course.cells import cell_id, manual_cell_source, skipped_message  # noqa: F401 (public names)
-from course.chapter import (SourceError, course_links, equation_numbers, figure_description,  # noqa: F401
-                            site_url)
-from course.environment import (REQUIREMENTS, STUDENT_PACKAGES, environment_cell_source,  # noqa: F401
-                                pinned_versions, student_requirements)
+from course.chapter import (
+    SourceError,
+    course_links,  # noqa: F401
+    equation_numbers,  # noqa: F401
+    figure_description,  # noqa: F401
+    site_url,  # noqa: F401
+)
+from course.environment import (
+    REQUIREMENTS,  # noqa: F401
+    STUDENT_PACKAGES,  # noqa: F401
+    environment_cell_source,  # noqa: F401
+    pinned_versions,  # noqa: F401
+    student_requirements,
+)
 from course.guards import GuardError
 from course.links import launch_links, launch_links_html  # noqa: F401
 from course.manifest import COURSE_DIR, ManifestError  # noqa: F401
@@ -125,14 +135,18 @@ def _source_errors() -> tuple[type, ...]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["build", "source", "student-requirements"],
-                        help="build: all steps; source: write the instructor notebook only; "
-                             "student-requirements: print the pip requirements the student "
-                             "notebook's environment cell names")
+    parser.add_argument(
+        "command",
+        choices=["build", "source", "student-requirements"],
+        help="build: all steps; source: write the instructor notebook only; "
+        "student-requirements: print the pip requirements the student "
+        "notebook's environment cell names",
+    )
     parser.add_argument("--assignment", help="only this module's assignment (default: every module)")
     parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
-    parser.add_argument("--discard-edits", action="store_true",
-                        help="overwrite a hand-edited instructor notebook (the edit is lost)")
+    parser.add_argument(
+        "--discard-edits", action="store_true", help="overwrite a hand-edited instructor notebook (the edit is lost)"
+    )
     args = parser.parse_args(argv)
     try:
         errors = _source_errors()

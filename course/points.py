@@ -39,8 +39,14 @@ def points_rows(cells, module: Module) -> tuple[list[tuple[str, ...]], float, fl
         total = p["autograded"] + p["manual"]
         optional = task in optional_tasks
         core, extra = (core, extra + total) if optional else (core + total, extra)
-        rows.append((f"{task} (optional)" if optional else task, f"{p['autograded']:g}", f"{p['manual']:g}",
-                     f"{total:g} extra credit" if optional else f"{total:g}"))
+        rows.append(
+            (
+                f"{task} (optional)" if optional else task,
+                f"{p['autograded']:g}",
+                f"{p['manual']:g}",
+                f"{total:g} extra credit" if optional else f"{total:g}",
+            )
+        )
     return rows, core, extra
 
 
@@ -60,8 +66,12 @@ def points_table_html(cells, module: Module) -> str:
     rows, core, extra = points_rows(cells, module)
     head = "".join(f"<th>{escape(h)}</th>" for h in POINTS_HEADER)
     body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
-    total = (f"<tr><th scope='row'>total</th><td></td><td></td>"
-             f"<td><strong>{core:g}</strong> + {extra:g} extra credit</td></tr>")
-    return (f"<table class='points-table'><caption>Points per task (the gradebook's maximum is "
-            f"{core:g}; optional tasks add extra credit)</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}{total}</tbody></table>")
+    total = (
+        f"<tr><th scope='row'>total</th><td></td><td></td>"
+        f"<td><strong>{core:g}</strong> + {extra:g} extra credit</td></tr>"
+    )
+    return (
+        f"<table class='points-table'><caption>Points per task (the gradebook's maximum is "
+        f"{core:g}; optional tasks add extra credit)</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}{total}</tbody></table>"
+    )

@@ -1,4 +1,5 @@
 """Spike rasters for the surface sliders: the shipped spoken digit and size reduction."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy as np
 def _loader():
     """The module's data loader (its manifest's ``data``, e.g. ``shd_data.py``)."""
     from course.manifest import module
+
     return module().code("data")
 
 
@@ -18,7 +20,7 @@ def sample_raster(index: int = 0, bin_width: float = 1e-3) -> np.ndarray:
 
 def check_raster(raster) -> np.ndarray:
     """A finite (channels, time) float32 array from a NumPy array, a nested list or a tensor."""
-    if hasattr(raster, "detach"):          # a torch tensor (torch itself is optional)
+    if hasattr(raster, "detach"):  # a torch tensor (torch itself is optional)
         raster = raster.detach().cpu().numpy()
     r = np.asarray(raster, dtype=np.float32)
     if r.ndim != 2 or min(r.shape) < 2:
@@ -37,7 +39,7 @@ def reduce_blocks(a: np.ndarray, shape: tuple, how: str = "mean") -> np.ndarray:
     out = a
     for axis, target in enumerate(shape):
         n = out.shape[axis]
-        f = -(-n // target)                      # ceil
+        f = -(-n // target)  # ceil
         if f <= 1:
             continue
         pad = (-n) % f

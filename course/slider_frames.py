@@ -18,6 +18,7 @@ reimplemented here) and carried by the widget (:mod:`course.tau_slider`) into th
 Each model is a small record of what differs (how to run it, what it draws on top, its
 title); ONE frame loop (:func:`frame_loop`) draws every frame of every model.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,20 +32,20 @@ import numpy as np
 
 
 # ---- parameters (named once) -------------------------------------------------------
-TRACE_TAUS = (1, 2, 4, 8, 16, 32, 64, 128)          # steps, log-spaced
-SURFACE_TAUS = (1, 2, 4, 8, 16, 32, 64, 128, 256)   # steps (= bins), log-spaced
-TRACE_STEPS = 200                                   # length of the trace inputs
-TRACE_CONSTANT = 1.0                                # constant input current
-TRACE_OSC_MAX_X = 8 * np.pi                         # cosine_signal(max_x): 4 periods
-TRACE_THRESHOLD = 0.5                               # LIF trace threshold (input in [0, 1])
-SURFACE_SHAPE = (350, 500)                          # shown channels x time bins
-SURFACE_LOG_RANGE = (1e-3, 1.0)                     # LI surface colour scale (log)
+TRACE_TAUS = (1, 2, 4, 8, 16, 32, 64, 128)  # steps, log-spaced
+SURFACE_TAUS = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # steps (= bins), log-spaced
+TRACE_STEPS = 200  # length of the trace inputs
+TRACE_CONSTANT = 1.0  # constant input current
+TRACE_OSC_MAX_X = 8 * np.pi  # cosine_signal(max_x): 4 periods
+TRACE_THRESHOLD = 0.5  # LIF trace threshold (input in [0, 1])
+SURFACE_SHAPE = (350, 500)  # shown channels x time bins
+SURFACE_LOG_RANGE = (1e-3, 1.0)  # LI surface colour scale (log)
 DPI = 100
-TRACE_SIZE_PX = (640, 400)                          # frame width x height, traces
-SURFACE_MARGINS_PX = (62, 46, 52, 110)              # left, bottom, top, right of the surface box
-SURFACE_CMAP = "magma"                              # perceptually uniform, dark = 0
-SURFACE_LEVELS = 192                                # colour-map steps (rest: greys, lines)
-SPIKE_COLOUR = "#3fd0ff"                            # LIF output spikes on the surface
+TRACE_SIZE_PX = (640, 400)  # frame width x height, traces
+SURFACE_MARGINS_PX = (62, 46, 52, 110)  # left, bottom, top, right of the surface box
+SURFACE_CMAP = "magma"  # perceptually uniform, dark = 0
+SURFACE_LEVELS = 192  # colour-map steps (rest: greys, lines)
+SPIKE_COLOUR = "#3fd0ff"  # LIF output spikes on the surface
 TEXT_COLOUR = "#222222"
 
 
@@ -54,6 +55,7 @@ class Frames:
 
     taus[k] is the tau of frame k, labels[k] its slider label, pngs[k] its PNG bytes,
     data[k] the arrays the frame draws (for tests), size the frame's (width, height)."""
+
     taus: tuple
     labels: list
     pngs: list
@@ -109,6 +111,7 @@ def palette_image(cmap, extra=()):
     antialiasing, and the few line colours (so surfaces and colour bars keep every shade)."""
     from PIL import Image
     from matplotlib.colors import to_rgb
+
     cols = [tuple(int(round(255 * c)) for c in cmap(i)[:3]) for i in range(cmap.N)]
     cols += [(g, g, g) for g in np.linspace(0, 255, 256 - cmap.N - len(extra)).round().astype(int)]
     cols += [tuple(int(round(255 * c)) for c in to_rgb(e)) for e in extra]
@@ -122,6 +125,7 @@ def figure_png(fig, palette=None) -> bytes:
     """Render a matplotlib figure to an 8-bit palette PNG (deterministic bytes): an
     adaptive palette for line plots, or the given fixed palette (surfaces)."""
     from PIL import Image
+
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())
     img = Image.fromarray(rgba[..., :3].copy(), "RGB")
@@ -137,6 +141,7 @@ def figure_png(fig, palette=None) -> bytes:
 def new_figure(width_px: int, height_px: int):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     return fig
@@ -154,12 +159,15 @@ def style_axes(ax):
 def default_style(func):
     """Draw with matplotlib's default style whatever rcParams the notebook has set, so the
     frames are the same in the book, a live notebook and the tests."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         import matplotlib
+
         with matplotlib.rc_context():
             matplotlib.rcdefaults()
             return func(*args, **kwargs)
+
     return wrapper
 
 
@@ -168,8 +176,9 @@ def default_style(func):
 Draw = Callable[[float, str], tuple]
 
 
-def frame_loop(fig, taus, label_of: Callable[[float], str], draw: Draw, palette=None,
-               started: float | None = None) -> Frames:
+def frame_loop(
+    fig, taus, label_of: Callable[[float], str], draw: Draw, palette=None, started: float | None = None
+) -> Frames:
     """Every frame of one slider: for each tau, update the figure and keep its PNG."""
     started = time.perf_counter() if started is None else started
     labels, pngs, data, titles = [], [], [], []
@@ -188,8 +197,6 @@ def models():
     """The module's reference fast paths ``li``, ``lif`` (its manifest's ``models``; never
     reimplemented here)."""
     from course.manifest import module
+
     code = module().code("models")
     return code.li, code.lif
-
-
-

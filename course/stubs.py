@@ -33,8 +33,11 @@ def _split_function(func) -> tuple[str, str, str]:
     if not isinstance(node, ast.FunctionDef):
         raise TypeError(f"{func!r} is not a plain function")
     first = node.body[0]
-    has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+    has_doc = (
+        isinstance(first, ast.Expr)
+        and isinstance(getattr(first, "value", None), ast.Constant)
         and isinstance(first.value.value, str)
+    )
     if not has_doc or len(node.body) < 2:
         raise ValueError(f"{node.name} needs a docstring and a body")
     lines = source.splitlines()

@@ -7,6 +7,7 @@ with a data: URI and alt text; ``widgets.Image`` has no alt text), so the widget
 myst-nb saves into the page carries every picture. The same widget works unchanged in
 JupyterLab / Jupyter Notebook with a live kernel.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,10 +16,10 @@ import ipywidgets as widgets
 
 from course.slider_frames import Frames
 
-START_INDEX = 3                                     # initial tau = 8 steps
-SLIDER_NAME = "time constant tau"                   # the range input's accessible name
-CHOICE_NAME = "time constant"                       # the drop-down's visible label
-CSS_CLASS = "tau-slider"                            # styled by book/_static/a11y.css
+START_INDEX = 3  # initial tau = 8 steps
+SLIDER_NAME = "time constant tau"  # the range input's accessible name
+CHOICE_NAME = "time constant"  # the drop-down's visible label
+CSS_CLASS = "tau-slider"  # styled by book/_static/a11y.css
 
 
 def frame_html(png: bytes, alt: str, size: tuple) -> str:
@@ -29,9 +30,11 @@ def frame_html(png: bytes, alt: str, size: tuple) -> str:
     w, h = size
     alt = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     b64 = base64.b64encode(png).decode("ascii")
-    return (f'<img class="tau-frame" src="data:image/png;base64,{b64}" alt="{alt}" '
-            f'width="{w}" height="{h}" style="width:100%;max-width:{w}px;height:auto;'
-            f'display:block">')
+    return (
+        f'<img class="tau-frame" src="data:image/png;base64,{b64}" alt="{alt}" '
+        f'width="{w}" height="{h}" style="width:100%;max-width:{w}px;height:auto;'
+        f'display:block">'
+    )
 
 
 class TauSlider(widgets.VBox):
@@ -52,8 +55,7 @@ class TauSlider(widgets.VBox):
     steps, in a live kernel. The model on the page is a plain VBox.
     """
 
-    def __init__(self, frames: Frames, description: str = CHOICE_NAME, tooltip: str = "",
-                 start: int = START_INDEX):
+    def __init__(self, frames: Frames, description: str = CHOICE_NAME, tooltip: str = "", start: int = START_INDEX):
         n = len(frames.pngs)
         start = min(max(int(start), 0), n - 1)
         w, _ = frames.size
@@ -61,23 +63,37 @@ class TauSlider(widgets.VBox):
         tip = tooltip or f"{description} tau"
         self.frames = frames
         self.stack = widgets.Stack(
-            [widgets.HTML(frame_html(png, title, frames.size))
-             for png, title in zip(frames.pngs, frames.titles)], selected_index=start)
-        self.choice = widgets.Dropdown(options=options, index=start, description=description,
-                                       tooltip=tip, style={"description_width": "initial"},
-                                       layout=widgets.Layout(width="auto", flex="0 0 auto"))
+            [widgets.HTML(frame_html(png, title, frames.size)) for png, title in zip(frames.pngs, frames.titles)],
+            selected_index=start,
+        )
+        self.choice = widgets.Dropdown(
+            options=options,
+            index=start,
+            description=description,
+            tooltip=tip,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="auto", flex="0 0 auto"),
+        )
         self.slider = widgets.SelectionSlider(
-            options=options, index=start, description=SLIDER_NAME, tooltip=tip,
-            continuous_update=True, readout=False,
-            layout=widgets.Layout(width="auto", flex="1 1 auto"))
-        self.links = (widgets.jslink((self.slider, "index"), (self.stack, "selected_index")),
-                      widgets.jslink((self.choice, "index"), (self.stack, "selected_index")))
+            options=options,
+            index=start,
+            description=SLIDER_NAME,
+            tooltip=tip,
+            continuous_update=True,
+            readout=False,
+            layout=widgets.Layout(width="auto", flex="1 1 auto"),
+        )
+        self.links = (
+            widgets.jslink((self.slider, "index"), (self.stack, "selected_index")),
+            widgets.jslink((self.choice, "index"), (self.stack, "selected_index")),
+        )
         controls = widgets.HBox([self.choice, self.slider], layout=widgets.Layout(width="100%"))
         super().__init__([controls, self.stack], layout=widgets.Layout(max_width=f"{w + 24}px"))
         self.add_class(CSS_CLASS)
 
 
-def tau_slider(frames: Frames, description: str = CHOICE_NAME, tooltip: str = "",
-               start: int = START_INDEX) -> TauSlider:
+def tau_slider(
+    frames: Frames, description: str = CHOICE_NAME, tooltip: str = "", start: int = START_INDEX
+) -> TauSlider:
     """A :class:`TauSlider` over ``frames``."""
     return TauSlider(frames, description, tooltip, start)

@@ -6,10 +6,13 @@ nbgrader's formgrader (enabled by its own install) shows students' notebooks; th
 extension (neurograder.server) gives those pages a Content-Security-Policy so nothing a student
 wrote can run in the instructor's session, and serves MathJax from the course (offline).
 """
+
 c = get_config()  # noqa: F821  (provided by jupyter)
 
-c.ServerApp.jpserver_extensions.update({
-    "nbgrader.server_extensions.formgrader": True,
-    "neurograder.server": True,      # loads after nbgrader's (alphabetical order)
-})
-c.ServerApp.ip = "127.0.0.1"       # the instructor's machine only
+c.ServerApp.jpserver_extensions.update(
+    {
+        "nbgrader.server_extensions.formgrader": True,
+        "neurograder.server": True,  # loads after nbgrader's (alphabetical order)
+    }
+)
+c.ServerApp.ip = "127.0.0.1"  # the instructor's machine only

@@ -9,12 +9,18 @@ formgrader's policy header comes from jupyter_server_config.py's extension). Pla
 `nbgrader validate` and students use; set NEUROGRADER_PLAIN=1 to autograde that way too
 (for comparisons only: it is not safe against hostile submissions).
 """
+
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, GetGrades,
-                                    IgnorePattern, LimitOutput, OverwriteKernelspec,
-                                    SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
@@ -45,19 +51,30 @@ from nbgrader.converters.autograde import Autograde  # noqa: E402
 
 _default_chain = list(Autograde.class_traits()["autograde_preprocessors"].default())
 _after_saving = _default_chain.index(SaveAutoGrades) + 1
-c.Autograde.autograde_preprocessors = (_default_chain[:_after_saving] + [SaveExtraCredit]
-                                       + _default_chain[_after_saving:])
+c.Autograde.autograde_preprocessors = (
+    _default_chain[:_after_saving] + [SaveExtraCredit] + _default_chain[_after_saving:]
+)
 
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
     from neurograder.hand_grades import FollowHandGrades
     from neurograder.late import ApplyExtensions, RefreshLatePenalty
-    from neurograder.pages import (FeedbackAccessibility, FeedbackExporter, FeedbackMathJax,
-                                   MarkExtraCredit, MarkUngraded, template_basedirs)
-    from neurograder.preprocessors import (NormalizeSubmission, SandboxExecute,
-                                           SanitizeStudentHTML, SaveAutoGradesOnce,
-                                           StripHiddenTests)
+    from neurograder.pages import (
+        FeedbackAccessibility,
+        FeedbackExporter,
+        FeedbackMathJax,
+        MarkExtraCredit,
+        MarkUngraded,
+        template_basedirs,
+    )
+    from neurograder.preprocessors import (
+        NormalizeSubmission,
+        SandboxExecute,
+        SanitizeStudentHTML,
+        SaveAutoGradesOnce,
+        StripHiddenTests,
+    )
 
     # the notebook is validated once, after an exporter's last preprocessor, not after each
     # (a notebook invalid at the end still fails; ~0.1 s per student)
@@ -65,18 +82,33 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.Autograde.sanitize_preprocessors = [NormalizeSubmission, OverwriteKernelspec]
     # (CheckCellMetadata is left out: NormalizeSubmission already rebuilt every nbgrader cell
     # from the source notebook, and validating twice cost ~0.25 s per student)
-    c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern,
-                                           ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGradesOnce, SaveExtraCredit, FollowHandGrades,
-                                           ApplyExtensions, AssignLatePenalties]
+    c.Autograde.autograde_preprocessors = [
+        SandboxExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGradesOnce,
+        SaveExtraCredit,
+        FollowHandGrades,
+        ApplyExtensions,
+        AssignLatePenalties,
+    ]
     # feedback: student HTML sanitised again, the late penalty from the current score (hand
     # grades included), ungraded hand-graded answers say so, MathJax
     # written next to each page (offline), WCAG repairs last; the page's Content-Security-Policy
     # and script tags come from our mathjax() macro, found first through template_basedirs()
     # (formgrader too)
-    c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentHTML, RefreshLatePenalty,
-                                        GetGrades, MarkUngraded, MarkExtraCredit, FeedbackMathJax,
-                                        CSSHTMLHeaderPreprocessor, FeedbackAccessibility]
+    c.GenerateFeedback.preprocessors = [
+        StripHiddenTests,
+        SanitizeStudentHTML,
+        RefreshLatePenalty,
+        GetGrades,
+        MarkUngraded,
+        MarkExtraCredit,
+        FeedbackMathJax,
+        CSSHTMLHeaderPreprocessor,
+        FeedbackAccessibility,
+    ]
     # optional tasks' cells show their extra credit ("2.0 extra credit", not "2.0 / 0.0")
     c.GenerateFeedback.exporter_class = FeedbackExporter
     c.HTMLExporter.extra_template_basedirs = template_basedirs()
@@ -89,4 +121,5 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.SandboxExecute.memory_mb = 1024
     # a submission holding symlinks, pipes or devices is refused before nbgrader copies it
     from neurograder.intake import guard_autograde
+
     guard_autograde()

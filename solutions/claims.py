@@ -61,11 +61,13 @@ CLAIMS: dict[str, Claim] = {}
 
 def claim(name: str, statement: str, *, holds: Callable[[Any], bool], text: Callable[[Any], str]):
     """Register the decorated function as the computation of claim ``name``."""
+
     def register(compute):
         if name in CLAIMS:
             raise ValueError(f"claim {name!r} is registered twice")
         CLAIMS[name] = Claim(name, statement, functools.cache(compute), holds, text)
         return compute
+
     return register
 
 
@@ -135,9 +137,12 @@ def _non_increasing(values) -> bool:
 
 
 # ---------------------------------------------------------------- leaky integrator
-@claim("li_memory_steps", "after a single input the LI voltage falls to 1/e of its first value after about tau steps",
-       holds=lambda v: abs(v["steps"] - v["tau"]) <= 1,
-       text=lambda v: f"{v['steps']}")
+@claim(
+    "li_memory_steps",
+    "after a single input the LI voltage falls to 1/e of its first value after about tau steps",
+    holds=lambda v: abs(v["steps"] - v["tau"]) <= 1,
+    text=lambda v: f"{v['steps']}",
+)
 def _li_memory():
     tau = 20.0
     out = li(np.r_[1.0, np.zeros(200)], tau)
@@ -145,36 +150,57 @@ def _li_memory():
     return {"tau": tau, "steps": steps}
 
 
-@claim("li_gain_slow_fast", "the LI passes a slow oscillation almost fully and damps a fast one (tau 20)",
-       holds=lambda v: v["slow"] > 0.9 and v["fast"] < 0.2 and v["slow"] > v["fast"],
-       text=lambda v: f"{v['slow']:.2f} of a slow oscillation (period 500 steps) but only {v['fast']:.2f} "
-                      f"of a fast one (period 10 steps)")
+@claim(
+    "li_gain_slow_fast",
+    "the LI passes a slow oscillation almost fully and damps a fast one (tau 20)",
+    holds=lambda v: v["slow"] > 0.9 and v["fast"] < 0.2 and v["slow"] > v["fast"],
+    text=lambda v: (
+        f"{v['slow']:.2f} of a slow oscillation (period 500 steps) but only {v['fast']:.2f} "
+        f"of a fast one (period 10 steps)"
+    ),
+)
 def _li_gain():
-    return {"slow": float(filters.li_gain(2 * math.pi / 500, 20.0)),
-            "fast": float(filters.li_gain(2 * math.pi / 10, 20.0))}
+    return {
+        "slow": float(filters.li_gain(2 * math.pi / 500, 20.0)),
+        "fast": float(filters.li_gain(2 * math.pi / 10, 20.0)),
+    }
 
 
 # ---------------------------------------------------------------- Task 3
-@claim("task3_threshold_band", "with a threshold just above the LI membrane's peak for the fastest signal "
-       "(max_x = 99 pi), the slow signal (5 pi) makes the neuron spike and the fastest does not; "
-       "just below that peak the fastest spikes too",
-       holds=lambda v: v["slow_spikes_above"] and v["fast_silent_above"] and v["fast_spikes_below"]
-       and 0.5 < v["fastest_peak"] < 1,
-       text=lambda v: f"{v['fastest_peak']:.3f}")
+@claim(
+    "task3_threshold_band",
+    "with a threshold just above the LI membrane's peak for the fastest signal "
+    "(max_x = 99 pi), the slow signal (5 pi) makes the neuron spike and the fastest does not; "
+    "just below that peak the fastest spikes too",
+    holds=lambda v: (
+        v["slow_spikes_above"] and v["fast_silent_above"] and v["fast_spikes_below"] and 0.5 < v["fastest_peak"] < 1
+    ),
+    text=lambda v: f"{v['fastest_peak']:.3f}",
+)
 def _threshold_band():
     tau, samples = filters.TASK3_TAU, filters.TASK3_SAMPLES
     peak = float(li(filters.cosine_batch([NYQUIST_MAX_X], samples), tau).max())
     slow, fast = 5 * math.pi, NYQUIST_MAX_X
     count = lambda max_x, th: int(filters.spike_count_sweep([max_x], tau, th, samples)[0])  # noqa: E731
-    return {"fastest_peak": peak, "slow_spikes_above": count(slow, peak + 0.005) > 0,
-            "fast_silent_above": count(fast, peak + 0.005) == 0, "fast_spikes_below": count(fast, peak - 0.005) > 0}
+    return {
+        "fastest_peak": peak,
+        "slow_spikes_above": count(slow, peak + 0.005) > 0,
+        "fast_silent_above": count(fast, peak + 0.005) == 0,
+        "fast_spikes_below": count(fast, peak - 0.005) > 0,
+    }
 
 
-@claim("task3_slow_peak", "the slow signal (5 pi) makes the Task 3 neuron spike for a threshold just below its "
-       "LI membrane's peak and not just above it, and that peak is above the fastest signal's",
-       holds=lambda v: v["spikes_below"] and not v["spikes_above"] and v["peak"] > CLAIMS["task3_threshold_band"]
-       .compute()["fastest_peak"],
-       text=lambda v: f"{v['peak']:.3f}")
+@claim(
+    "task3_slow_peak",
+    "the slow signal (5 pi) makes the Task 3 neuron spike for a threshold just below its "
+    "LI membrane's peak and not just above it, and that peak is above the fastest signal's",
+    holds=lambda v: (
+        v["spikes_below"]
+        and not v["spikes_above"]
+        and v["peak"] > CLAIMS["task3_threshold_band"].compute()["fastest_peak"]
+    ),
+    text=lambda v: f"{v['peak']:.3f}",
+)
 def _slow_peak():
     tau, slow = filters.TASK3_TAU, 5 * math.pi
     peak = float(li(filters.cosine_batch([slow]), tau).max())
@@ -182,27 +208,35 @@ def _slow_peak():
     return {"peak": peak, "spikes_below": count(peak - 0.005) > 0, "spikes_above": count(peak + 0.005) > 0}
 
 
-@claim("task3_spikes_at_5pi", "the Task 3 neuron spikes for max_x = 5 pi",
-       holds=lambda n: n > 0, text=lambda n: f"{n}")
+@claim("task3_spikes_at_5pi", "the Task 3 neuron spikes for max_x = 5 pi", holds=lambda n: n > 0, text=lambda n: f"{n}")
 def _spikes_5pi():
     return int(filters.spike_count_sweep([5 * math.pi])[0])
 
 
-@claim("aliasing_max_x", "max_x above 99 pi aliases: 99 pi + d looks like 99 pi - d, and 198 pi is constant",
-       holds=lambda v: v["mirror"] and v["constant_at_double"],
-       text=lambda v: f"{v['nyquist_pi']:g}")
+@claim(
+    "aliasing_max_x",
+    "max_x above 99 pi aliases: 99 pi + d looks like 99 pi - d, and 198 pi is constant",
+    holds=lambda v: v["mirror"] and v["constant_at_double"],
+    text=lambda v: f"{v['nyquist_pi']:g}",
+)
 def _aliasing():
     d = 7 * math.pi
     up, down = filters.cosine_batch([NYQUIST_MAX_X + d, NYQUIST_MAX_X - d])
     double = filters.cosine_batch([2 * NYQUIST_MAX_X])[0]
-    return {"nyquist_pi": NYQUIST_MAX_X / math.pi, "mirror": bool(np.allclose(up, down)),
-            "constant_at_double": bool(np.ptp(double) < 1e-9)}
+    return {
+        "nyquist_pi": NYQUIST_MAX_X / math.pi,
+        "mirror": bool(np.allclose(up, down)),
+        "constant_at_double": bool(np.ptp(double) < 1e-9),
+    }
 
 
 # ---------------------------------------------------------------- Task 4
-@claim("raster_fine_columns", "at 0.1 ms per bin the raster has thousands of columns, almost all empty",
-       holds=lambda v: v["columns"] > 1000 and v["filled_percent"] < 5,
-       text=lambda v: f"{v['columns']}")
+@claim(
+    "raster_fine_columns",
+    "at 0.1 ms per bin the raster has thousands of columns, almost all empty",
+    holds=lambda v: v["columns"] > 1000 and v["filled_percent"] < 5,
+    text=lambda v: f"{v['columns']}",
+)
 def _fine():
     spec = importlib.util.spec_from_file_location("shd_data", SHD_LOADER)
     module = importlib.util.module_from_spec(spec)
@@ -211,25 +245,37 @@ def _fine():
     return {"columns": int(fine.shape[1]), "filled_percent": float(100 * np.mean(fine > 0))}
 
 
-@claim("raster_fine_filled", "at 0.1 ms per bin only a few percent of the bins hold a spike",
-       holds=lambda v: v < 5, text=lambda v: f"{v:.2f}")
+@claim(
+    "raster_fine_filled",
+    "at 0.1 ms per bin only a few percent of the bins hold a spike",
+    holds=lambda v: v < 5,
+    text=lambda v: f"{v:.2f}",
+)
 def _fine_filled():
     return CLAIMS["raster_fine_columns"].compute()["filled_percent"]
 
 
-@claim("li_surface_max_falls", "a larger tau lowers the LI time surface's maximum (each spike adds 1/tau)",
-       holds=lambda v: _strictly_falling(v.values()),
-       text=lambda v: ", ".join(f"{m:.3g} at tau = {t:g}" for t, m in v.items()))
+@claim(
+    "li_surface_max_falls",
+    "a larger tau lowers the LI time surface's maximum (each spike adds 1/tau)",
+    holds=lambda v: _strictly_falling(v.values()),
+    text=lambda v: ", ".join(f"{m:.3g} at tau = {t:g}" for t, m in v.items()),
+)
 def _li_surface_max():
     raster = sample_raster()
     return {tau: float(li(raster, tau).max()) for tau in SURFACE_TAUS}
 
 
-@claim("li_surface_longer_trails", "a larger tau makes each spike's trace last longer: more of the LI surface "
-       f"is above {TRAIL_PERCENT:g} % of its maximum",
-       holds=lambda v: _strictly_falling(list(v.values())[::-1]),
-       text=lambda v: f"the share of the surface above {TRAIL_PERCENT:g} % of its maximum is "
-                      + ", ".join(f"{p:.0f} % at tau = {t:g}" for t, p in v.items()))
+@claim(
+    "li_surface_longer_trails",
+    "a larger tau makes each spike's trace last longer: more of the LI surface "
+    f"is above {TRAIL_PERCENT:g} % of its maximum",
+    holds=lambda v: _strictly_falling(list(v.values())[::-1]),
+    text=lambda v: (
+        f"the share of the surface above {TRAIL_PERCENT:g} % of its maximum is "
+        + ", ".join(f"{p:.0f} % at tau = {t:g}" for t, p in v.items())
+    ),
+)
 def _li_surface_spread():
     raster = sample_raster()
     out = {}
@@ -239,25 +285,29 @@ def _li_surface_spread():
     return out
 
 
-@claim("lif_surface_spikes_fall", "on the sample at threshold 0.3, a larger tau gives fewer LIF output spikes, "
-       "down to none",
-       holds=lambda v: _non_increasing(v.values()) and list(v.values())[0] > 0 and list(v.values())[-1] == 0,
-       text=lambda v: ", ".join(f"{n} at tau = {t:g}" for t, n in v.items()))
+@claim(
+    "lif_surface_spikes_fall",
+    "on the sample at threshold 0.3, a larger tau gives fewer LIF output spikes, down to none",
+    holds=lambda v: _non_increasing(v.values()) and list(v.values())[0] > 0 and list(v.values())[-1] == 0,
+    text=lambda v: ", ".join(f"{n} at tau = {t:g}" for t, n in v.items()),
+)
 def _lif_surface_spikes():
     raster = sample_raster()
     return {tau: int(lif(raster, tau, LIF_SURFACE_THRESHOLD)[0].sum()) for tau in LIF_SURFACE_TAUS}
 
 
-@claim("lif_surface_input_spikes", "the sample's raster has input spikes", holds=lambda n: n > 0,
-       text=lambda n: f"{n}")
+@claim("lif_surface_input_spikes", "the sample's raster has input spikes", holds=lambda n: n > 0, text=lambda n: f"{n}")
 def _input_spikes():
     return int(sample_raster().sum())
 
 
-@claim("li_sum_exceeds_last_event", "the LI surface sums all past spikes, so where spikes come close together "
-       "it exceeds a surface that decays from the last spike only",
-       holds=lambda v: v["never_below"] and v["max_ratio"] > 1.5,
-       text=lambda v: f"{v['max_ratio']:.1f}")
+@claim(
+    "li_sum_exceeds_last_event",
+    "the LI surface sums all past spikes, so where spikes come close together "
+    "it exceeds a surface that decays from the last spike only",
+    holds=lambda v: v["never_below"] and v["max_ratio"] > 1.5,
+    text=lambda v: f"{v['max_ratio']:.1f}",
+)
 def _li_vs_last_event():
     raster, tau = sample_raster(), 20.0
     leaky = li(raster, tau)
@@ -267,18 +317,27 @@ def _li_vs_last_event():
         value = np.where(raster[:, k] > 0, 1.0 / tau, value * (1 - 1.0 / tau))
         last[:, k] = value
     seen = last > 0
-    return {"never_below": bool(np.all(leaky[seen] >= last[seen] - 1e-12)),
-            "max_ratio": float((leaky[seen] / last[seen]).max())}
+    return {
+        "never_below": bool(np.all(leaky[seen] >= last[seen] - 1e-12)),
+        "max_ratio": float((leaky[seen] / last[seen]).max()),
+    }
 
 
-@claim("lif_copy_max_tau", "at threshold 0.3 a single input spike crosses the threshold for every tau up to 3, "
-       "so the LIF surface is the raster itself, and not for tau 4",
-       holds=lambda v: v["copies"] and not v["copies_next"], text=lambda v: f"{v['tau']:g}")
+@claim(
+    "lif_copy_max_tau",
+    "at threshold 0.3 a single input spike crosses the threshold for every tau up to 3, "
+    "so the LIF surface is the raster itself, and not for tau 4",
+    holds=lambda v: v["copies"] and not v["copies_next"],
+    text=lambda v: f"{v['tau']:g}",
+)
 def _lif_copy():
     raster, tau = sample_raster(), 3.0
     copies = all(np.array_equal(lif(raster, t, LIF_SURFACE_THRESHOLD)[0], raster) for t in (1.0, 2.0, tau))
-    return {"tau": tau, "copies": copies,
-            "copies_next": bool(np.array_equal(lif(raster, tau + 1, LIF_SURFACE_THRESHOLD)[0], raster))}
+    return {
+        "tau": tau,
+        "copies": copies,
+        "copies_next": bool(np.array_equal(lif(raster, tau + 1, LIF_SURFACE_THRESHOLD)[0], raster)),
+    }
 
 
 # The figures' claims (captions) live next to the figures' parameters; importing registers them.

@@ -167,8 +167,7 @@ def spike_count_sweep(max_xs, tau=TASK3_TAU, threshold=TASK3_THRESHOLD, samples=
     return spikes.sum(axis=-1).astype(int)
 
 
-def frequency_response(max_xs=TASK3_MAX_XS, thresholds=TASK3_SWEEP_THRESHOLDS, tau=TASK3_TAU,
-                       samples=TASK3_SAMPLES):
+def frequency_response(max_xs=TASK3_MAX_XS, thresholds=TASK3_SWEEP_THRESHOLDS, tau=TASK3_TAU, samples=TASK3_SAMPLES):
     """What the book plots for Task 3: spike count vs frequency for a few thresholds.
 
     Returns a dict with ``max_x``, ``cycles_per_step`` (x axis), ``counts``
@@ -185,8 +184,9 @@ def frequency_response(max_xs=TASK3_MAX_XS, thresholds=TASK3_SWEEP_THRESHOLDS, t
     }
 
 
-def event_rate_sweep(periods=EVENT_PERIODS, tau=LOW_CUTOFF.tau, threshold=LOW_CUTOFF.threshold,
-                     steps=EVENT_STEPS, amplitude=1.0):
+def event_rate_sweep(
+    periods=EVENT_PERIODS, tau=LOW_CUTOFF.tau, threshold=LOW_CUTOFF.threshold, steps=EVENT_STEPS, amplitude=1.0
+):
     """Number of spikes of a LIF neuron driven by ``pulse_train(period, steps)``
     for each period: int array of ``len(periods)``."""
     spikes, _ = lif(pulse_trains(periods, steps, amplitude), tau, threshold)

@@ -175,9 +175,7 @@ def band_pass(input_data):
     input_data = np.asarray(input_data, dtype=float)
     fast_spikes, _ = leaky_integrate_and_fire(input_data, tau_high_cutoff, threshold_high_cutoff)
     fast_spikes = np.asarray(fast_spikes, dtype=float)
-    spikes, _ = leaky_integrate_and_fire(
-        input_data - inhibition * fast_spikes, tau_low_cutoff, threshold_low_cutoff
-    )
+    spikes, _ = leaky_integrate_and_fire(input_data - inhibition * fast_spikes, tau_low_cutoff, threshold_low_cutoff)
     return spikes
 
 
@@ -241,7 +239,5 @@ def lif_time_surface(raster, tau, threshold):
     spikes = np.zeros(raster.shape)
     membrane = np.zeros(raster.shape)
     for channel in range(raster.shape[0]):
-        spikes[channel], membrane[channel] = leaky_integrate_and_fire(
-            raster[channel], tau, threshold
-        )
+        spikes[channel], membrane[channel] = leaky_integrate_and_fire(raster[channel], tau, threshold)
     return spikes, membrane

@@ -21,6 +21,7 @@ test (``from browser import ...``; pytest puts ``tests/`` on ``sys.path``).
 (Over 300 lines: one module that every browser test imports its helpers from, so a test reads
 ``from browser import ...`` whatever it needs; its sections are marked.)
 """
+
 from __future__ import annotations
 
 import functools
@@ -107,9 +108,7 @@ class SiteServer:
         self._httpd = _QuietServer((LOCAL_HOST, 0), handler)
         self.port = self._httpd.server_address[1]
         self.url = f"http://{LOCAL_HOST}:{self.port}/"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"site-server-{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"site-server-{self.port}", daemon=True)
 
     def start(self) -> "SiteServer":
         self._thread.start()
@@ -135,8 +134,7 @@ def launch_chromium(playwright, **kwargs):
     """Debian's headless chromium through Playwright (``playwright install`` is never used)."""
     if not Path(CHROMIUM).exists():
         raise FileNotFoundError(
-            f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`), "
-            "`make test-env` does it."
+            f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`), `make test-env` does it."
         )
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), **kwargs)
 

@@ -30,13 +30,19 @@ def nbgrader_meta(cell) -> dict:
 
 def graded_cells(nb) -> dict[str, float]:
     """{grade_id: points} of the autograded test cells."""
-    return {m["grade_id"]: float(m["points"]) for c in nb.cells
-            if (m := nbgrader_meta(c)).get("grade") and not m.get("solution") and c.cell_type == "code"}
+    return {
+        m["grade_id"]: float(m["points"])
+        for c in nb.cells
+        if (m := nbgrader_meta(c)).get("grade") and not m.get("solution") and c.cell_type == "code"
+    }
 
 
 def solution_sources(nb) -> dict[str, str]:
-    return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
-            if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in nb.cells
+        if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+    }
 
 
 def make_submission(instructor_nb, release_nb, replace: dict[str, str] | None = None):
@@ -59,8 +65,11 @@ def score_in_process(submission, instructor_nb) -> dict[str, bool]:
     cells and the graded test cells of a
     submission, with the hidden tests put back from the instructor notebook, in a fresh
     namespace; return {grade_id: passed} for the graded test cells."""
-    hidden = {nbgrader_meta(c)["grade_id"]: c.source for c in instructor_nb.cells
-              if nbgrader_meta(c).get("grade") and c.cell_type == "code"}
+    hidden = {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in instructor_nb.cells
+        if nbgrader_meta(c).get("grade") and c.cell_type == "code"
+    }
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, bool] = {}
     first_solution = next(i for i, c in enumerate(submission.cells) if nbgrader_meta(c).get("solution"))
@@ -69,8 +78,11 @@ def score_in_process(submission, instructor_nb) -> dict[str, bool]:
         for cell in submission.cells:
             meta = nbgrader_meta(cell)
             manual = meta.get("solution") and meta.get("grade")  # graded by hand, not run here
-            if cell.cell_type != "code" or manual or not (
-                    any(cell is c for c in setup) or meta.get("solution") or meta.get("grade")):
+            if (
+                cell.cell_type != "code"
+                or manual
+                or not (any(cell is c for c in setup) or meta.get("solution") or meta.get("grade"))
+            ):
                 continue
             gid = meta.get("grade_id")
             source = hidden.get(gid, cell.source) if meta.get("grade") else cell.source

@@ -26,6 +26,7 @@ and in what order groups are handed out is planned in tests/parallel.py. Expensi
 per run across workers (tests/sharing.py) and copied for each user. The rules a new test
 follows to stay safe in parallel are in tests/README.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,15 +46,17 @@ def pytest_collection_modifyitems(config, items):
     if not os.environ.get(sharing.WORKER_ENV):
         return
     import parallel
+
     groups = parallel.write_groups(sharing.run_temp(config._tmp_path_factory), items)
     items.sort(key=lambda item: parallel.queue_order(item, groups[item.nodeid]))  # stable
 
 
-@pytest.hookimpl(tryfirst=True, optionalhook=True)   # optional: runs without xdist too
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: runs without xdist too
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` hands a worker its next group only when it is about to run out."""
     if config.getvalue("dist") == "loadgroup":
         import parallel
+
         return parallel.OneGroupAhead(config, log)
     return None
 
@@ -67,12 +70,13 @@ def pytest_runtest_protocol(item, nextitem):
         yield
         return
     import parallel
+
     before = cpu.snapshot()
     yield
     after = cpu.snapshot()
     folder = sharing.run_temp(item.config._tmp_path_factory)
     worker = os.environ.get(sharing.WORKER_ENV, "main")
-    last = getattr(item, "_cpu_before_teardown", None)   # the worker's last test
+    last = getattr(item, "_cpu_before_teardown", None)  # the worker's last test
     group = parallel.xdist_group(item) or item.path.name
     cpu.append(folder, worker, cpu.record(item.nodeid, group, before, last or after))
     if last:
@@ -107,6 +111,7 @@ def pytest_sessionstart(session):
     where two workers grading at once could race to create it)."""
     if not os.environ.get(sharing.WORKER_ENV):
         from neurograder import checks
+
         checks.course_secret()
 
 
@@ -167,9 +172,13 @@ def page(browser):
 
 
 #: the ``graded_class`` fixture's students -> (notebook kind from corpus.honest_variants, late?)
-GRADED_CLASS = {"ada_full": ("honest_full", False), "ben_partial": ("honest_partial", False),
-                "cy_stub": ("honest_stub", False), "dee_late": ("honest_late", True),
-                "fay_extended": ("honest_full", True)}
+GRADED_CLASS = {
+    "ada_full": ("honest_full", False),
+    "ben_partial": ("honest_partial", False),
+    "cy_stub": ("honest_stub", False),
+    "dee_late": ("honest_late", True),
+    "fay_extended": ("honest_full", True),
+}
 #: extensions file of the ``graded_class`` course: fay_extended's lateness is excused
 GRADED_CLASS_EXTENSIONS = "student_id,days\nfay_extended,3  # medical note\n"
 
@@ -185,9 +194,12 @@ def new_course(tmp_path_factory):
 
     def make(dest, overrides: str = "") -> Path:
         folder, _ = sharing.built_once(
-            tmp_path_factory, sharing.key("course", overrides),
-            lambda out: str(corpus.make_course(out / "course", overrides)))
+            tmp_path_factory,
+            sharing.key("course", overrides),
+            lambda out: str(corpus.make_course(out / "course", overrides)),
+        )
         return sharing.private_copy(folder / "course", Path(dest))
+
     return make
 
 
@@ -197,18 +209,27 @@ def _grade_class(course: Path) -> None:
     import subprocess
     import sys
     from attacks import corpus
+
     notebooks = corpus.honest_variants(course)
     (course / "extensions.csv").write_text(GRADED_CLASS_EXTENSIONS)
     for student, (kind, late) in GRADED_CLASS.items():
-        corpus.write_submission(course, student, notebooks[kind],
-                                timestamp=corpus.LATE if late else corpus.ON_TIME)
-    corpus.write_submission(course, "eve_corrupted", raw=b'{"cells": [ not json',
-                            timestamp=corpus.ON_TIME)
-    subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                    "--jobs", "2", "--no-progress"], cwd=course, env=corpus.venv_env(),
-                   capture_output=True, text=True, timeout=600)
-    done = subprocess.run([sys.executable, "-m", "neurograder.report", "--course", str(course)],
-                          env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
+        corpus.write_submission(course, student, notebooks[kind], timestamp=corpus.LATE if late else corpus.ON_TIME)
+    corpus.write_submission(course, "eve_corrupted", raw=b'{"cells": [ not json', timestamp=corpus.ON_TIME)
+    subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
+        cwd=course,
+        env=corpus.venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "neurograder.report", "--course", str(course)],
+        env=corpus.venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -219,8 +240,10 @@ def graded_class(tmp_path_factory, new_course):
     generate_assignment``: full marks, two wrong functions, all stubs, late, late with an
     extension, unreadable, never submitted (``zz_missing``, on the roster only); then
     ``python -m neurograder.report``. Returns this worker's own copy of the course folder."""
+
     def build(out: Path) -> None:
         _grade_class(new_course(out / "course"))
+
     folder, _ = sharing.built_once(tmp_path_factory, "graded-class", build)
     return sharing.private_copy(folder / "course", tmp_path_factory.mktemp("report") / "course")
 
@@ -231,6 +254,7 @@ def release():
     afresh for each test module."""
     import nbformat
     from course import notebooks
+
     path = notebooks.RELEASE_DIR / notebooks.NOTEBOOK
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make notebooks` (make test does)")

@@ -13,6 +13,7 @@ controller sums them per group at the end of the run (``pytest_terminal_summary`
 default: nothing is measured or written then. ``NEUROGRADER_TEST_CPU=<file>`` also keeps the
 table and every test's row in ``<file>`` (pytest removes old runs' temp folders).
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,7 @@ def snapshot() -> tuple[float, float, float]:
 def record(nodeid: str, group: str, before: tuple, after: tuple) -> dict:
     """One test's measurement from two :func:`snapshot` results."""
     wall, cpu_self, cpu_children = (b - a for a, b in zip(before, after))
-    return {"nodeid": nodeid, "group": group, "wall": wall, "self": cpu_self,
-            "children": cpu_children}
+    return {"nodeid": nodeid, "group": group, "wall": wall, "self": cpu_self, "children": cpu_children}
 
 
 def append(folder: Path, worker: str, row: dict) -> None:
@@ -69,8 +69,9 @@ def append(folder: Path, worker: str, row: dict) -> None:
 
 def read(folder: Path) -> list[dict]:
     """Every row the run's workers wrote."""
-    return [json.loads(line) for path in sorted(folder.glob(FILE_GLOB))
-            for line in path.read_text().splitlines() if line]
+    return [
+        json.loads(line) for path in sorted(folder.glob(FILE_GLOB)) for line in path.read_text().splitlines() if line
+    ]
 
 
 def by_group(rows: list[dict]) -> list[dict]:
@@ -89,9 +90,12 @@ def lines(table: list[dict]) -> list[str]:
     """The table as text, with a total row."""
     out = [f"{'CPU s':>8} {'self':>8} {'children':>8} {'wall s':>8} {'tests':>5}  group"]
     for t in table:
-        out.append(f"{t['cpu']:8.1f} {t['self']:8.1f} {t['children']:8.1f} {t['wall']:8.1f} "
-                   f"{t['tests']:5d}  {t['group']}")
+        out.append(
+            f"{t['cpu']:8.1f} {t['self']:8.1f} {t['children']:8.1f} {t['wall']:8.1f} {t['tests']:5d}  {t['group']}"
+        )
     total = {f: sum(t[f] for t in table) for f in ("cpu", "self", "children", "wall", "tests")}
-    out.append(f"{total['cpu']:8.1f} {total['self']:8.1f} {total['children']:8.1f} "
-               f"{total['wall']:8.1f} {total['tests']:5d}  total")
+    out.append(
+        f"{total['cpu']:8.1f} {total['self']:8.1f} {total['children']:8.1f} "
+        f"{total['wall']:8.1f} {total['tests']:5d}  total"
+    )
     return out

@@ -9,6 +9,7 @@ waiting forever on an idle kernel (the same test alone always passed). :func:`ex
 a fresh loop (``asyncio.run``), so no other library's loop is involved, and bounds the whole
 run by a wall clock.
 """
+
 from __future__ import annotations
 
 import asyncio

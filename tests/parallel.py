@@ -15,6 +15,7 @@ nothing. Instead each worker writes the groups of its collection to a file in th
 shared temp folder (:func:`write_groups`; all workers collect the same tests) and the
 scheduler, which runs after every worker has collected, reads it (:func:`read_groups`).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,14 @@ ALONE: dict[str, tuple[str, ...]] = {
     "test_grader_attacks.py": (
         "test_feedback_shows_results_and_plots_but_no_hidden_tests",
         "test_interrupted_batch_resumes_where_it_stopped",
-        "test_nbgrader_autograde_cli_uses_the_sandbox"),
+        "test_nbgrader_autograde_cli_uses_the_sandbox",
+    ),
 }
 #: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
 #: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
-PER_TEST: frozenset[str] = frozenset({
-    "test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py",
-    "test_sliders_browser.py"})
+PER_TEST: frozenset[str] = frozenset(
+    {"test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py", "test_sliders_browser.py"}
+)
 #: groups measured slowest (module file names or ``<module>:<fixture>``; a PER_TEST module's
 #: name ranks each of its tests), queued in this order before all others. On the 2-core
 #: machine a group's time is its CPU seconds, so they are ranked by those: CPU seconds of the
@@ -62,34 +64,34 @@ PER_TEST: frozenset[str] = frozenset({
 #: CPU_ALONE group goes first: while it runs no other heavy group may, and the light groups
 #: (browsers, servers) fill the other workers meanwhile. Re-measure when the suite changes.
 SLOWEST_FIRST: tuple[str, ...] = (
-    "test_grader_attacks.py",               # 62 s: our batch on the corpus, round 2 (CPU_ALONE)
-    "test_grader_dask.py",                  # 116 s: the 30 benchmark notebooks, local + LocalCluster
-    "test_grader_correct.py",               # 113 s: plain nbgrader over the correct corpus
-    "test_term_journey.py",                 # 109 s: an instructor's term, make commands + formgrader
-    "test_grader_attacks.py:plain",         # 79 s: plain nbgrader on the corpus
-    "test_notebooks_build.py",              # 74 s: the notebook build, again and again
-    "test_chapter_grading.py",              # 73 s: nbgrader validate / autograde round trip
-    "test_chapter_extra_credit.py",         # 40 s: three autogrades and a feedback
-    "test_sliders_drive.py",                # 4 s here, but ~130 s of wall time: one kernel grades
-                                            # every widget case (its own CPU is not counted)
+    "test_grader_attacks.py",  # 62 s: our batch on the corpus, round 2 (CPU_ALONE)
+    "test_grader_dask.py",  # 116 s: the 30 benchmark notebooks, local + LocalCluster
+    "test_grader_correct.py",  # 113 s: plain nbgrader over the correct corpus
+    "test_term_journey.py",  # 109 s: an instructor's term, make commands + formgrader
+    "test_grader_attacks.py:plain",  # 79 s: plain nbgrader on the corpus
+    "test_notebooks_build.py",  # 74 s: the notebook build, again and again
+    "test_chapter_grading.py",  # 73 s: nbgrader validate / autograde round trip
+    "test_chapter_extra_credit.py",  # 40 s: three autogrades and a feedback
+    "test_sliders_drive.py",  # 4 s here, but ~130 s of wall time: one kernel grades
+    # every widget case (its own CPU is not counted)
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 29 s
-    "test_similarity.py",                   # 28 s
-    "test_grader_independent.py",           # 28 s: the wrong-function corpus graded twice
-    "test_grader_export.py",                # 27 s: builds the graded class others wait for
-    "test_grader_render.py",                # 26 s: plotting cells and widgets re-run in the sandbox
+    "test_similarity.py",  # 28 s
+    "test_grader_independent.py",  # 28 s: the wrong-function corpus graded twice
+    "test_grader_export.py",  # 27 s: builds the graded class others wait for
+    "test_grader_render.py",  # 26 s: plotting cells and widgets re-run in the sandbox
     "test_grader_attacks.py:plain_stopped",  # 26 s
-    "test_module_pipeline.py",              # 25 s: a second module through site, release, autograde
-    "test_grader_html_safety.py",           # 23 s
-    "test_grader_lms.py",                   # 20 s
-    "test_grader_batch.py",                 # 19 s
-    "test_notebook_journey.py",             # 14 s: five Run-Alls of the student notebook
-    "test_grader_correct.py:batch",         # 13 s
-    "test_grader_correct.py:cli",           # 13 s
+    "test_module_pipeline.py",  # 25 s: a second module through site, release, autograde
+    "test_grader_html_safety.py",  # 23 s
+    "test_grader_lms.py",  # 20 s
+    "test_grader_batch.py",  # 19 s
+    "test_notebook_journey.py",  # 14 s: five Run-Alls of the student notebook
+    "test_grader_correct.py:batch",  # 13 s
+    "test_grader_correct.py:cli",  # 13 s
     "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",  # 10 s
-    "test_sliders_lab.py",                  # 9 s: JupyterLab started
-    "test_sliders_frames.py",               # 9 s: slider frames drawn in the test process
-    "test_grader_hand_grades.py",           # 9 s
-    "test_site_build.py",                   # 5 s, but a whole book build's wall time
+    "test_sliders_lab.py",  # 9 s: JupyterLab started
+    "test_sliders_frames.py",  # 9 s: slider frames drawn in the test process
+    "test_grader_hand_grades.py",  # 9 s
+    "test_site_build.py",  # 5 s, but a whole book build's wall time
     "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
     "test_site_a11y.py:chapter_walk",
     "test_grader_report.py",
@@ -101,17 +103,31 @@ SLOWEST_FIRST: tuple[str, ...] = (
 #: running a notebook or building the book. At most CPU_SLOTS of them run at once, so they
 #: run at the speed of a quiet core (the sandbox's per-check time limits are wall-clock) while
 #: the other workers wait on browsers, servers and subprocesses.
-CPU_HEAVY: frozenset[str] = frozenset({
-    "test_grader_correct.py", "test_grader_correct.py:batch", "test_grader_correct.py:cli",
-    "test_grader_attacks.py", "test_grader_attacks.py:plain",
-    "test_grader_attacks.py:plain_stopped", "test_grader_batch.py",
-    "test_grader_html_safety.py", "test_grader_hand_grades.py", "test_grader_lms.py",
-    "test_chapter_grading.py", "test_chapter_extra_credit.py", "test_notebook_journey.py",
-    "test_sliders_drive.py", "test_grader_dask.py",
-    "test_term_journey.py", "test_grader_render.py", "test_grader_independent.py",
-    "test_module_pipeline.py", "test_notebooks_build.py",
-    # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU)
-})
+CPU_HEAVY: frozenset[str] = frozenset(
+    {
+        "test_grader_correct.py",
+        "test_grader_correct.py:batch",
+        "test_grader_correct.py:cli",
+        "test_grader_attacks.py",
+        "test_grader_attacks.py:plain",
+        "test_grader_attacks.py:plain_stopped",
+        "test_grader_batch.py",
+        "test_grader_html_safety.py",
+        "test_grader_hand_grades.py",
+        "test_grader_lms.py",
+        "test_chapter_grading.py",
+        "test_chapter_extra_credit.py",
+        "test_notebook_journey.py",
+        "test_sliders_drive.py",
+        "test_grader_dask.py",
+        "test_term_journey.py",
+        "test_grader_render.py",
+        "test_grader_independent.py",
+        "test_module_pipeline.py",
+        "test_notebooks_build.py",
+        # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU)
+    }
+)
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)
 CPU_SLOTS = os.cpu_count() or 2
 #: CPU-heavy groups that run while no other CPU-heavy group does: they grade attack 41 (eight
@@ -142,7 +158,7 @@ def write_groups(run_temp: Path, items) -> dict:
     groups = {item.nodeid: xdist_group(item) for item in items}
     part = run_temp / f"{GROUPS_FILE}.{os.getpid()}"
     part.write_text(json.dumps(groups))
-    part.replace(run_temp / GROUPS_FILE)       # every worker writes the same: last one stays
+    part.replace(run_temp / GROUPS_FILE)  # every worker writes the same: last one stays
     return groups
 
 
@@ -185,7 +201,7 @@ class OneGroupAhead(LoadGroupScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         """The work unit of a test: its group (a test of no group is a unit of its own)."""
-        if self._groups is None:            # first called once every worker has collected
+        if self._groups is None:  # first called once every worker has collected
             self._groups = read_groups(self._run_temp)
         return self._groups.get(nodeid) or nodeid
 
@@ -201,9 +217,11 @@ class OneGroupAhead(LoadGroupScheduling):
 
     def _heavy_elsewhere(self, node, kind=is_cpu_heavy) -> int:
         """Workers other than ``node`` with a group of ``kind`` not yet finished."""
-        return sum(any(kind(scope) and not all(unit.values())
-                       for scope, unit in work.items())
-                   for other, work in self.assigned_work.items() if other is not node)
+        return sum(
+            any(kind(scope) and not all(unit.values()) for scope, unit in work.items())
+            for other, work in self.assigned_work.items()
+            if other is not node
+        )
 
     def _assign_work_unit(self, node) -> None:
         """Send ``node`` the first queued group it may run now (none: it waits)."""
@@ -218,14 +236,14 @@ class OneGroupAhead(LoadGroupScheduling):
                 return not heavy
             # no new heavy group while an alone one waits: it starts as soon as they finish
             return not alone and not alone_queued and heavy < CPU_SLOTS
+
         scope = next((s for s in self.workqueue if may_run(s)), None)
         if scope is None:
             return
         work_unit = self.workqueue.pop(scope)
         self.assigned_work.setdefault(node, {})[scope] = work_unit
         collection = self.registered_collections[node]
-        node.send_runtest_some([collection.index(nodeid)
-                                for nodeid, done in work_unit.items() if not done])
+        node.send_runtest_some([collection.index(nodeid) for nodeid, done in work_unit.items() if not done])
 
     def mark_test_complete(self, node, item_index: int, duration: float = 0) -> None:
         """A finished test may free a CPU slot: offer work to every worker, not only its own."""

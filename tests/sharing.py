@@ -12,6 +12,7 @@ Without xdist the same calls build into the session's own temp folder: one code 
 A build that raised leaves nothing behind: the next caller builds again (and fails with the
 same error if the cause persists).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,7 +54,7 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> 
     folder, result = root / f"shared-{name}", root / f"shared-{name}.pickle"
     with filelock.FileLock(str(root / f"shared-{name}.lock")):
         if not result.exists():
-            shutil.rmtree(folder, ignore_errors=True)      # a build that raised part way
+            shutil.rmtree(folder, ignore_errors=True)  # a build that raised part way
             folder.mkdir()
             value = build(folder)
             tmp = result.with_suffix(".part")

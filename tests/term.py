@@ -14,6 +14,7 @@ course, the class it grades, the real commands, and readers of what an instructo
   tests/test_grader_html_safety.py).
 * :func:`gradebook_state` reads the gradebook through nbgrader's own API.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,9 +38,21 @@ NOTEBOOK = "neurons"
 COURSE_ID = "spiking-neurons"
 #: files and folders ``make`` and ``course.notebooks`` read, copied with their times (so the
 #: venv stamp stays newer than the requirements and make does not reinstall)
-COPIED = ["Makefile", "requirements.txt", "requirements-test.txt", "constraints.txt",
-          "pyproject.toml", "_config.yml", "_toc.yml", "book/module1", "course", "solutions",
-          "grader/nbgrader_config.py", "grader/jupyter_server_config.py", ".stamps/venv"]
+COPIED = [
+    "Makefile",
+    "requirements.txt",
+    "requirements-test.txt",
+    "constraints.txt",
+    "pyproject.toml",
+    "_config.yml",
+    "_toc.yml",
+    "book/module1",
+    "course",
+    "solutions",
+    "grader/nbgrader_config.py",
+    "grader/jupyter_server_config.py",
+    ".stamps/venv",
+]
 #: the Makefile's environment step (never remade in a copy)
 VENV_STAMP = ".stamps/venv"
 #: linked, not copied: the environment and the grader package (the installed one is used)
@@ -65,8 +78,7 @@ def copy_course(dest: Path) -> Path:
 
 def env(root: Path, **extra) -> dict:
     """The venv's tools first on PATH; the course secret (hidden cases) kept in the copy."""
-    return corpus.venv_env(NEUROGRADER_SECRET_FILE=str(root / "grader" / ".neurograder-secret"),
-                           **extra)
+    return corpus.venv_env(NEUROGRADER_SECRET_FILE=str(root / "grader" / ".neurograder-secret"), **extra)
 
 
 def run(cmd: list[str], cwd: Path, root: Path, timeout: float, **extra_env) -> str:
@@ -75,14 +87,14 @@ def run(cmd: list[str], cwd: Path, root: Path, timeout: float, **extra_env) -> s
     and a reinstall from the copy would point the editable install at the copy."""
     if cmd[0] == "make":
         cmd = [*cmd, f"--assume-old={VENV_STAMP}"]
-    done = subprocess.run(cmd, cwd=cwd, env=env(root, **extra_env), capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(cmd, cwd=cwd, env=env(root, **extra_env), capture_output=True, text=True, timeout=timeout)
     out = done.stdout + done.stderr
-    if done.returncode != 0:   # the whole output beside the course, the tail in the message
+    if done.returncode != 0:  # the whole output beside the course, the tail in the message
         log = root / f"failed-{cmd[0].rsplit('/', 1)[-1]}.log"
         log.write_text(out)
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {done.returncode} (whole output: "
-                             f"{log}):\n{out[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(map(str, cmd))} exited {done.returncode} (whole output: {log}):\n{out[-4000:]}"
+        )
     return out
 
 
@@ -118,6 +130,7 @@ def gradebook_state(course: Path) -> dict:
     """student -> None (no submission) or {score, max, penalty, late, cells: {grade_id:
     {auto, manual, extra, flagged, comment}}} from nbgrader's gradebook API."""
     from nbgrader.api import Gradebook, MissingEntry
+
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for st in gb.students:
@@ -130,12 +143,20 @@ def gradebook_state(course: Path) -> dict:
             for nb in sub.notebooks:
                 comments = {c.name: c.manual_comment for c in nb.comments}
                 for g in nb.grades:
-                    cells[g.name] = {"auto": g.auto_score, "manual": g.manual_score,
-                                     "extra": g.extra_credit, "flagged": g.needs_manual_grade,
-                                     "comment": comments.get(g.name)}
-            out[st.id] = {"score": sub.score, "max": sub.max_score,
-                          "penalty": sub.late_submission_penalty or 0.0,
-                          "late": sub.total_seconds_late, "cells": cells}
+                    cells[g.name] = {
+                        "auto": g.auto_score,
+                        "manual": g.manual_score,
+                        "extra": g.extra_credit,
+                        "flagged": g.needs_manual_grade,
+                        "comment": comments.get(g.name),
+                    }
+            out[st.id] = {
+                "score": sub.score,
+                "max": sub.max_score,
+                "penalty": sub.late_submission_penalty or 0.0,
+                "late": sub.total_seconds_late,
+                "cells": cells,
+            }
     return out
 
 
@@ -157,6 +178,7 @@ def differences(before: dict, after: dict) -> list[tuple]:
 
 def submission_notebook_id(course: Path, student: str) -> str:
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         return gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).id
 
@@ -177,20 +199,24 @@ def _answers(url: str, token: str) -> bool:
 
 
 @contextlib.contextmanager
-def formgrader(course: Path, log_path: Path, config: str = "jupyter_server_config.py",
-               environ: dict | None = None):
+def formgrader(course: Path, log_path: Path, config: str = "jupyter_server_config.py", environ: dict | None = None):
     """``jupyter server --config=<config>`` run from the nbgrader course folder ``course``, as
     the README says, on 127.0.0.1:<free port> with a token; waits until its API answers
     (polled, never a fixed sleep), yields {url, token, log}, and stops it afterwards."""
     port, token = _free_port(), secrets.token_hex(16)
-    cmd = [corpus.tool("jupyter"), "server", f"--config={config}", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           "--ServerApp.open_browser=False"]
+    cmd = [
+        corpus.tool("jupyter"),
+        "server",
+        f"--config={config}",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.open_browser=False",
+    ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=course, stdout=log, stderr=subprocess.STDOUT,
-                                env=environ or corpus.venv_env())
+        proc = subprocess.Popen(cmd, cwd=course, stdout=log, stderr=subprocess.STDOUT, env=environ or corpus.venv_env())
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + SERVER_START_S
@@ -210,7 +236,7 @@ def formgrader(course: Path, log_path: Path, config: str = "jupyter_server_confi
 
 def typeset_formulas(rec) -> int:
     """Wait until MathJax has typeset the open page (fails if it never loads); the count."""
-    rec.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=60_000)
-    return rec.page.evaluate("() => MathJax.startup.promise.then("
-                             "() => document.querySelectorAll('mjx-container').length)")
+    rec.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    return rec.page.evaluate(
+        "() => MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container').length)"
+    )

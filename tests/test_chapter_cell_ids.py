@@ -37,8 +37,7 @@ def test_prose_is_read_only_but_no_nbgrader_cell():
     nb = notebooks.instructor_notebook()
     prose = [c for c in nb.cells if "nbgrader" not in c.metadata]
     assert prose and all(c.cell_type == "markdown" for c in prose)
-    assert all(c.metadata.get("editable") is False and c.metadata.get("deletable") is False
-               for c in prose)
+    assert all(c.metadata.get("editable") is False and c.metadata.get("deletable") is False for c in prose)
 
 
 def test_regeneration_gives_the_same_ids():

@@ -59,8 +59,9 @@ def _run(course: Path, *args: str, plain: bool) -> None:
     env = notebooks.venv_env()
     if plain:
         env["NEUROGRADER_PLAIN"] = "1"
-    done = subprocess.run([NBGRADER, *args, "--log-level=WARN"], cwd=course, capture_output=True, text=True,
-                          timeout=600, env=env)
+    done = subprocess.run(
+        [NBGRADER, *args, "--log-level=WARN"], cwd=course, capture_output=True, text=True, timeout=600, env=env
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
@@ -76,8 +77,11 @@ def _release(course: Path) -> None:
 def _released_course(course: Path, tmp_path_factory):
     """A private copy at ``course`` of the course :func:`_release` makes (once per run, across
     xdist workers); returns its instructor and release notebooks."""
-    folder, _ = sharing.built_once(tmp_path_factory, sharing.key("released-course", "grader/nbgrader_config.py"),
-                                   lambda out: _release(out / "course"))
+    folder, _ = sharing.built_once(
+        tmp_path_factory,
+        sharing.key("released-course", "grader/nbgrader_config.py"),
+        lambda out: _release(out / "course"),
+    )
     sharing.private_copy(folder / "course", course)
     instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
@@ -93,11 +97,17 @@ def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(cha
     course = tmp_path / "course"
     instructor, release = _released_course(course, tmp_path_factory)
     stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells if c.cell_type == "code"}
-    optional = {gid for gid in stubs if gid.startswith("task")
-                and notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS and nbgrader_meta(
-                    next(c for c in release.cells if nbgrader_meta(c).get("grade_id") == gid)).get("solution")}
-    students = {"core": make_submission(instructor, release, {gid: stubs[gid] for gid in optional}),
-                "everything": make_submission(instructor, release)}
+    optional = {
+        gid
+        for gid in stubs
+        if gid.startswith("task")
+        and notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS
+        and nbgrader_meta(next(c for c in release.cells if nbgrader_meta(c).get("grade_id") == gid)).get("solution")
+    }
+    students = {
+        "core": make_submission(instructor, release, {gid: stubs[gid] for gid in optional}),
+        "everything": make_submission(instructor, release),
+    }
     for name, nb in students.items():
         dest = course / "submitted" / name / notebooks.ASSIGNMENT
         shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
@@ -108,8 +118,11 @@ def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(cha
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     required = required_points(instructor)
     # the hand-graded required items (written answers) are not graded yet: nbgrader counts them 0
-    hand = sum(float(nbgrader_meta(c)["points"]) for c in instructor.cells
-               if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution"))
+    hand = sum(
+        float(nbgrader_meta(c)["points"])
+        for c in instructor.cells
+        if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")
+    )
     auto_extra = sum(c.points for c in CHECKS.values() if c.bonus)
     assert float(rows["core"]["max_score"]) == float(rows["everything"]["max_score"]) == required
     assert float(rows["core"]["score"]) == required - hand
@@ -124,11 +137,16 @@ def feedback_course(tmp_path_factory):
     released."""
     course = tmp_path_factory.mktemp("feedback") / "course"
     instructor, release = _released_course(course, tmp_path_factory)
-    stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells
-             if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+    stubs = {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in release.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("solution")
+    }
     optional = {gid: src for gid, src in stubs.items() if notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS}
-    for name, nb in {"core": make_submission(instructor, release, optional),
-                     "everything": make_submission(instructor, release)}.items():
+    for name, nb in {
+        "core": make_submission(instructor, release, optional),
+        "everything": make_submission(instructor, release),
+    }.items():
         dest = course / "submitted" / name / notebooks.ASSIGNMENT
         shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
         nbformat.write(nb, dest / notebooks.NOTEBOOK)
@@ -143,6 +161,7 @@ def _feedback(course: Path, student: str) -> str:
 
 def _extra_credit_in_gradebook(course: Path, student: str) -> dict[str, float]:
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook("neurons", notebooks.ASSIGNMENT, student)
         return {g.name: float(g.extra_credit or 0) for g in nb.grades if g.max_score == 0}

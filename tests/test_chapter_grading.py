@@ -28,8 +28,9 @@ NB = notebooks.NOTEBOOK
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     """Run a real nbgrader command in ``course`` (plain nbgrader: no project config)."""
     quiet = [] if args[0] == "validate" else ["--log-level=WARN"]  # validate has no --log-level
-    return subprocess.run([NBGRADER, *args, *quiet], cwd=course, capture_output=True, text=True,
-                          timeout=600, env=notebooks.venv_env())
+    return subprocess.run(
+        [NBGRADER, *args, *quiet], cwd=course, capture_output=True, text=True, timeout=600, env=notebooks.venv_env()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,8 @@ def test_instructor_notebook_passes_nbgrader_validate(course):
     """Do the reference solutions pass every visible and hidden test, run by nbgrader?"""
     done = nbgrader(course, "validate", str(course / "source" / notebooks.ASSIGNMENT / NB))
     assert done.returncode == 0 and "Success! Your notebook passes all the tests." in done.stdout, (
-        done.stdout + done.stderr)
+        done.stdout + done.stderr
+    )
 
 
 def test_release_notebook_fails_nbgrader_validate_invert(course, release):
@@ -69,8 +71,11 @@ def test_release_notebook_fails_nbgrader_validate_invert(course, release):
     # the 0-point cells: optional tasks' hidden-test cells and their untouched answers (0 of 0 = passed)
     optional = [c for c in release.cells if nbgrader_meta(c).get("grade") and nbgrader_meta(c)["points"] == 0]
     tests = [c for c in optional if c.cell_type == "code" and not nbgrader_meta(c).get("solution")]
-    answers = [i for i, c in enumerate(release.cells) if c in optional and c.cell_type == "code"
-               and nbgrader_meta(c).get("solution")]
+    answers = [
+        i
+        for i, c in enumerate(release.cells)
+        if c in optional and c.cell_type == "code" and nbgrader_meta(c).get("solution")
+    ]
     assert tests and answers and len(passing) == len(optional), done.stdout
     assert sum("is optional and not attempted" in block for block in passing) == len(tests), done.stdout
     for i in answers:

@@ -19,8 +19,12 @@ from course import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html"))
-CONFIGURED = {"repository": "example-org/spiking-course", "branch": "release",
-              "notebook_path": "module1/neurons.ipynb", "jupyterhub": "https://hub.example.org/"}
+CONFIGURED = {
+    "repository": "example-org/spiking-course",
+    "branch": "release",
+    "notebook_path": "module1/neurons.ipynb",
+    "jupyterhub": "https://hub.example.org/",
+}
 
 
 def test_launch_links_are_off_by_default():
@@ -35,14 +39,18 @@ def test_nbgitpuller_link_has_the_documented_format():
     parts = urlparse(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "hub.example.org", "/hub/user-redirect/git-pull")
     query = parse_qs(parts.query)
-    assert query == {"repo": ["https://github.com/example-org/spiking-course"], "branch": ["release"],
-                     "urlpath": ["lab/tree/spiking-course/module1/neurons.ipynb"]}
+    assert query == {
+        "repo": ["https://github.com/example-org/spiking-course"],
+        "branch": ["release"],
+        "urlpath": ["lab/tree/spiking-course/module1/neurons.ipynb"],
+    }
 
 
 def test_colab_link_has_the_documented_format():
     """Colab: https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/<path>?"""
     assert notebooks.launch_links(CONFIGURED)["Colab"] == (
-        "https://colab.research.google.com/github/example-org/spiking-course/blob/release/module1/neurons.ipynb")
+        "https://colab.research.google.com/github/example-org/spiking-course/blob/release/module1/neurons.ipynb"
+    )
 
 
 def test_colab_only_without_a_hub_and_nothing_without_a_path():
@@ -62,7 +70,8 @@ def test_notebook_links_course_pages_only_when_a_site_url_is_configured():
     text = "details on {doc}`the data page <data/README>`."
     assert notebooks.myst_to_jupyter(text, {}, base_url="") == "details on the data page."
     assert notebooks.myst_to_jupyter(text, {}, base_url="https://example.org/course") == (
-        "details on [the data page](https://example.org/course/module1/data/README.html).")
+        "details on [the data page](https://example.org/course/module1/data/README.html)."
+    )
 
 
 def test_notebook_refuses_figure_numbers_it_cannot_show():

@@ -31,8 +31,20 @@ from course import notebooks
 from solutions import claims, figure_claims
 
 #: keyword arguments that style or lay out a plot: their numbers are not parameters
-STYLE_KEYWORDS = {"figsize", "dpi", "fontsize", "ms", "lw", "s", "width_ratios", "alpha", "markersize",
-                  "linewidth", "size", "loc"}
+STYLE_KEYWORDS = {
+    "figsize",
+    "dpi",
+    "fontsize",
+    "ms",
+    "lw",
+    "s",
+    "width_ratios",
+    "alpha",
+    "markersize",
+    "linewidth",
+    "size",
+    "loc",
+}
 #: calls whose numbers only lay out a figure
 LAYOUT_CALLS = {"subplots", "subplot_mosaic", "figure", "set_ylim", "set_xlim", "ylim", "xlim"}
 #: the model's own formula, written in prose or LaTeX (a statement of the model, not of what it does)
@@ -43,8 +55,12 @@ NUMBER = re.compile(r"(?<![\w.\\{])[-−]?(\d+(?:\.\d+)?(?:[eE]-?\d+)?)(?:\s*(\\
 ROLE = re.compile(r"\{(\w+)(?::\w+)?\}`([^`]*)`")
 #: each model answer's numbers are checked against the cell that sets its task's parameters
 #: (named by a variable the cell assigns or by its figure's name)
-ANSWER_PARAMETER_CELLS = {"task32_low_pass_answer": "TASK3_TAU", "task4_vmax_answer": "fig-vmax",
-                          "task41_answer": "SURFACE_TAU", "task42_answer": "LIF_TAU"}
+ANSWER_PARAMETER_CELLS = {
+    "task32_low_pass_answer": "TASK3_TAU",
+    "task4_vmax_answer": "fig-vmax",
+    "task41_answer": "SURFACE_TAU",
+    "task42_answer": "LIF_TAU",
+}
 
 
 class UncomputedNumber(AssertionError):
@@ -96,8 +112,11 @@ def _layout_numbers(tree) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            parts = node.args + [k.value for k in node.keywords] if name in LAYOUT_CALLS else \
-                [k.value for k in node.keywords if k.arg in STYLE_KEYWORDS]
+            parts = (
+                node.args + [k.value for k in node.keywords]
+                if name in LAYOUT_CALLS
+                else [k.value for k in node.keywords if k.arg in STYLE_KEYWORDS]
+            )
             skip |= {id(n) for part in parts for n in ast.walk(part)}
     return skip
 
@@ -107,8 +126,14 @@ def cell_parameters(source: str, setup: dict[str, str]) -> set[float]:
     the numbers of the ``solutions`` constants it names (``setup``: names the chapter imports)."""
     tree = ast.parse(source)
     skip = _layout_numbers(tree)
-    found = {float(n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in skip
-             and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)}
+    found = {
+        float(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant)
+        and id(n) not in skip
+        and isinstance(n.value, (int, float))
+        and not isinstance(n.value, bool)
+    }
     bound = {**setup, **_imports(tree)}
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)):
@@ -116,7 +141,7 @@ def cell_parameters(source: str, setup: dict[str, str]) -> set[float]:
         dotted = ast.unparse(node)
         head = dotted.split(".")[0]
         if head in bound and bound[head].startswith("solutions"):
-            found |= _numbers_of(_resolve(bound[head] + dotted[len(head):]))
+            found |= _numbers_of(_resolve(bound[head] + dotted[len(head) :]))
     return found
 
 
@@ -124,6 +149,7 @@ def cell_parameters(source: str, setup: dict[str, str]) -> set[float]:
 def stated_numbers(text: str, registry=None) -> list[tuple[str, set[float]]]:
     """Every number the text states outside quoted claims, with the values it may stand for.
     A quoted claim that is not registered or not true raises ClaimError."""
+
     def role(m):
         if m.group(1) == "glue":
             claims.quote(m.group(2), registry)  # raises ClaimError if missing or false
@@ -144,8 +170,10 @@ def stated_numbers(text: str, registry=None) -> list[tuple[str, set[float]]]:
 
 def uncomputed(text: str, parameters: set[float], registry=None) -> list[str]:
     """The numbers of ``text`` that neither a claim nor a parameter accounts for."""
+
     def known(value):
         return any(math.isclose(abs(value), abs(p), rel_tol=1e-9, abs_tol=1e-12) for p in parameters)
+
     return [shown for shown, candidates in stated_numbers(text, registry) if not any(map(known, candidates))]
 
 
@@ -244,8 +272,12 @@ def test_captions_alt_texts_and_answers_state_only_computed_numbers(chapter):
 def test_a_raw_behavioural_number_in_a_caption_or_answer_fails(chapter):
     """A caption that states the event cutoff as a raw number, and a model answer that states an
     output spike count as one: are both reported?"""
-    cells = with_figure(chapter.cells, "fig-event-highpass", "figure",
-                        caption=lambda old: old + " The cutoff is a pulse every 13 steps.")
+    cells = with_figure(
+        chapter.cells,
+        "fig-event-highpass",
+        "figure",
+        caption=lambda old: old + " The cutoff is a pulse every 13 steps.",
+    )
     answers = raw_answers()
     answers["task42_answer"] = "At tau = 5 the neuron fires 351 times. " + answers["task42_answer"]
     assert chapter_problems(cells, answers) == ["fig-event-highpass caption: 13", "answer task42_answer: 351"]
@@ -255,11 +287,17 @@ def test_a_deliberately_wrong_claim_in_a_caption_fails(chapter):
     """A caption that quotes a false claim (the band-pass passing periods it stops): does checking
     the chapter raise ClaimError instead of accepting the quote?"""
     true = claims.CLAIMS["band_pass_band"]
-    wrong = claims.Claim("band_pass_band_wide", "the band-pass also passes a pulse every 2 steps", true.compute,
-                         holds=lambda v: v["first"] <= 2, text=true.text)
+    wrong = claims.Claim(
+        "band_pass_band_wide",
+        "the band-pass also passes a pulse every 2 steps",
+        true.compute,
+        holds=lambda v: v["first"] <= 2,
+        text=true.text,
+    )
     registry = {**claims.CLAIMS, wrong.name: wrong}
-    cells = with_figure(chapter.cells, "fig-band-pass", "figure",
-                        caption="passes {glue:text}`band_pass_band_wide` steps")
+    cells = with_figure(
+        chapter.cells, "fig-band-pass", "figure", caption="passes {glue:text}`band_pass_band_wide` steps"
+    )
     with pytest.raises(claims.ClaimError, match="band_pass_band_wide"):
         chapter_problems(cells, raw_answers(), registry)
 
@@ -267,33 +305,43 @@ def test_a_deliberately_wrong_claim_in_a_caption_fails(chapter):
 def test_an_alt_text_quoting_a_claim_fails(chapter):
     """Alt texts are shown as written: is a claim quoted in one reported?"""
     cells = with_figure(chapter.cells, "fig-band-pass", "image", alt="passes {glue:text}`band_pass_band` steps")
-    assert "fig-band-pass alt text quotes a claim, which an alt text cannot show" in \
-        chapter_problems(cells, raw_answers())
+    assert "fig-band-pass alt text quotes a claim, which an alt text cannot show" in chapter_problems(
+        cells, raw_answers()
+    )
 
 
 def test_the_scanner_reads_parameters_from_the_code_not_from_strings():
     """Does a cell's parameter set hold its literals and named constants, but not numbers written
     in its strings or its layout?"""
-    source = ('from solutions.figure_claims import EVENT_DEMO_STEPS\nTAU = 7\n'
-              'plt.subplots(3, 1, figsize=(9, 5))\nax.set_title("every 13 steps", fontsize=11)\n'
-              'x = filters.LOW_CUTOFF\npulses = pulse_train(6, EVENT_DEMO_STEPS)\n')
+    source = (
+        "from solutions.figure_claims import EVENT_DEMO_STEPS\nTAU = 7\n"
+        'plt.subplots(3, 1, figsize=(9, 5))\nax.set_title("every 13 steps", fontsize=11)\n'
+        "x = filters.LOW_CUTOFF\npulses = pulse_train(6, EVENT_DEMO_STEPS)\n"
+    )
     params = cell_parameters(source, {"filters": "solutions.filters"})
     assert {7.0, 6.0, float(figure_claims.EVENT_DEMO_STEPS), 20.0, 0.1} <= params
     assert not {3.0, 9.0, 5.0, 13.0, 11.0} & params
 
 
-@pytest.mark.parametrize("variables, constants", [
-    (("TAUS",), ("RISE_TAUS",)),
-    (("TAU", "THRESHOLD"), ("TASK2_PLOT_TAU", "TASK2_PLOT_THRESHOLD")),
-    (("LIF_TAU", "LIF_THRESHOLD"), ("LIF_SURFACE_TAU", "LIF_SURFACE_THRESHOLD")),
-])
+@pytest.mark.parametrize(
+    "variables, constants",
+    [
+        (("TAUS",), ("RISE_TAUS",)),
+        (("TAU", "THRESHOLD"), ("TASK2_PLOT_TAU", "TASK2_PLOT_THRESHOLD")),
+        (("LIF_TAU", "LIF_THRESHOLD"), ("LIF_SURFACE_TAU", "LIF_SURFACE_THRESHOLD")),
+    ],
+)
 def test_claims_next_to_a_students_cell_use_that_cells_parameters(chapter, variables, constants):
     """The text next to a plotting cell students may edit quotes a claim computed with the cell's
     starting values: do the claim's parameters equal what the cell assigns?"""
     cell = parameter_cell(chapter.cells, variables[0])
     namespace: dict = {"np": np}
-    assigned = next(node for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
-                    and variables[0] in {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)})
+    assigned = next(
+        node
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign)
+        and variables[0] in {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    )
     exec(compile(ast.Module([assigned], []), "<cell>", "exec"), namespace)
     for variable, constant in zip(variables, constants):
         expected = getattr(figure_claims, constant)

@@ -38,8 +38,9 @@ def instructor():
 
 
 def _solution_cells(nb):
-    return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
-            if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
+    return {
+        nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"
+    }
 
 
 def test_release_is_current_with_the_chapter_source(instructor):
@@ -60,8 +61,7 @@ def test_contract_names_are_graded(instructor):
 
 def test_every_check_has_exactly_one_hidden_cell_and_back(instructor):
     """Is each hidden check called by one test cell, with the check's points, and no cell calls a missing one?"""
-    hidden = {nbgrader_meta(c)["grade_id"]: c for c in instructor.cells
-              if "BEGIN HIDDEN TESTS" in c.source}
+    hidden = {nbgrader_meta(c)["grade_id"]: c for c in instructor.cells if "BEGIN HIDDEN TESTS" in c.source}
     assert set(hidden) == set(CHECKS)
     for gid, cell in hidden.items():
         # an optional task's check is extra credit: 0 nbgrader points, its points in the metadata
@@ -92,8 +92,7 @@ def test_instructor_solutions_are_the_reference_code(instructor):
     for gid, cell in _solution_cells(instructor).items():
         m = re.match(r"def (\w+)\(", cell.source)
         if m:
-            unmarked = "\n".join(ln for ln in cell.source.splitlines()
-                                 if ln.strip() not in (stubs.BEGIN, stubs.END))
+            unmarked = "\n".join(ln for ln in cell.source.splitlines() if ln.strip() not in (stubs.BEGIN, stubs.END))
             assert unmarked == inspect.getsource(getattr(reference, m.group(1))).rstrip(), gid
 
 
@@ -108,11 +107,20 @@ def test_task3_neuron_in_the_notebook_is_the_solutions_neuron():
 def _solution_lines():
     """Lines that only a solution or a model answer contains."""
     lines = set()
-    for name in ["leaky_integrator", "leaky_integrate_and_fire", "band_pass", "li_time_surface",
-                 "lif_time_surface", "cosine_signal"]:
+    for name in [
+        "leaky_integrator",
+        "leaky_integrate_and_fire",
+        "band_pass",
+        "li_time_surface",
+        "lif_time_surface",
+        "cosine_signal",
+    ]:
         _, body, _ = stubs._split_function(getattr(reference, name))
-        lines |= {ln.strip() for ln in body.splitlines()
-                  if len(ln.strip()) > 24 and not ln.strip().startswith(("#", "raise", "return"))}
+        lines |= {
+            ln.strip()
+            for ln in body.splitlines()
+            if len(ln.strip()) > 24 and not ln.strip().startswith(("#", "raise", "return"))
+        }
     for answer in notebooks.model_answers().values():
         lines |= {s.strip() for s in re.split(r"[.:;]\s", answer) if len(s.strip()) > 40}
     return lines
@@ -120,8 +128,12 @@ def _solution_lines():
 
 def _site_text_files():
     for path in SITE.rglob("*"):
-        if path.is_file() and path.suffix in {".html", ".md", ".ipynb", ".txt", ".js", ".json", ".py"} \
-                and "_static" not in path.parts and path.name not in {"embed.js"}:
+        if (
+            path.is_file()
+            and path.suffix in {".html", ".md", ".ipynb", ".txt", ".js", ".json", ".py"}
+            and "_static" not in path.parts
+            and path.name not in {"embed.js"}
+        ):
             yield path
 
 

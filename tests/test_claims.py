@@ -39,9 +39,13 @@ def test_a_deliberately_wrong_claim_stops_the_text_that_quotes_it():
     """A claim that is false (a larger tau *raises* the LI surface maximum, the model answer's old
     wording): does quoting it in an answer or in notebook markdown raise ClaimError?"""
     true = claims.CLAIMS["li_surface_max_falls"]
-    wrong = claims.Claim("li_surface_max_grows", "a larger tau raises the LI surface maximum", true.compute,
-                         holds=lambda v: all(a < b for a, b in zip(list(v.values()), list(v.values())[1:])),
-                         text=true.text)
+    wrong = claims.Claim(
+        "li_surface_max_grows",
+        "a larger tau raises the LI surface maximum",
+        true.compute,
+        holds=lambda v: all(a < b for a, b in zip(list(v.values()), list(v.values())[1:])),
+        text=true.text,
+    )
     registry = {**claims.CLAIMS, wrong.name: wrong}
     with pytest.raises(claims.ClaimError, match="li_surface_max_grows"):
         claims.substitute("values grow: {glue:text}`li_surface_max_grows`", registry)
@@ -60,15 +64,17 @@ def test_every_quoted_claim_is_registered_and_every_claim_is_quoted():
     """Is each claim the chapter or the answers quote registered, and each registered claim quoted?"""
     text = notebooks.CHAPTER.read_text() + notebooks.ANSWERS.read_text()
     quoted = set(claims.referenced(text))
-    assert quoted == set(claims.CLAIMS), (quoted ^ set(claims.CLAIMS))
+    assert quoted == set(claims.CLAIMS), quoted ^ set(claims.CLAIMS)
 
 
 def notebook_prose() -> str:
     """The chapter's Markdown that goes into the notebooks (not book-only cells, not figure
     captions: the notebook has no captions) and the model answers, as written."""
     chapter = notebooks.read_chapter()
-    return "\n".join([c.source for c in chapter.cells if c.cell_type == "markdown"
-                      and c.metadata.get("course") != "book"] + [notebooks.ANSWERS.read_text()])
+    return "\n".join(
+        [c.source for c in chapter.cells if c.cell_type == "markdown" and c.metadata.get("course") != "book"]
+        + [notebooks.ANSWERS.read_text()]
+    )
 
 
 def test_generated_notebooks_quote_the_computed_numbers():
@@ -118,9 +124,14 @@ def test_lif_spike_counts_match_a_plain_loop_on_one_tau():
 def test_chapter_states_no_uncomputed_tau_direction():
     """The old wrong statements: are they gone from the chapter and the answers?"""
     text = " ".join((notebooks.CHAPTER.read_text() + notebooks.ANSWERS.read_text()).split())
-    for wrong in ["values grow since more spikes add up", "more channels fire and more often",
-                  "page this module continues", "step h = 1/\\tau", "between 0.5 and 1",
-                  "LIF update matches the one used here"]:
+    for wrong in [
+        "values grow since more spikes add up",
+        "more channels fire and more often",
+        "page this module continues",
+        "step h = 1/\\tau",
+        "between 0.5 and 1",
+        "LIF update matches the one used here",
+    ]:
         assert wrong not in text, wrong
     assert not re.search(r"threshold between 0\.5", text)
 
@@ -129,9 +140,13 @@ def test_a_deliberately_wrong_claim_stops_the_book_page(monkeypatch):
     """The page's hidden cell glues every registered claim: does one false claim raise there (so the
     -W build fails) instead of printing a wrong number?"""
     true = claims.CLAIMS["lif_surface_spikes_fall"]
-    wrong = claims.Claim("lif_surface_spikes_grow", "a larger tau gives more LIF output spikes", true.compute,
-                         holds=lambda v: list(v.values()) == sorted(v.values()) and len(set(v.values())) > 1,
-                         text=true.text)
+    wrong = claims.Claim(
+        "lif_surface_spikes_grow",
+        "a larger tau gives more LIF output spikes",
+        true.compute,
+        holds=lambda v: list(v.values()) == sorted(v.values()) and len(set(v.values())) > 1,
+        text=true.text,
+    )
     monkeypatch.setitem(claims.CLAIMS, wrong.name, wrong)
     with pytest.raises(claims.ClaimError, match="lif_surface_spikes_grow"):
         claims.glue_all()
@@ -154,8 +169,14 @@ def test_constant_current_caption_matches_the_closed_form():
 
     quoted = claims.quote("lif_constant_spiking")
     for current in fc.LIF_DEMO_CURRENTS:
-        n = next((n for n in range(1, fc.LIF_DEMO_STEPS + 1)
-                  if current * (1 - (1 - 1 / fc.LIF_DEMO_TAU) ** n) > fc.LIF_DEMO_THRESHOLD), None)
+        n = next(
+            (
+                n
+                for n in range(1, fc.LIF_DEMO_STEPS + 1)
+                if current * (1 - (1 - 1 / fc.LIF_DEMO_TAU) ** n) > fc.LIF_DEMO_THRESHOLD
+            ),
+            None,
+        )
         if n is None:
             assert f"{current:g}" in claims.quote("lif_constant_silent")
         else:
@@ -187,7 +208,8 @@ def test_cosine_caption_matches_a_plain_loop():
     assert claims.quote("cosine_slow_fast") == (
         f"the slow one reaches {plain_li(slow, tau).max():.2f} and spikes {plain_lif(slow, tau, threshold).sum()} "
         f"times, the fast one stays at or below {plain_li(fast, tau).max():.2f} and spikes "
-        f"{plain_lif(fast, tau, threshold).sum()} times")
+        f"{plain_lif(fast, tau, threshold).sum()} times"
+    )
 
 
 def test_li_oscillation_caption_matches_the_closed_form_gain():

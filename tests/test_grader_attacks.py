@@ -10,6 +10,7 @@ honest code correctly: an independent reference).
 (One file of ~530 lines: its tests share one graded corpus and the plain-nbgrader runs they
 are compared with, module fixtures that tests/parallel.py spreads over workers by name.)
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,6 +40,7 @@ AUTO_TESTS = None  # filled from the source notebook
 def _scores(course: Path) -> dict[str, dict]:
     """student -> {'score', 'failed' (auto tests below full marks), 'grades'} from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
+
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         tests = corpus.autograded_points(course)
@@ -49,8 +51,7 @@ def _scores(course: Path) -> dict[str, dict]:
                 continue
             grades = {g.name: g for g in sub.notebooks[0].grades}
             failed = {n for n in tests if n in grades and (grades[n].score or 0) < tests[n]}
-            out[student.id] = {"score": sub.score, "failed": failed,
-                               "late": sub.total_seconds_late}
+            out[student.id] = {"score": sub.score, "failed": failed, "late": sub.total_seconds_late}
     return out
 
 
@@ -67,8 +68,10 @@ def _pids_with(mark: str, oracle: bool = False) -> list[int]:
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if (mark.encode() in (d / "cmdline").read_bytes()
-                        and (ORACLE_ENV in (d / "environ").read_bytes().split(b"\0")) == oracle):
+                if (
+                    mark.encode() in (d / "cmdline").read_bytes()
+                    and (ORACLE_ENV in (d / "environ").read_bytes().split(b"\0")) == oracle
+                ):
                     pids.append(int(d.name))
             except OSError:
                 pass
@@ -89,9 +92,13 @@ def _copy(template: Path, dest: Path, extra_cfg: str = "") -> Path:
 
 
 def _batch(course: Path, *args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                           "--jobs", "2", "--no-progress", *args],
-                          capture_output=True, text=True, timeout=timeout, env=corpus.venv_env())
+    return subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=corpus.venv_env(),
+    )
 
 
 def _grade_corpus(template: Path, out: Path) -> dict:
@@ -104,16 +111,14 @@ def _grade_corpus(template: Path, out: Path) -> dict:
     # (processes of sandbox uids are checked by test_grader_sandbox; here the marked one,
     # because other sandboxes may be running concurrently on a shared machine)
     survivors = _pids_with(DETACHED_MARK)
-    return {"kinds": kinds, "run": run, "seconds": seconds,
-            "scores": _scores(course), "survivors": survivors}
+    return {"kinds": kinds, "run": run, "seconds": seconds, "scores": _scores(course), "survivors": survivors}
 
 
 @pytest.fixture(scope="module")
 def ours(template, tmp_path_factory):
     """The whole corpus graded once by our batch command (once per run: this module's test
     groups on other xdist workers get their own copy of the graded course)."""
-    folder, result = sharing.built_once(tmp_path_factory, "attacks-ours",
-                                        lambda out: _grade_corpus(template, out))
+    folder, result = sharing.built_once(tmp_path_factory, "attacks-ours", lambda out: _grade_corpus(template, out))
     course = sharing.private_copy(folder / "course", tmp_path_factory.mktemp("ours") / "course")
     return {"course": course, **result}
 
@@ -122,22 +127,23 @@ def ours(template, tmp_path_factory):
 def plain(template, tmp_path_factory):
     """The attacks plain nbgrader can run in one batch, plus three honest submissions."""
     course = _copy(template, tmp_path_factory.mktemp("plain") / "course", PLAIN_CFG)
-    kinds = corpus.populate(course, ATTACKS, plain=True,
-                            honest=("honest_partial", "honest_torch", "honest_lost_metadata"))
+    kinds = corpus.populate(
+        course, ATTACKS, plain=True, honest=("honest_partial", "honest_torch", "honest_lost_metadata")
+    )
     env = corpus.venv_env(NEUROGRADER_PLAIN="1")
-    run = _finished(_started([corpus.tool("nbgrader"), "autograde", "module1"], course, env),
-                    timeout=540)
+    run = _finished(_started([corpus.tool("nbgrader"), "autograde", "module1"], course, env), timeout=540)
     if run.stuck:
-        pytest.fail("plain nbgrader hung on a dead kernel in a batch that should hold only "
-                    "attacks it survives; last lines:\n" + run.stderr[-3000:])
+        pytest.fail(
+            "plain nbgrader hung on a dead kernel in a batch that should hold only "
+            "attacks it survives; last lines:\n" + run.stderr[-3000:]
+        )
     survivors = _pids_with(DETACHED_MARK, oracle=True)
-    for pid in survivors:     # the plain run's leftovers: end them (we started them)
+    for pid in survivors:  # the plain run's leftovers: end them (we started them)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course),
-            "survivors": survivors}
+    return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course), "survivors": survivors}
 
 
 @pytest.fixture(scope="module")
@@ -147,17 +153,21 @@ def plain_stopped(template, tmp_path_factory):
     courses = {}
     for attack in [a for a in ATTACKS if a.plain == "stopped"]:
         course = _copy(template, tmp_path_factory.mktemp("stop") / "course", PLAIN_CFG)
-        corpus.write_submission(course, "a_" + attack.name,
-                                corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME)
-        corpus.write_submission(course, "b_honest", corpus.honest_notebook(course),
-                                timestamp=corpus.ON_TIME)
+        corpus.write_submission(
+            course, "a_" + attack.name, corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME
+        )
+        corpus.write_submission(course, "b_honest", corpus.honest_notebook(course), timestamp=corpus.ON_TIME)
         courses[attack.name] = course
     # the courses share nothing: their commands run at the same time
-    runs = {name: _started([corpus.tool("nbgrader"), "autograde", "module1"], course,
-                           corpus.venv_env(NEUROGRADER_PLAIN="1"))
-            for name, course in courses.items()}
-    return {name: {"run": _finished(runs[name], timeout=540), "scores": _scores(course)}
-            for name, course in courses.items()}
+    runs = {
+        name: _started(
+            [corpus.tool("nbgrader"), "autograde", "module1"], course, corpus.venv_env(NEUROGRADER_PLAIN="1")
+        )
+        for name, course in courses.items()
+    }
+    return {
+        name: {"run": _finished(runs[name], timeout=540), "scores": _scores(course)} for name, course in courses.items()
+    }
 
 
 def _started(cmd: list[str], cwd: Path, env: dict) -> subprocess.Popen:
@@ -208,7 +218,7 @@ def _finished(proc: subprocess.Popen, timeout: float) -> subprocess.CompletedPro
                     raise subprocess.TimeoutExpired(proc.args, timeout)
                 break
             try:
-                proc.wait(timeout=0.5)      # returns as soon as the command ends
+                proc.wait(timeout=0.5)  # returns as soon as the command ends
             except subprocess.TimeoutExpired:
                 pass
     finally:
@@ -226,11 +236,28 @@ def _finished(proc: subprocess.Popen, timeout: float) -> subprocess.CompletedPro
 def test_corpus_has_every_attack_of_the_issue():
     """At least 20 hostile submissions, covering every attack the issue lists."""
     assert len(ATTACKS) >= 20
-    needed = ["patch_allclose", "read_source_notebook", "write_gradebook", "input_transformer",
-              "reference_from_kernel", "kill_grader", "hold_db_lock", "stderr_warning",
-              "os_exit", "sys_exit", "loop_catching_interrupt", "memory_bomb", "fork_bomb",
-              "output_100mb", "detached_process", "edited_metadata", "deleted_test_cells",
-              "eq_always_true", "ndarray_liar", "proc_and_environment"]
+    needed = [
+        "patch_allclose",
+        "read_source_notebook",
+        "write_gradebook",
+        "input_transformer",
+        "reference_from_kernel",
+        "kill_grader",
+        "hold_db_lock",
+        "stderr_warning",
+        "os_exit",
+        "sys_exit",
+        "loop_catching_interrupt",
+        "memory_bomb",
+        "fork_bomb",
+        "output_100mb",
+        "detached_process",
+        "edited_metadata",
+        "deleted_test_cells",
+        "eq_always_true",
+        "ndarray_liar",
+        "proc_and_environment",
+    ]
     names = " ".join(BY_NAME)
     assert [n for n in needed if n not in names] == []
     for a in ATTACKS:
@@ -256,8 +283,10 @@ def test_each_attack_loses_exactly_the_functions_it_attacked(ours):
     for attack in ATTACKS:
         got = ours["scores"][attack.name]["failed"]
         if got != attack.fails:
-            wrong[attack.name] = {"should fail too": sorted(attack.fails - got),
-                                  "should pass": sorted(got - attack.fails)}
+            wrong[attack.name] = {
+                "should fail too": sorted(attack.fails - got),
+                "should pass": sorted(got - attack.fails),
+            }
     assert wrong == {}
 
 
@@ -289,11 +318,12 @@ def test_gradebook_and_csv_hold_exactly_the_expected_rows(ours):
     expected_students = set(ours["kinds"]) | {"zz_missing"}
     assert set(rows) == expected_students
     for attack in ATTACKS:
-        assert float(rows[attack.name]["score"]) == pytest.approx(
-            full - sum(tests[t] for t in attack.fails)), attack.name
+        assert float(rows[attack.name]["score"]) == pytest.approx(full - sum(tests[t] for t in attack.fails)), (
+            attack.name
+        )
     assert float(rows["zz_missing"]["score"]) == 0
     assert float(rows["honest_full"]["score"]) == full
-    assert set(ours["scores"]) == set(ours["kinds"])   # one submission per submitting student
+    assert set(ours["scores"]) == set(ours["kinds"])  # one submission per submitting student
     with open(course / "module1_report.csv") as fh:
         report = {r["student"]: r for r in csv.DictReader(fh)}
     assert report["bad_corrupted"]["status"] == "corrupted"
@@ -315,6 +345,7 @@ def test_rerun_is_idempotent_and_force_regrades_the_same(ours):
     sub = course / "submitted" / "bad_foreign" / "module1" / "neurons.ipynb"
     nb = corpus.honest_notebook(course)
     import nbformat
+
     nbformat.write(nb, str(sub))
     third = _batch(course)
     assert ", graded 1," in third.stdout.split("\n")[0] + ",", third.stdout
@@ -324,8 +355,7 @@ def test_rerun_is_idempotent_and_force_regrades_the_same(ours):
 # ------------------------------------------------------------------------------ vs plain
 #: tests ours grades with the reference version of a wrong earlier function they call (so they
 #: keep their points) where plain nbgrader takes them: honest_partial's LIF never resets
-GRADED_WITH_REFERENCE = {"honest_partial": {"task42_lif_surface_visible",
-                                            "task42_lif_surface_hidden"}}
+GRADED_WITH_REFERENCE = {"honest_partial": {"task42_lif_surface_visible", "task42_lif_surface_hidden"}}
 
 
 def test_honest_submissions_get_plain_nbgraders_marks(plain, ours):
@@ -337,8 +367,9 @@ def test_honest_submissions_get_plain_nbgraders_marks(plain, ours):
         assert regraded <= plain["scores"][name]["failed"], name
         assert ours["scores"][name]["failed"] == plain["scores"][name]["failed"] - regraded, name
         assert ours["scores"][name]["score"] == pytest.approx(
-            plain["scores"][name]["score"] + sum(tests[t] for t in regraded)), name
-    assert ours["scores"]["honest_partial"]["failed"]        # it is really partial
+            plain["scores"][name]["score"] + sum(tests[t] for t in regraded)
+        ), name
+    assert ours["scores"]["honest_partial"]["failed"]  # it is really partial
 
 
 def test_sandbox_stops_what_fools_plain_nbgrader(plain, ours):
@@ -382,8 +413,14 @@ def test_attacks_that_stop_plain_nbgrader_do_not_stop_ours(plain_stopped, ours):
 # ------------------------------------------------------------------------------ feedback
 def test_feedback_shows_results_and_plots_but_no_hidden_tests(ours):
     course = ours["course"]
-    run = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", "module1"], cwd=course,
-                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "generate_feedback", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     html = {p.parts[-3]: p.read_text() for p in (course / "feedback").glob("*/module1/neurons.html")}
     assert "honest_partial" in html and "01_patch_allclose" in html
@@ -393,16 +430,22 @@ def test_feedback_shows_results_and_plots_but_no_hidden_tests(ours):
     assert "passed: leaky_integrator (3 of 3 points)" in page
     assert "FAILED: leaky_integrate_and_fire (0 of 4 points)" in page
     assert "spike" in page.split("FAILED: leaky_integrate_and_fire")[1][:2000]  # a helpful message
-    assert "data:image/png;base64," + corpus.PNG_1x1[:20] in page             # the student's plot
-    stub = html["honest_stub"]                                                # no reference code
+    assert "data:image/png;base64," + corpus.PNG_1x1[:20] in page  # the student's plot
+    stub = html["honest_stub"]  # no reference code
     assert "tau_low_cutoff" not in stub and "fast_spikes" not in stub
-    assert "tau_low_cutoff" in html["honest_full"]   # (the fragment is real reference code)
+    assert "tau_low_cutoff" in html["honest_full"]  # (the fragment is real reference code)
 
 
 def test_export_lists_every_student(ours):
     course = ours["course"]
-    run = subprocess.run([corpus.tool("nbgrader"), "export", "--to", "export.csv"], cwd=course,
-                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "export", "--to", "export.csv"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     with open(course / "export.csv") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
@@ -417,8 +460,14 @@ def test_nbgrader_autograde_cli_uses_the_sandbox(template, tmp_path, ours):
     attack = BY_NAME["01_patch_allclose"]
     corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack))
     corpus.write_submission(course, "honest_partial", corpus.honest_variants(course)["honest_partial"])
-    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "autograde", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     got = _scores(course)
     for name in (attack.name, "honest_partial"):
@@ -454,16 +503,16 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
 
 # ------------------------------------------------------------------------------ round 2 (40-59)
 #: the whole grading command (grader, sandboxes and all they fork) must stay under this
-PEAK_LIMIT_BYTES = 2 * 1024 ** 3
+PEAK_LIMIT_BYTES = 2 * 1024**3
 ROUND2 = [a for a in ATTACKS if int(a.name[:2]) >= 40]
 
 
 def _keyring_has_note() -> bool:
     """Is the attacks' note in this (root) process's session or user keyrings?"""
     import ctypes
+
     libc = ctypes.CDLL(None)
-    return any(libc.syscall(250, 10, ring, b"user", b"neurograder-note", 0) > 0
-               for ring in (-3, -4, -5))
+    return any(libc.syscall(250, 10, ring, b"user", b"neurograder-note", 0) > 0 for ring in (-3, -4, -5))
 
 
 @pytest.fixture(scope="module")
@@ -471,21 +520,27 @@ def round2_cli(template, tmp_path_factory):
     """Attacks 40-59 and an honest student through the real `nbgrader autograde`, run in a
     cgroup of its own to measure the peak memory of everything it started."""
     from neurograder import bounds
+
     course = _copy(template, tmp_path_factory.mktemp("round2") / "course")
     for attack in ROUND2:
-        corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack),
-                                timestamp=corpus.ON_TIME)
-    corpus.write_submission(course, "honest_partial",
-                            corpus.honest_variants(course)["honest_partial"], timestamp=corpus.ON_TIME)
+        corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME)
+    corpus.write_submission(
+        course, "honest_partial", corpus.honest_variants(course)["honest_partial"], timestamp=corpus.ON_TIME
+    )
     meter = bounds.SandboxCgroup(memory_mb=64 * 1024, pids=100_000, cpus=64.0).create()
     try:
-        run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                             capture_output=True, text=True, timeout=900, env=corpus.venv_env(),
-                             preexec_fn=meter.enter)
+        run = subprocess.run(
+            [corpus.tool("nbgrader"), "autograde", "module1"],
+            cwd=course,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env=corpus.venv_env(),
+            preexec_fn=meter.enter,
+        )
     finally:
         meter.close()
-    return {"course": course, "run": run, "scores": _scores(course), "peak": meter.peak_bytes,
-            "mode": meter.mode}
+    return {"course": course, "run": run, "scores": _scores(course), "peak": meter.peak_bytes, "mode": meter.mode}
 
 
 @pytest.mark.timeout(1200)
@@ -498,8 +553,9 @@ def test_round2_attacks_gain_nothing_through_nbgrader_autograde(round2_cli, ours
     tests = corpus.autograded_points(round2_cli["course"])
     for attack in ROUND2:
         assert got[attack.name]["failed"] == attack.fails, attack.name
-        assert got[attack.name]["score"] == pytest.approx(
-            sum(tests.values()) - sum(tests[t] for t in attack.fails)), attack.name
+        assert got[attack.name]["score"] == pytest.approx(sum(tests.values()) - sum(tests[t] for t in attack.fails)), (
+            attack.name
+        )
         assert ours["scores"][attack.name]["failed"] == attack.fails, attack.name
     assert got["honest_partial"]["score"] == ours["scores"]["honest_partial"]["score"]
     assert got["honest_partial"]["failed"] == ours["scores"]["honest_partial"]["failed"]
@@ -510,8 +566,7 @@ def test_round2_peak_memory_stays_under_2_gb(round2_cli):
     """The fork-to-exhaust attack (7 x 800 MB) and the rest, graded in one command: the
     command's peak memory (its cgroup's own counter, sandboxes included) is under 2 GB."""
     assert round2_cli["mode"] in ("v1", "v2")
-    print(f"\npeak memory of `nbgrader autograde` on attacks 40-59: "
-          f"{round2_cli['peak'] / 2**20:.0f} MB")
+    print(f"\npeak memory of `nbgrader autograde` on attacks 40-59: {round2_cli['peak'] / 2**20:.0f} MB")
     assert 0 < round2_cli["peak"] < PEAK_LIMIT_BYTES
 
 

@@ -5,6 +5,7 @@ the instructor's two commands: ``python -m neurograder.batch`` (``make grade``) 
 ``nbgrader autograde`` CLI with the course's nbgrader_config.py. The honest classmate in the
 same class must get plain full marks (the total of the source notebook's test points).
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,10 +38,15 @@ def _odd_class(course: Path) -> dict[str, str]:
     honest = corpus.honest_notebook(course)
     corpus.write_submission(course, HONEST, honest, timestamp=corpus.ON_TIME)
 
-    listed = corpus.honest_notebook(course)   # nbformat accepts a list as grade_id
+    listed = corpus.honest_notebook(course)  # nbformat accepts a list as grade_id
     cell = nbformat.v4.new_markdown_cell("my notes")
-    cell.metadata["nbgrader"] = {"grade_id": ["task1", "x"], "grade": False, "solution": False,
-                                 "locked": False, "schema_version": 3}
+    cell.metadata["nbgrader"] = {
+        "grade_id": ["task1", "x"],
+        "grade": False,
+        "solution": False,
+        "locked": False,
+        "schema_version": 3,
+    }
     listed.cells.insert(3, cell)
     corpus.write_submission(course, "list_grade_id", listed, timestamp=corpus.ON_TIME)
 
@@ -50,13 +56,17 @@ def _odd_class(course: Path) -> dict[str, str]:
 
     folder = course / "submitted" / "link_classmate" / corpus.ASSIGNMENT
     folder.mkdir(parents=True)
-    (folder / corpus.NOTEBOOK).symlink_to(
-        Path("..") / ".." / HONEST / corpus.ASSIGNMENT / corpus.NOTEBOOK)
+    (folder / corpus.NOTEBOOK).symlink_to(Path("..") / ".." / HONEST / corpus.ASSIGNMENT / corpus.NOTEBOOK)
 
     corpus.write_submission(course, "link_shadow", honest, timestamp=corpus.ON_TIME)
     (course / "submitted" / "link_shadow" / corpus.ASSIGNMENT / "notes.txt").symlink_to(SECRET_FILE)
-    return {HONEST: "honest", "list_grade_id": "corrupted", CONTROL_STUDENT: "corrupted",
-            "link_classmate": "corrupted", "link_shadow": "corrupted"}
+    return {
+        HONEST: "honest",
+        "list_grade_id": "corrupted",
+        CONTROL_STUDENT: "corrupted",
+        "link_classmate": "corrupted",
+        "link_shadow": "corrupted",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -71,16 +81,28 @@ def batch(template, tmp_path_factory):
     run = _batch(course, timeout=600)
     with open(course / "module1_report.csv", newline="") as fh:
         report = {r["student"]: r for r in csv.DictReader(fh)}
-    return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course),
-            "report": report, "report_text": (course / "module1_report.csv").read_text()}
+    return {
+        "course": course,
+        "kinds": kinds,
+        "run": run,
+        "scores": _scores(course),
+        "report": report,
+        "report_text": (course / "module1_report.csv").read_text(),
+    }
 
 
 @pytest.fixture(scope="module")
 def cli(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("cli") / "course")
     kinds = _odd_class(course)
-    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                         capture_output=True, text=True, timeout=600, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "autograde", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course)}
 
 
@@ -113,9 +135,12 @@ def test_batch_grades_the_class_around_odd_notebooks(batch):
 def test_each_odd_submission_is_corrupted_with_its_reason_and_zero(batch):
     """Which reason does the report give each odd submission, and what do they score?"""
     report = batch["report"]
-    reasons = {"list_grade_id": "grade_id is list", printable(CONTROL_STUDENT): "not a valid notebook",
-               "link_classmate": "neurons.ipynb is a symbolic link",
-               "link_shadow": "notes.txt is a symbolic link"}
+    reasons = {
+        "list_grade_id": "grade_id is list",
+        printable(CONTROL_STUDENT): "not a valid notebook",
+        "link_classmate": "neurons.ipynb is a symbolic link",
+        "link_shadow": "notes.txt is a symbolic link",
+    }
     for student, reason in reasons.items():
         assert report[student]["status"] == "corrupted", (student, report[student])
         assert reason in report[student]["message"], (student, report[student]["message"])
@@ -224,12 +249,18 @@ def test_each_marker_says_where_the_students_time_went(batch):
     """The honest student's marker records seconds per grading phase: every phase the
     worker went through is there, none is negative, and together they account for the
     worker's own clock for that student (measured around the whole student)."""
-    marker = json.loads((batch["course"] / "autograded" / HONEST / corpus.ASSIGNMENT /
-                         ".neurograder.json").read_text())
+    marker = json.loads((batch["course"] / "autograded" / HONEST / corpus.ASSIGNMENT / ".neurograder.json").read_text())
     timings = marker["timings"]
-    for phase in ("fingerprint", "nbgrader set-up, reading and writing", "normalize submission",
-                  "sandbox set-up and teardown", "sandbox start-up", "student cells and checks",
-                  "judging and outputs", "gradebook writes"):
+    for phase in (
+        "fingerprint",
+        "nbgrader set-up, reading and writing",
+        "normalize submission",
+        "sandbox set-up and teardown",
+        "sandbox start-up",
+        "student cells and checks",
+        "judging and outputs",
+        "gradebook writes",
+    ):
         assert phase in timings, (phase, timings)
     assert min(timings.values()) >= 0, timings
     assert timings["sandbox start-up"] > 0 and timings["student cells and checks"] > 0, timings
@@ -244,10 +275,11 @@ def test_a_dead_sandbox_process_left_as_a_zombie_does_not_hold_up_the_next_stude
     dead: waiting for it returns at once, while a live process is waited for up to the
     timeout."""
     from neurograder import bounds
+
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
-        os.waitid(os.P_PID, dead.pid, os.WEXITED | os.WNOWAIT)   # exited, not reaped: a zombie
+        os.waitid(os.P_PID, dead.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped: a zombie
         assert Path(f"/proc/{dead.pid}").exists()
         started = time.monotonic()
         bounds._wait_gone({dead.pid}, timeout=5.0)

@@ -4,6 +4,7 @@ Every test runs real sandboxes (neurograder.sandbox.run_job through the probe he
 test_grader_sandbox) and measures from the outside (waitpid statuses, CPU seconds against
 wall seconds, the cgroup's own peak counter) or from a second sandbox.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -60,7 +61,7 @@ probe = [float(os.waitpid(pid, 0)[1]) for pid in kids]
 """
     statuses = probe(code, limits=LONG)
     peaks = [c.peak_bytes for c in closed]
-    assert 9.0 in statuses, statuses                 # SIGKILL by the cgroup's OOM killer
+    assert 9.0 in statuses, statuses  # SIGKILL by the cgroup's OOM killer
     assert peaks and 0 < max(peaks) <= bounds.SANDBOX_MEMORY_MB * 2**20
 
 
@@ -114,7 +115,7 @@ probe = [fill('/tmp'), fill('/dev/shm')]
 """
     tmp_mb, shm_mb = probe(code, limits=LONG)
     assert tmp_mb <= sandbox.TMP_MB and shm_mb <= sandbox.SHM_MB, (tmp_mb, shm_mb)
-    assert tmp_mb >= sandbox.TMP_MB - 15          # the cap, not another limit, stopped it
+    assert tmp_mb >= sandbox.TMP_MB - 15  # the cap, not another limit, stopped it
 
 
 # ------------------------------------------------------------------------------ no carry-over
@@ -138,7 +139,7 @@ def test_a_keyring_note_never_reaches_the_next_sandbox():
     the next sandbox, which also runs under another uid."""
     first = probe(KEY_CODE.format(write=True))
     second = probe(KEY_CODE.format(write=False))
-    assert first[:2] == [1.0, 1.0], first               # the note was really written
+    assert first[:2] == [1.0, 1.0], first  # the note was really written
     assert second[:2] == [0.0, 0.0], second
     assert first[2] != second[2]
 
@@ -157,7 +158,7 @@ def test_uids_rotate_across_sandboxes():
 @pytest.mark.timeout(60)
 def test_clear_user_keyrings_empties_the_uid_keyring():
     """A key added to a uid's user keyring is gone after clear_user_keyrings(uid)."""
-    uid = sandbox.UID_BASE + sandbox.UID_SLOTS + 7      # outside the sandbox range
+    uid = sandbox.UID_BASE + sandbox.UID_SLOTS + 7  # outside the sandbox range
     libc = ctypes.CDLL(None, use_errno=True)
 
     def as_uid(add: bool) -> int:

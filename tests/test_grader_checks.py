@@ -4,6 +4,7 @@ Module content lives in the module folder (``[python] checks`` of its manifest);
 adds task numbers and extra-credit flags from the manifest, runs a check in a kernel, and the
 batch's fingerprint covers the module's checks so a change to them regrades the class.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -24,6 +25,7 @@ def _double_check(**kw) -> engine.Check:
         for case, out in zip(cases, outputs):
             if not engine.close(engine.as_array(out, "double"), 2 * np.asarray(case[0], float)):
                 raise engine.CheckFailed("double(x) must return 2 * x.")
+
     return engine.Check("task1_double_hidden", "double", "call", 2, lambda: [([1.0, 2.0],)], judge, **kw)
 
 
@@ -51,12 +53,15 @@ def test_module_1_checks_are_reached_through_its_manifest():
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("namespace, message", [
-    ({}, "`double` is not defined"),
-    ({"double": lambda x: (_ for _ in ()).throw(NotImplementedError())}, "not implemented yet"),
-    ({"double": lambda x: 1 / 0}, "raised ZeroDivisionError"),
-    ({"double": lambda x: [v + 2 for v in x]}, r"must return 2 \* x"),
-])
+@pytest.mark.parametrize(
+    "namespace, message",
+    [
+        ({}, "`double` is not defined"),
+        ({"double": lambda x: (_ for _ in ()).throw(NotImplementedError())}, "not implemented yet"),
+        ({"double": lambda x: 1 / 0}, "raised ZeroDivisionError"),
+        ({"double": lambda x: [v + 2 for v in x]}, r"must return 2 \* x"),
+    ],
+)
 def test_run_check_fails_with_the_reason(namespace, message):
     """Does a hidden test cell (run_check) fail with a message naming what went wrong?"""
     check = _double_check()
@@ -75,6 +80,7 @@ def test_run_check_passes_a_right_answer():
 def test_cases_depend_on_the_salt_and_the_course_secret(tmp_path, monkeypatch):
     """Are a case maker's numbers the same on every call, different per salt, and different
     under another course secret (so nothing public predicts them)?"""
+
     def draws(secret: str, salt: int):
         path = tmp_path / secret
         path.write_text(secret * 8)
@@ -107,10 +113,12 @@ def test_a_change_to_the_module_checks_or_manifest_regrades_the_class(tmp_path):
 
     before = fingerprint()
     assert fingerprint() == before
-    for path, edit in [("book/module1/checks.py", "\n# a comment changes the file\n"),
-                       ("book/module1/module.toml", "\n# a comment changes the manifest\n"),
-                       ("grader/neurograder/checks.py", "\n# a comment changes the engine\n"),
-                       ("solutions/filters.py", "\n# a comment changes a reference\n")]:
+    for path, edit in [
+        ("book/module1/checks.py", "\n# a comment changes the file\n"),
+        ("book/module1/module.toml", "\n# a comment changes the manifest\n"),
+        ("grader/neurograder/checks.py", "\n# a comment changes the engine\n"),
+        ("solutions/filters.py", "\n# a comment changes a reference\n"),
+    ]:
         target = course / path
         original = target.read_text()
         target.write_text(original + edit)

@@ -7,6 +7,7 @@ grades the same corpus through both instructor paths, ``python -m neurograder.ba
 ``make grade`` runs) and ``nbgrader autograde`` with the course's nbgrader_config.py, and must
 give the same score to every graded cell: full marks for every autograded point.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -21,12 +22,13 @@ from attacks import corpus  # noqa: E402
 from corpus import correct  # noqa: E402
 from test_grader_attacks import _copy  # noqa: E402
 
-PLAIN_CFG = "c.Execute.timeout = 120\n"   # roomy: torch and scipy imports in a loaded kernel
+PLAIN_CFG = "c.Execute.timeout = 120\n"  # roomy: torch and scipy imports in a loaded kernel
 
 
 def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
     """student -> {autograded test cell: score} from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
+
     out = {}
     tests = corpus.autograded_points(course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -35,8 +37,7 @@ def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
                 sub = gb.find_submission("module1", student.id)
             except MissingEntry:
                 continue
-            out[student.id] = {g.name: g.score for g in sub.notebooks[0].grades
-                               if g.name in tests}
+            out[student.id] = {g.name: g.score for g in sub.notebooks[0].grades if g.name in tests}
     return out
 
 
@@ -54,9 +55,14 @@ def template(tmp_path_factory, new_course):
 def _plain_scores(template: Path, out: Path) -> dict[str, dict[str, float]]:
     """The oracle: one ``NEUROGRADER_PLAIN=1 nbgrader autograde`` over the whole corpus."""
     course = _copy(template, out / "course", PLAIN_CFG)
-    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                         capture_output=True, text=True, timeout=1500,
-                         env=corpus.venv_env(NEUROGRADER_PLAIN="1"))
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "autograde", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env=corpus.venv_env(NEUROGRADER_PLAIN="1"),
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return _cell_scores(course)
 
@@ -64,16 +70,19 @@ def _plain_scores(template: Path, out: Path) -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="module")
 def plain(template, tmp_path_factory):
     """The oracle's scores, made once per run (shared by this module's xdist groups)."""
-    return sharing.built_once(tmp_path_factory, "correct-plain",
-                              lambda out: _plain_scores(template, out))[1]
+    return sharing.built_once(tmp_path_factory, "correct-plain", lambda out: _plain_scores(template, out))[1]
 
 
 @pytest.fixture(scope="module")
 def batch(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("batch") / "course")
-    run = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                          "--jobs", "2", "--no-progress"], capture_output=True, text=True,
-                         timeout=900, env=corpus.venv_env())
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     return _cell_scores(course)
 
@@ -81,8 +90,14 @@ def batch(template, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cli(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("cli") / "course")
-    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                         capture_output=True, text=True, timeout=900, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "autograde", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return _cell_scores(course)
 
@@ -103,12 +118,30 @@ def test_corpus_covers_the_styles_and_layouts():
     text = " ".join(correct.CORRECT)
     code = " ".join(s for e in correct.CORRECT.values() for s in e.get("cells", {}).values())
     code += " ".join(s for e in correct.CORRECT.values() for _, s in e.get("insert", []))
-    for marker in ("while ", "yield", "nonlocal", "class ", "functools.partial", "@torch.no_grad()",
-                   "lfilter", "np.convolve", "np.apply_along_axis", "from math import *",
-                   "plt.", "print(", 'np.dtype("float64")', "[:, k]"):
+    for marker in (
+        "while ",
+        "yield",
+        "nonlocal",
+        "class ",
+        "functools.partial",
+        "@torch.no_grad()",
+        "lfilter",
+        "np.convolve",
+        "np.apply_along_axis",
+        "from math import *",
+        "plt.",
+        "print(",
+        'np.dtype("float64")',
+        "[:, k]",
+    ):
         assert marker in code, marker
-    for layout in ("everything_in_one_cell", "task1_cell_reused_in_task2", "helper_cell_added",
-                   "constants_computed_by_calls", "plot_and_print"):
+    for layout in (
+        "everything_in_one_cell",
+        "task1_cell_reused_in_task2",
+        "helper_cell_added",
+        "constants_computed_by_calls",
+        "plot_and_print",
+    ):
         assert layout in text, layout
 
 
@@ -117,8 +150,7 @@ def test_plain_nbgrader_gives_the_correct_corpus_full_marks(template, plain):
     """Is the corpus really correct? The oracle gives every autograded point to every entry."""
     points = corpus.autograded_points(template)
     assert set(plain) == set(correct.CORRECT)
-    short = {s: {c: got.get(c) for c in points if got.get(c) != points[c]}
-             for s, got in plain.items()}
+    short = {s: {c: got.get(c) for c in points if got.get(c) != points[c]} for s, got in plain.items()}
     assert {s: d for s, d in short.items() if d} == {}
 
 

@@ -6,6 +6,7 @@ through ``python -m neurograder.batch --scheduler``; the same class is graded by
 path (``--jobs 2``) on another copy of the course. Every grade, comment, late penalty and
 submission row must be the same, and the Dask run must be resumable like the local one.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,15 +27,20 @@ import bench_grading  # noqa: E402
 
 
 def _batch(course: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                           "--no-progress", *args], capture_output=True, text=True,
-                          timeout=900, env=corpus.venv_env())
+    return subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=corpus.venv_env(),
+    )
 
 
 def gradebook_rows(course: Path) -> dict:
     """Every row autograde writes, keyed by student/notebook/cell (independent of our
     records module: read straight from nbgrader's API)."""
     from nbgrader.api import Gradebook, MissingEntry
+
     rows = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in gb.students:
@@ -47,16 +53,17 @@ def gradebook_rows(course: Path) -> dict:
                 key = f"{student.id}/{nb.name}"
                 rows[key] = (nb.late_submission_penalty, nb.flagged)
                 for g in nb.grades:
-                    rows[f"{key}/{g.name}"] = (g.auto_score, g.manual_score, g.extra_credit,
-                                               g.needs_manual_grade)
+                    rows[f"{key}/{g.name}"] = (g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
                 for c in nb.comments:
                     rows[f"{key}/{c.name}/comment"] = (c.auto_comment, c.manual_comment)
     return rows
 
 
 def markers(course: Path) -> dict[str, str]:
-    return {p.parents[1].name: json.loads(p.read_text())["fingerprint"]
-            for p in course.glob(f"autograded/*/{corpus.ASSIGNMENT}/.neurograder.json")}
+    return {
+        p.parents[1].name: json.loads(p.read_text())["fingerprint"]
+        for p in course.glob(f"autograded/*/{corpus.ASSIGNMENT}/.neurograder.json")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +74,19 @@ def graded(tmp_path_factory, new_course):
     local = _copy(template, tmp_path_factory.mktemp("local") / "course")
     local_run = _batch(local, "--jobs", "2")
     on_dask = _copy(template, tmp_path_factory.mktemp("ondask") / "course")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         dask_run = _batch(on_dask, "--scheduler", cluster.scheduler_address)
         again = _batch(on_dask, "--scheduler", cluster.scheduler_address)
-    return {"kinds": kinds, "local": local, "local_run": local_run, "dask": on_dask,
-            "dask_run": dask_run, "again": again}
+    return {
+        "kinds": kinds,
+        "local": local,
+        "local_run": local_run,
+        "dask": on_dask,
+        "dask_run": dask_run,
+        "again": again,
+    }
 
 
 @pytest.mark.timeout(1500)
@@ -83,12 +97,12 @@ def test_dask_gives_the_local_gradebook_row_for_row(graded):
         assert graded[run].returncode == 0, graded[run].stdout[-2000:] + graded[run].stderr[-3000:]
     local, on_dask = gradebook_rows(graded["local"]), gradebook_rows(graded["dask"])
     assert len({k for k in local if "/" not in k}) == len(graded["kinds"])
-    assert local == on_dask, {k: (local.get(k), on_dask.get(k))
-                              for k in set(local) | set(on_dask) if local.get(k) != on_dask.get(k)}
+    assert local == on_dask, {
+        k: (local.get(k), on_dask.get(k)) for k in set(local) | set(on_dask) if local.get(k) != on_dask.get(k)
+    }
     # the exported CSV (nbgrader's columns and ours) has the same header and rows (in the
     # order students finished, which parallel grading does not fix)
-    local_csv, dask_csv = ((graded[k] / "grades.csv").read_text().splitlines()
-                           for k in ("local", "dask"))
+    local_csv, dask_csv = ((graded[k] / "grades.csv").read_text().splitlines() for k in ("local", "dask"))
     assert local_csv[0] == dask_csv[0]
     assert sorted(local_csv[1:]) == sorted(dask_csv[1:])
 

@@ -5,6 +5,7 @@ extra credit, and names that stay one field?
 Run with the real ``nbgrader export`` CLI on the ``graded_class`` fixture (tests/conftest.py);
 nbgrader's built-in ``CsvExportPlugin`` is the oracle for the totals.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,7 @@ def _export(course: Path, dest: Path, plugin: str | None = None) -> list[dict]:
     cmd = [corpus.tool("nbgrader"), "export", f"--to={dest}", "--log-level=ERROR"]
     if plugin:
         cmd.append(f"--ExportApp.plugin_class={plugin}")
-    done = subprocess.run(cmd, cwd=course, env=corpus.venv_env(), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(cmd, cwd=course, env=corpus.venv_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     with open(dest, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -30,12 +30,12 @@ def _export(course: Path, dest: Path, plugin: str | None = None) -> list[dict]:
 @pytest.fixture(scope="module")
 def exported(graded_class, tmp_path_factory):
     from nbgrader.api import Gradebook
+
     out = tmp_path_factory.mktemp("export")
     # the oracle first: nbgrader's plugin does not quote, so a comma in a name shifts its row
     plain = _export(graded_class, out / "plain.csv", "nbgrader.plugins.CsvExportPlugin")
     with Gradebook(f"sqlite:///{graded_class / 'gradebook.db'}") as gb:
-        gb.update_or_create_student("zz_missing", first_name="Jo\x1b[31m",
-                                    last_name="O'Neil, Jr.")
+        gb.update_or_create_student("zz_missing", first_name="Jo\x1b[31m", last_name="O'Neil, Jr.")
     ours = _export(graded_class, out / "tasks.csv")
     return ours, plain
 
@@ -56,8 +56,7 @@ def test_task_columns_add_up_to_the_total(exported):
     ours, _ = exported
     tasks = [k for k in ours[0] if " (of " in k]
     assert {t.split(" ")[0] for t in tasks} >= {"task1", "task2", "task3", "task31", "task41"}
-    assert sum(float(t.split("(of ")[1].rstrip(")")) for t in tasks) == \
-        pytest.approx(float(ours[0]["max_score"]))
+    assert sum(float(t.split("(of ")[1].rstrip(")")) for t in tasks) == pytest.approx(float(ours[0]["max_score"]))
     for row in ours:
         assert sum(float(row[t]) for t in tasks) == pytest.approx(float(row["raw_score"])), row
         assert float(row["extra_credit"]) >= 0
@@ -81,6 +80,7 @@ def test_task_columns_come_from_the_manifest_tasks(monkeypatch):
     column ``task10``, never Task 1's), and does a cell of no task stop the export naming the manifest?"""
     from course import manifest
     from neurograder.export import task_of
+
     demo = manifest.load(Path(__file__).resolve().parent / "fixtures" / "module_demo")
     tasks = (manifest.Task("1", "task1_"), manifest.Task("10", "task10_"), manifest.Task("1.1", "task1_extra_"))
     fake = manifest.Module(**{**vars(demo), "tasks": tasks})

@@ -7,6 +7,7 @@ history) and is flagged. Checked on the rule itself and end to end: the instruct
 hand grades entered through nbgrader's gradebook API (what formgrader calls), totals read back
 from nbgrader's own CSV export.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,10 @@ SECOND = "I am not sure what tau does."
 
 
 def _rows(score=None, comment=None, extra=None):
-    return (SimpleNamespace(manual_score=score, needs_manual_grade=True, extra_credit=extra),
-            SimpleNamespace(manual_comment=comment))
+    return (
+        SimpleNamespace(manual_score=score, needs_manual_grade=True, extra_credit=extra),
+        SimpleNamespace(manual_comment=comment),
+    )
 
 
 def test_unchanged_answer_keeps_score_and_is_not_flagged():
@@ -37,10 +40,9 @@ def test_unchanged_answer_keeps_score_and_is_not_flagged():
     grade, comment = _rows()
     assert hand_grades.follow(grade, comment, "nb/a", FIRST, record) == "new"
     grade.manual_score, comment.manual_comment = 2.0, "clear"
-    grade.needs_manual_grade = True            # what SaveAutoGrades does on every regrade
+    grade.needs_manual_grade = True  # what SaveAutoGrades does on every regrade
     assert hand_grades.follow(grade, comment, "nb/a", FIRST + "  \n\n", record) == "kept"
-    assert (grade.manual_score, grade.needs_manual_grade, comment.manual_comment) == \
-        (2.0, False, "clear")
+    assert (grade.manual_score, grade.needs_manual_grade, comment.manual_comment) == (2.0, False, "clear")
     assert record["history"] == []
 
 
@@ -50,11 +52,9 @@ def test_changed_answer_drops_stale_score_into_history():
     hand_grades.follow(grade, comment, "nb/a", FIRST, record)
     grade.manual_score, comment.manual_comment = 2.0, "clear"
     assert hand_grades.follow(grade, comment, "nb/a", SECOND, record) == "dropped"
-    assert (grade.manual_score, grade.needs_manual_grade, comment.manual_comment) == \
-        (None, True, None)
+    assert (grade.manual_score, grade.needs_manual_grade, comment.manual_comment) == (None, True, None)
     (old,) = record["history"]
-    assert (old["cell"], old["score"], old["comment"], old["answer"]) == \
-        ("nb/a", 2.0, "clear", FIRST)
+    assert (old["cell"], old["score"], old["comment"], old["answer"]) == ("nb/a", 2.0, "clear", FIRST)
 
 
 def test_extra_credit_of_a_changed_optional_answer_moves_to_history():
@@ -92,14 +92,20 @@ def _submit(course: Path, answer: str):
 
 
 def _grade(course: Path, *extra):
-    done = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                           "--jobs", "1", "--no-progress", *extra], cwd=course,
-                          env=corpus.venv_env(), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "1", "--no-progress", *extra],
+        cwd=course,
+        env=corpus.venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _state(course: Path):
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         g = gb.find_grade(CELL, "neurons", "module1", "ada")
         c = gb.find_comment(CELL, "neurons", "module1", "ada")
@@ -109,6 +115,7 @@ def _state(course: Path):
 def _hand_grade(course: Path, score: float, text: str):
     """What formgrader's API does when the grader saves a score and a comment."""
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         g = gb.find_grade(CELL, "neurons", "module1", "ada")
         c = gb.find_comment(CELL, "neurons", "module1", "ada")
@@ -126,19 +133,18 @@ def test_hand_grade_survives_forced_regrade_and_follows_resubmission(tmp_path, n
     course = new_course(tmp_path / "course")
     _submit(course, FIRST)
     _grade(course)
-    assert _state(course) == (None, True, None)     # a new answer: to be graded by hand
+    assert _state(course) == (None, True, None)  # a new answer: to be graded by hand
     auto_only = _exported(course)
     _hand_grade(course, 2.0, "clear and right")
 
-    _grade(course, "--force")                       # the instructor regrades everything
+    _grade(course, "--force")  # the instructor regrades everything
     assert _state(course) == (2.0, False, "clear and right")
     assert _exported(course) == pytest.approx(auto_only + 2.0)
 
-    _submit(course, SECOND)                          # the student resubmits another answer
+    _submit(course, SECOND)  # the student resubmits another answer
     _grade(course)
     assert _state(course) == (None, True, None)
     assert _exported(course) == pytest.approx(auto_only)
     record = json.loads(hand_grades.record_path(course, "module1", "ada").read_text())
     (old,) = record["history"]
-    assert (old["score"], old["comment"], old["answer"].strip()) == \
-        (2.0, "clear and right", FIRST)
+    assert (old["score"], old["comment"], old["answer"].strip()) == (2.0, "clear and right", FIRST)

@@ -11,6 +11,7 @@ contents API and raise its own grades; none of that may happen, no request may l
 offline. The payloads are shown to be live without the protection (same browser, no
 sanitiser, no policy), so the checks can fail.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -29,29 +30,33 @@ from neurograder import sanitize  # noqa: E402
 
 HTML_ATTACKS = [a for a in corpus.load_attacks() if 34 <= int(a.name[:2]) <= 39]
 HONEST = "honest_full"
-GAP = "zz_gap"               # autograded notebook edited afterwards: a gap in sanitising
+GAP = "zz_gap"  # autograded notebook edited afterwards: a gap in sanitising
 GAP_SCRIPT = "<script>window.__pwned = 'gap'</script>\n\n<img src=x onerror=\"window.__pwned='gap'\">"
 SERVER_CONFIG = corpus.GRADER / "jupyter_server_config.py"
-MATH_PROBE = "v_{k+1}"       # TeX in attack 34's answer: raw text only if MathJax failed
+MATH_PROBE = "v_{k+1}"  # TeX in attack 34's answer: raw text only if MathJax failed
+
 
 # ------------------------------------------------------------------------------ the course
 def _grades(course: Path) -> dict:
     from nbgrader.api import Gradebook
+
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for sub in gb.assignment_submissions("module1"):
             for nb in sub.notebooks:
                 for g in nb.grades:
-                    out[(sub.student_id, g.name)] = (g.auto_score, g.manual_score,
-                                                     g.extra_credit, g.needs_manual_grade)
+                    out[(sub.student_id, g.name)] = (g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade)
     return out
 
 
 def _submission_ids(course: Path) -> dict[str, str]:
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s.student_id: gb.find_submission_notebook("neurons", "module1", s.student_id).id
-                for s in gb.assignment_submissions("module1")}
+        return {
+            s.student_id: gb.find_submission_notebook("neurons", "module1", s.student_id).id
+            for s in gb.assignment_submissions("module1")
+        }
 
 
 def _open_a_gap(course: Path):
@@ -69,18 +74,25 @@ def course(tmp_path_factory, new_course):
     feedback (the gap student's feedback page also gets a raw script, after the fact)."""
     course = new_course(tmp_path_factory.mktemp("html") / "course")
     for attack in HTML_ATTACKS:
-        corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack),
-                                timestamp=corpus.ON_TIME)
+        corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME)
     for student in (HONEST, GAP):
-        corpus.write_submission(course, student, corpus.honest_notebook(course),
-                                timestamp=corpus.ON_TIME)
-    run = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                          "--jobs", "2", "--no-progress"], capture_output=True, text=True,
-                         timeout=600, env=corpus.venv_env())
+        corpus.write_submission(course, student, corpus.honest_notebook(course), timestamp=corpus.ON_TIME)
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    feedback = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", "module1"],
-                              cwd=course, capture_output=True, text=True, timeout=600,
-                              env=corpus.venv_env())
+    feedback = subprocess.run(
+        [corpus.tool("nbgrader"), "generate_feedback", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert feedback.returncode == 0, feedback.stderr[-3000:]
     _open_a_gap(course)
     page = course / "feedback" / GAP / "module1" / "neurons.html"
@@ -92,8 +104,7 @@ def course(tmp_path_factory, new_course):
 def formgrader(course):
     """A real ``jupyter server`` with nbgrader's formgrader and our extension, started from
     the course folder with grader/jupyter_server_config.py; stopped afterwards."""
-    with term.formgrader(course["path"], course["path"].parent / "server.log",
-                         config=str(SERVER_CONFIG)) as server:
+    with term.formgrader(course["path"], course["path"].parent / "server.log", config=str(SERVER_CONFIG)) as server:
         yield server
 
 
@@ -103,16 +114,17 @@ def _csp_violations(rec) -> list[str]:
 
 def _wait_for_mathjax(rec) -> int:
     """Number of typeset formulas once MathJax has finished (fails if it never loads)."""
-    rec.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=60_000)
-    return rec.page.evaluate("() => MathJax.startup.promise.then("
-                             "() => document.querySelectorAll('mjx-container').length)")
+    rec.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+    return rec.page.evaluate(
+        "() => MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container').length)"
+    )
 
 
 def _open_formgrader(page, formgrader, submission_id):
     rec = page()
-    rec.goto(f"{formgrader['url']}/formgrader/submissions/{submission_id}/"
-             f"?token={formgrader['token']}", wait_until="load")
+    rec.goto(
+        f"{formgrader['url']}/formgrader/submissions/{submission_id}/?token={formgrader['token']}", wait_until="load"
+    )
     return rec
 
 
@@ -124,7 +136,7 @@ def test_payloads_are_live_without_protection(page):
     live = {}
     for attack in [a for a in HTML_ATTACKS if not a.output]:
         rec = page()
-        rec.page.route("**/*", lambda route: route.abort())   # nothing leaves, even here
+        rec.page.route("**/*", lambda route: route.abort())  # nothing leaves, even here
         rec.page.set_content(sanitize.render_markdown(attack.code), wait_until="load")
         rec.page.wait_for_function("() => window.__pwned !== undefined", timeout=10_000)
         live[attack.name] = rec.evaluate("() => window.__pwned")
@@ -177,8 +189,10 @@ def test_student_files_are_served_under_a_policy_that_runs_nothing(course, formg
     folder = course["path"] / "autograded" / HONEST / "module1"
     (folder / "evil.html").write_text("<script>window.__pwned = 'file'</script><p>hi</p>")
     rec = page()
-    rec.goto(f"{formgrader['url']}/formgrader/submissions/{course['ids'][HONEST]}/evil.html"
-             f"?token={formgrader['token']}", wait_until="load")
+    rec.goto(
+        f"{formgrader['url']}/formgrader/submissions/{course['ids'][HONEST]}/evil.html?token={formgrader['token']}",
+        wait_until="load",
+    )
     assert rec.evaluate("() => document.body.innerText").strip() == "hi"
     assert rec.evaluate("() => window.__pwned") is None
     assert_local_only(rec)
@@ -197,8 +211,10 @@ def test_feedback_pages_run_no_student_script_and_render_math_offline(course, pa
         assert formulas > 0, student
         assert rec.evaluate("() => window.__pwned") is None, student
         assert rec.page_errors == [], (student, rec.page_errors)
-        assert all(u.startswith("file://") or not u.startswith(("http", "ws")) for u in rec.requests), \
-            (student, [u for u in rec.requests if not u.startswith("file://")])
+        assert all(u.startswith("file://") or not u.startswith(("http", "ws")) for u in rec.requests), (
+            student,
+            [u for u in rec.requests if not u.startswith("file://")],
+        )
         if student == GAP:
             assert len(_csp_violations(rec)) >= 2, rec.console_messages
         else:
@@ -213,8 +229,7 @@ def test_feedback_says_to_be_graded_by_hand_not_zero(course, page):
     html = course["path"] / "feedback" / "34_markdown_script" / "module1" / "neurons.html"
     rec = page()
     rec.goto(html.as_uri(), wait_until="load")
-    panel = ("name => document.querySelector(`a[name='comment-${name}']`)"
-             ".closest('.nbgrader_cell').innerText")
+    panel = "name => document.querySelector(`a[name='comment-${name}']`).closest('.nbgrader_cell').innerText"
     answered = rec.evaluate(panel, "task32_low_pass_answer")
     assert "To be graded by hand" in answered and "Score" not in answered
     unanswered = rec.evaluate(panel, "task4_vmax_answer")
@@ -227,10 +242,10 @@ def test_feedback_page_has_no_wcag_a_aa_violations(course, page):
     """Does axe-core find no WCAG 2.1 A/AA violation on a student's feedback page? (The page's
     policy refuses inline scripts, so the checker is let in by bypassing it.)"""
     from browser import axe_violations, format_violations
+
     html = course["path"] / "feedback" / HONEST / "module1" / "neurons.html"
     rec = page(bypass_csp=True)
     rec.goto(html.as_uri(), wait_until="load")
     _wait_for_mathjax(rec)
     violations = axe_violations(rec)
     assert not violations, format_violations("feedback page", violations)
-

@@ -8,6 +8,7 @@ autograde`` with the course config and through ``python -m neurograder.batch``; 
 dependency metadata against the functions' real calls; and the substituted reference against
 the fast model of solutions.neurons.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -48,8 +49,7 @@ def _grade(cells: dict[str, str], monkeypatch=None):
         run_job = sandbox.run_job
         monkeypatch.setattr(sandbox, "run_job", lambda *a, **k: runs.append(1) or run_job(*a, **k))
     spec = grading.load_spec(SOURCE)
-    outcomes, info = grading.grade_notebook(_submission(cells), spec, limits=LIMITS,
-                                            assignment_dir=str(RELEASE))
+    outcomes, info = grading.grade_notebook(_submission(cells), spec, limits=LIMITS, assignment_dir=str(RELEASE))
     assert info["error"] is None, info["error"]
     return outcomes, len(runs)
 
@@ -68,16 +68,16 @@ def test_dependencies_are_the_earlier_functions_each_task_really_calls():
 
     from course.manifest import module
     from solutions import reference
+
     CHECKS = module("module1").checks()
     graded = {c.name: c.grade_id for c in CHECKS.values()}
     for check in CHECKS.values():
         fn = getattr(reference, check.name, None)
-        if fn is None:   # a value task: it calls nothing
+        if fn is None:  # a value task: it calls nothing
             assert check.uses == (), check.grade_id
             continue
         tree = ast.parse(inspect.getsource(fn))
-        called = {n.func.id for n in ast.walk(tree)
-                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         assert set(check.uses) == {graded[n] for n in called & set(graded)}, check.grade_id
 
 
@@ -85,6 +85,7 @@ def test_a_visible_test_inherits_the_dependencies_of_the_functions_it_calls():
     """A self-check of the surfaces depends on the LIF; one that calls the LIF itself never
     gets it replaced."""
     from course.manifest import module
+
     CHECKS = module("module1").checks()
     surface = {"grade_id": "v", "kind": "script", "names": ["lif_time_surface"]}
     both = dict(surface, names=["leaky_integrate_and_fire", "lif_time_surface"])
@@ -96,8 +97,8 @@ def test_the_substituted_reference_is_the_lif_model():
     """The definition sent into the sandbox (from the source notebook) computes what the fast
     model solutions.neurons.lif computes."""
     from solutions.neurons import lif
-    source = independent.reference_definition(grading.load_spec(SOURCE),
-                                              "leaky_integrate_and_fire")
+
+    source = independent.reference_definition(grading.load_spec(SOURCE), "leaky_integrate_and_fire")
     ns = {"np": np}
     exec(source, ns)
     x = np.random.default_rng(3).uniform(0, 2, 200)
@@ -146,10 +147,12 @@ def test_wrong_lif_and_wrong_surfaces_lose_both(monkeypatch):
 def test_nothing_the_student_makes_next_to_the_reference_comes_back():
     """A surface that raises with the LIF's docstring (the reference's, once substituted) as
     its message fails, and neither the hidden nor the visible test's feedback shows it."""
-    leak = {"task42_lif_surface_solution": """
+    leak = {
+        "task42_lif_surface_solution": """
 def lif_time_surface(raster, tau, threshold):
     raise ValueError(str(leaky_integrate_and_fire.__doc__))
-"""}
+"""
+    }
     outcomes, _ = _grade({**NO_RESET, **leak})
     assert _failed(outcomes) == T2 | T42
     for gid in T42:
@@ -168,8 +171,7 @@ def test_a_correct_student_or_a_wrong_surface_alone_runs_one_sandbox(monkeypatch
 
 
 # ------------------------------------------------------------------------------ the commands
-STUDENTS = {"honest": {}, "wrong_lif": NO_RESET, "wrong_lif_and_surface": {**NO_RESET,
-                                                                          **SWAPPED_SURFACE}}
+STUDENTS = {"honest": {}, "wrong_lif": NO_RESET, "wrong_lif_and_surface": {**NO_RESET, **SWAPPED_SURFACE}}
 LOST = {"honest": set(), "wrong_lif": T2, "wrong_lif_and_surface": T2 | T42}
 
 
@@ -186,13 +188,14 @@ def template(tmp_path_factory, new_course):
 
 def _cell_scores(course: Path) -> dict[str, dict[str, float]]:
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s: {g.name: g.score for g in gb.find_submission("module1", s).notebooks[0].grades}
-                for s in STUDENTS}
+        return {s: {g.name: g.score for g in gb.find_submission("module1", s).notebooks[0].grades} for s in STUDENTS}
 
 
 def _output_text(course: Path, student: str, gid: str) -> str:
     import nbformat
+
     nb = nbformat.read(str(course / "autograded" / student / "module1" / corpus.NOTEBOOK), 4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
     return "\n".join(o.get("text", "") + "\n".join(o.get("traceback", [])) for o in cell.outputs)
@@ -200,6 +203,7 @@ def _output_text(course: Path, student: str, gid: str) -> str:
 
 def _assert_graded_independently(course: Path):
     from attacks import corpus
+
     full = corpus.autograded_points(course)
     scores = _cell_scores(course)
     for student, lost in LOST.items():
@@ -220,13 +224,24 @@ def test_nbgrader_autograde_grades_tasks_independently(template, tmp_path):
     """``nbgrader autograde`` with the course config: the wrong LIF costs Task 2 only; the
     feedback page says how Task 4.2 was graded."""
     course = _copy(template, tmp_path / "course")
-    run = subprocess.run([corpus.tool("nbgrader"), "autograde", "module1"], cwd=course,
-                         capture_output=True, text=True, timeout=800, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "autograde", "module1"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=800,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     _assert_graded_independently(course)
-    feedback = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", "module1",
-                               "--student=wrong_lif"], cwd=course, capture_output=True,
-                              text=True, timeout=600, env=corpus.venv_env())
+    feedback = subprocess.run(
+        [corpus.tool("nbgrader"), "generate_feedback", "module1", "--student=wrong_lif"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert feedback.returncode == 0, feedback.stderr[-3000:]
     page = (course / "feedback" / "wrong_lif" / "module1" / "neurons.html").read_text()
     assert WITH_REFERENCE_LIF.replace("`", "") in page.replace("`", ""), "not in feedback"
@@ -236,9 +251,13 @@ def test_nbgrader_autograde_grades_tasks_independently(template, tmp_path):
 def test_batch_grades_tasks_independently(template, tmp_path):
     """``python -m neurograder.batch`` (make grade): the same grades and texts."""
     course = _copy(template, tmp_path / "course")
-    run = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                          "--jobs", "2", "--no-progress"], capture_output=True, text=True,
-                         timeout=800, env=corpus.venv_env())
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=800,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     _assert_graded_independently(course)
 

@@ -1,6 +1,7 @@
 """Is late work penalised by the one course policy, and do extensions from the one
 extensions file excuse it (``neurograder.late``)? End to end, the ``graded_class`` fixture's
 late and extended students are checked in tests/test_grader_report.py; here, the rules."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,16 +9,19 @@ import pytest
 from neurograder.late import DAY, ExtensionsError, penalty_fraction, read_extensions
 
 
-@pytest.mark.parametrize("seconds, fraction", [
-    (0, 0.0),
-    (10 * 60, 0.0),            # within the 15-minute grace period
-    (16 * 60, 0.10),           # a started day
-    (DAY, 0.10),
-    (DAY + 1, 0.20),
-    (1.9 * DAY, 0.20),
-    (4.5 * DAY, 0.50),
-    (30 * DAY, 0.50),          # capped
-])
+@pytest.mark.parametrize(
+    "seconds, fraction",
+    [
+        (0, 0.0),
+        (10 * 60, 0.0),  # within the 15-minute grace period
+        (16 * 60, 0.10),  # a started day
+        (DAY, 0.10),
+        (DAY + 1, 0.20),
+        (1.9 * DAY, 0.20),
+        (4.5 * DAY, 0.50),
+        (30 * DAY, 0.50),  # capped
+    ],
+)
 def test_penalty_per_started_day_capped(seconds, fraction):
     assert penalty_fraction(seconds, 10.0, 50.0, 15.0) == pytest.approx(fraction)
 
@@ -51,6 +55,7 @@ def test_a_hand_grade_given_after_autograding_is_penalised_too(graded_class, tmp
     import sharing
     from attacks import corpus
     from neurograder import report
+
     course = sharing.private_copy(graded_class, tmp_path / "course")
     db = f"sqlite:///{course / 'gradebook.db'}"
     with Gradebook(db) as gb:
@@ -59,17 +64,23 @@ def test_a_hand_grade_given_after_autograding_is_penalised_too(graded_class, tmp
         nb = sub.notebooks[0]
         answer = next(g for g in nb.grades if g.name.endswith("_answer") and g.max_score > 0)
         before = nb.score
-        answer.manual_score = answer.max_score            # what formgrader's score box writes
+        answer.manual_score = answer.max_score  # what formgrader's score box writes
         gb.db.commit()
         raw = before - answer.auto_score + answer.max_score
     # the policy written out (10 % per started day, at most 50 %), not the code under test
     fraction = min(50.0, 10.0 * math.ceil(seconds / 86400)) / 100
     assert seconds > 15 * 60 and fraction > 0
-    done = subprocess.run([corpus.tool("nbgrader"), "export", "--to=grades.csv",
-                           "--log-level=ERROR"], cwd=course, env=corpus.venv_env(),
-                          capture_output=True, text=True, timeout=200)
+    done = subprocess.run(
+        [corpus.tool("nbgrader"), "export", "--to=grades.csv", "--log-level=ERROR"],
+        cwd=course,
+        env=corpus.venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     import csv
+
     row = next(r for r in csv.DictReader((course / "grades.csv").open()) if r["student_id"] == "dee_late")
     assert float(row["raw_score"]) == pytest.approx(raw)
     assert float(row["late_submission_penalty"]) == pytest.approx(fraction * raw, abs=1e-3)

@@ -13,6 +13,7 @@ tests/test_grader_html_safety.py) and opened in chromium.
 (A little over 300 lines: every test reads the one graded and rendered course of the module
 fixture, which costs minutes to make; a second file would make it a second time.)
 """
+
 from __future__ import annotations
 
 import io
@@ -33,12 +34,12 @@ from test_grader_html_safety import formgrader  # noqa: E402,F401,F811  (fixture
 from neurograder import render  # noqa: E402
 
 WIDGET = "task43_slider_answer"
-LI_PLOT = "code-011"          # the Task 4.1 figure: li_time_surface(data, 20)
-T1_PLOT = "code-002"          # the Task 1 figure: leaky_integrator
-T2_PLOT = "code-003"          # the Task 2 figure: leaky_integrate_and_fire
-T3_PLOT = "code-005"          # the Task 3 figure, after both
-LIF_PLOT = "code-012"         # the Task 4.2 figure: lif_time_surface
-FOLLOWS_TAU = '''import ipywidgets as widgets
+LI_PLOT = "code-011"  # the Task 4.1 figure: li_time_surface(data, 20)
+T1_PLOT = "code-002"  # the Task 1 figure: leaky_integrator
+T2_PLOT = "code-003"  # the Task 2 figure: leaky_integrate_and_fire
+T3_PLOT = "code-005"  # the Task 3 figure, after both
+LIF_PLOT = "code-012"  # the Task 4.2 figure: lif_time_surface
+FOLLOWS_TAU = """import ipywidgets as widgets
 from IPython.display import display
 def show(tau):
     plt.figure(figsize=(5, 2))
@@ -46,14 +47,14 @@ def show(tau):
     plt.show()
 w = widgets.interactive(show, tau=widgets.IntSlider(value=8, min=1, max=64, description="tau"))
 display(w)
-'''
-STATIC = '''import ipywidgets as widgets
+"""
+STATIC = """import ipywidgets as widgets
 def show(tau):
     plt.imshow(data[:, :50], aspect="auto")
     plt.show()
 widgets.interact(show, tau=widgets.IntSlider(value=8, min=1, max=64))
-'''
-RAISES_AND_HUGE = '''import ipywidgets as widgets
+"""
+RAISES_AND_HUGE = """import ipywidgets as widgets
 plt.figure(figsize=(2000, 2000))
 plt.plot([1, 2])
 plt.show()
@@ -63,37 +64,37 @@ def show(tau):
     plt.imshow(li_time_surface(data, tau), aspect="auto")
     plt.show()
 widgets.interact(show, tau=widgets.IntSlider(value=8, min=1, max=64))
-'''
-WRONG_SURFACE = '''def li_time_surface(raster, tau):
+"""
+WRONG_SURFACE = """def li_time_surface(raster, tau):
     return np.asarray(raster, dtype=float)
-'''
+"""
 # hostile only in the call of one plotting cell (Task 1's figure draws tau = 50; Task 2's
 # uses tau 10, threshold 0.8), honest otherwise: the later cells need these functions
-RAISES = '''def lif_time_surface(raster, tau, threshold):
+RAISES = """def lif_time_surface(raster, tau, threshold):
     return 1 / 0
-'''
-FORGES = '''import os
+"""
+FORGES = """import os
 for fd in range(3, 64):     # a frame announcing 0 bytes, then junk, into every open pipe
     try:
         os.write(fd, bytes(8) + b"not the protocol")
     except OSError:
         pass
-'''
-HANGS = '''
+"""
+HANGS = """
 _honest_leaky_integrator = leaky_integrator
 def leaky_integrator(input_data, tau):
     while tau == 50:
         pass
     return _honest_leaky_integrator(input_data, tau)
-'''
-EXITS = '''
+"""
+EXITS = """
 _honest_lif = leaky_integrate_and_fire
 def leaky_integrate_and_fire(input_data, tau, threshold):
     if (tau, threshold) == (10, 0.8):
         import os
         os._exit(3)
     return _honest_lif(input_data, tau, threshold)
-'''
+"""
 
 
 def _student(course, widget: str, **extra) -> nbformat.NotebookNode:
@@ -117,22 +118,29 @@ def _autograded(course, student) -> Path:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The course, graded by the batch command, then rendered once (``summary``)."""
-    course = corpus.make_course(tmp_path_factory.mktemp("render") / "course",
-                                overrides="c.SandboxExecute.timeout = 15.0")
-    corpus.write_submission(course, "honest", _student(course, FOLLOWS_TAU),
-                            timestamp=corpus.ON_TIME)
-    corpus.write_submission(course, "wrong", _student(
-        course, STATIC, task41_li_surface_solution=WRONG_SURFACE,
-        task42_lif_surface_solution=RAISES), timestamp=corpus.ON_TIME)
-    run = subprocess.run([sys.executable, "-m", "neurograder.batch", "--course", str(course),
-                          "--jobs", "2", "--no-progress"], capture_output=True, text=True,
-                         timeout=600, env=corpus.venv_env())
+    course = corpus.make_course(
+        tmp_path_factory.mktemp("render") / "course", overrides="c.SandboxExecute.timeout = 15.0"
+    )
+    corpus.write_submission(course, "honest", _student(course, FOLLOWS_TAU), timestamp=corpus.ON_TIME)
+    corpus.write_submission(
+        course,
+        "wrong",
+        _student(course, STATIC, task41_li_surface_solution=WRONG_SURFACE, task42_lif_surface_solution=RAISES),
+        timestamp=corpus.ON_TIME,
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    for student, nb in (("hostile", _student(course, FOLLOWS_TAU,
-                                             task1_leaky_integrator_solution=HANGS,
-                                             task2_lif_solution=EXITS)),
-                        ("broken_widget", _student(course, RAISES_AND_HUGE)),
-                        ("forger", _student(course, FORGES))):
+    for student, nb in (
+        ("hostile", _student(course, FOLLOWS_TAU, task1_leaky_integrator_solution=HANGS, task2_lif_solution=EXITS)),
+        ("broken_widget", _student(course, RAISES_AND_HUGE)),
+        ("forger", _student(course, FORGES)),
+    ):
         _autograded(course, student).parent.mkdir(parents=True)
         nbformat.write(nb, str(_autograded(course, student)))
     summary = render.render_course(course)
@@ -146,13 +154,18 @@ def _cell(course, student, gid):
 
 def _images(cell) -> list[np.ndarray]:
     import base64
-    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(o["data"]["image/png"]))))
-            for o in cell.outputs if "image/png" in o.get("data", {})]
+
+    return [
+        np.asarray(Image.open(io.BytesIO(base64.b64decode(o["data"]["image/png"]))))
+        for o in cell.outputs
+        if "image/png" in o.get("data", {})
+    ]
 
 
 def _text(cell, name=None) -> str:
-    return "".join(o.get("text", "") for o in cell.outputs
-                   if o.get("output_type") == "stream" and name in (None, o.get("name")))
+    return "".join(
+        o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream" and name in (None, o.get("name"))
+    )
 
 
 @pytest.mark.timeout(900)
@@ -160,8 +173,7 @@ def test_every_student_is_rendered(course):
     """Question: did the pass render each of the four notebooks in its own sandbox run?"""
     s = course["summary"]
     assert not s.failed, s.failed
-    assert sorted(st for st, _ in s.rendered) == ["broken_widget", "forger", "honest",
-                                                  "hostile", "wrong"]
+    assert sorted(st for st, _ in s.rendered) == ["broken_widget", "forger", "honest", "hostile", "wrong"]
     assert s.sandbox_runs == 5
 
 
@@ -174,13 +186,13 @@ def test_plotting_cells_show_fresh_pictures_of_the_students_own_functions(course
         assert _text(cell, "stdout").startswith("re-run by the grader on 20")
         images = _images(cell)
         assert images and all(min(im.shape[:2]) > 100 for im in images), gid
-    honest, wrong = _images(_cell(course, "honest", LI_PLOT)), _images(_cell(course, "wrong",
-                                                                           LI_PLOT))
+    honest, wrong = _images(_cell(course, "honest", LI_PLOT)), _images(_cell(course, "wrong", LI_PLOT))
     assert honest[0].shape != wrong[0].shape or np.any(honest[0] != wrong[0]), (
-        "a different li_time_surface must give a different Task 4.1 picture")
-    assert np.array_equal(_images(_cell(course, "honest", T1_PLOT))[0],
-                          _images(_cell(course, "wrong", T1_PLOT))[0]), (
-        "the same leaky_integrator must give the same Task 1 picture")
+        "a different li_time_surface must give a different Task 4.1 picture"
+    )
+    assert np.array_equal(_images(_cell(course, "honest", T1_PLOT))[0], _images(_cell(course, "wrong", T1_PLOT))[0]), (
+        "the same leaky_integrator must give the same Task 1 picture"
+    )
 
 
 @pytest.mark.timeout(60)
@@ -188,8 +200,7 @@ def test_a_plotting_cell_whose_function_raises_says_which_function(course):
     """Question: when the student's function raises inside a plotting cell, does the cell
     say which function raised what (and show no stale picture)?"""
     cell = _cell(course, "wrong", LIF_PLOT)
-    assert ("your function lif_time_surface raised ZeroDivisionError: division by zero"
-            in _text(cell, "stderr"))
+    assert "your function lif_time_surface raised ZeroDivisionError: division by zero" in _text(cell, "stderr")
     assert not _images(cell)
 
 
@@ -201,7 +212,7 @@ def test_a_widget_that_follows_tau_shows_one_different_frame_per_tau(course):
     text = _text(cell)
     assert text.count("widget driven by the grader: tau = ") == len(render.WIDGET_POSITIONS)
     assert "Task 4.3 widget:" not in text
-    frames = _images(cell)[-len(render.WIDGET_POSITIONS):]
+    frames = _images(cell)[-len(render.WIDGET_POSITIONS) :]
     digests = {im.tobytes() for im in frames}
     assert len(digests) == len(render.WIDGET_POSITIONS), "each tau must show its own picture"
 
@@ -263,13 +274,17 @@ def test_an_unchanged_student_is_not_rendered_again(course):
     nb.cells.append(nbformat.v4.new_markdown_cell("one more note"))
     nbformat.write(nb, str(submitted))
     regraded = nbformat.read(str(_autograded(path, "hostile")), as_version=4)
-    for cell in regraded.cells:        # as a regrade leaves it: the render's outputs gone
+    for cell in regraded.cells:  # as a regrade leaves it: the render's outputs gone
         if cell.cell_type == "code":
             cell.outputs = []
     nbformat.write(regraded, str(_autograded(path, "hostile")))
-    run = subprocess.run([sys.executable, "-m", "neurograder.render", "--course", str(path),
-                          "--jobs", "2"], capture_output=True, text=True, timeout=240,
-                         env=corpus.venv_env())
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.render", "--course", str(path), "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "render: 2 rendered, 3 unchanged, 0 failed (2 sandbox runs)" in run.stdout
     assert _images(_cell(course, "hostile", T3_PLOT))
@@ -280,19 +295,20 @@ def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):  # noqa:
     """Question: does formgrader's page of the honest submission show the re-run pictures
     and the widget's frames (decoded by the browser), with no request off 127.0.0.1?"""
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course['path'] / 'gradebook.db'}") as gb:
         sid = gb.find_submission_notebook("neurons", corpus.ASSIGNMENT, "honest").id
     rec = page()
-    rec.goto(f"{formgrader['url']}/formgrader/submissions/{sid}/?token={formgrader['token']}",
-             wait_until="load")
-    rec.page.wait_for_function("() => [...document.images].every(i => i.complete)",
-                               timeout=60_000)
+    rec.goto(f"{formgrader['url']}/formgrader/submissions/{sid}/?token={formgrader['token']}", wait_until="load")
+    rec.page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=60_000)
     shown = rec.page.evaluate(
-        "() => [...document.images].filter(i => i.src.startsWith('data:image/png')"
-        " && i.naturalWidth > 100).length")
-    expected = sum(len(_images(c)) for c in nbformat.read(
-        str(_autograded(course["path"], "honest")), as_version=4).cells
-        if c.cell_type == "code" and "re-run by the grader" in _text(c))
+        "() => [...document.images].filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 100).length"
+    )
+    expected = sum(
+        len(_images(c))
+        for c in nbformat.read(str(_autograded(course["path"], "honest")), as_version=4).cells
+        if c.cell_type == "code" and "re-run by the grader" in _text(c)
+    )
     assert expected >= 10 and shown >= expected, (shown, expected)
     assert rec.page.get_by_text("widget driven by the grader: tau = 32").count() == 1
     assert rec.page.get_by_text("re-run by the grader on").count() >= 10
@@ -303,9 +319,14 @@ def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):  # noqa:
 def test_feedback_shows_the_rerun_pictures(course):
     """Question: does the real ``nbgrader generate_feedback`` page of a student carry the
     re-run pictures and the widget's frames?"""
-    run = subprocess.run([corpus.tool("nbgrader"), "generate_feedback", corpus.ASSIGNMENT,
-                          "--student", "honest", "--force"], cwd=course["path"],
-                         capture_output=True, text=True, timeout=240, env=corpus.venv_env())
+    run = subprocess.run(
+        [corpus.tool("nbgrader"), "generate_feedback", corpus.ASSIGNMENT, "--student", "honest", "--force"],
+        cwd=course["path"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=corpus.venv_env(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     page = (course["path"] / "feedback" / "honest" / corpus.ASSIGNMENT / "neurons.html").read_text()
     nb = nbformat.read(str(_autograded(course["path"], "honest")), as_version=4)

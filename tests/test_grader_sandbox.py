@@ -7,6 +7,7 @@ the same channel the grader reads.
 (One file of ~460 lines: each test is a small probe of the same sandbox, and together they
 are the list of what the README's Security section promises.)
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,11 @@ LIMITS = sandbox.Limits(timeout=5, cpu=5)
 
 def probe(code: str, mode=None, limits=LIMITS, name="probe"):
     """Run ``code`` as a student's solution cell; return the value of ``name`` (or status)."""
-    job = {"setup": ["import numpy as np"], "cells": [{"grade_id": "cell", "source": code}],
-           "checks": [{"grade_id": "t", "name": name, "kind": "value", "after": 1, "cases": [[]]}]}
+    job = {
+        "setup": ["import numpy as np"],
+        "cells": [{"grade_id": "cell", "source": code}],
+        "checks": [{"grade_id": "t", "name": name, "kind": "value", "after": 1, "cases": [[]]}],
+    }
     res = sandbox.run_job(job, limits, mode=mode)
     assert res.error is None, res.error
     status = res.checks["t"]
@@ -46,7 +50,7 @@ def test_course_files_home_and_host_tmp_are_invisible(tmp_path):
     try:
         code = f"""
 import os
-paths = [{str(REPO / 'grader')!r}, {str(REPO / 'solutions')!r}, '/root/.bashrc', {str(marker)!r},
+paths = [{str(REPO / "grader")!r}, {str(REPO / "solutions")!r}, '/root/.bashrc', {str(marker)!r},
          {str(tmp_path)!r}, '/work/main/grader/gradebook.db']
 probe = [float(os.path.exists(p)) for p in paths] + [float(len(os.listdir('/tmp')) <= 3)]
 """
@@ -199,13 +203,18 @@ probe = [float(p.poll() is None)]
 def test_checks_run_in_separate_processes():
     """os._exit in one cell costs only what needs that cell: its value computed by a call is
     lost (the cell is cut down to its definitions), its constant and the next cell are kept."""
-    job = {"setup": ["import numpy as np"],
-           "cells": [{"grade_id": "a",
-                      "source": "import os\nA = [float(1)]\nK = [5.0]\nos._exit(3)\n"},
-                     {"grade_id": "b", "source": "B = [2.0, 3.0]\n"}],
-           "checks": [{"grade_id": "ta", "name": "A", "kind": "value", "after": 1, "cases": [[]]},
-                      {"grade_id": "tk", "name": "K", "kind": "value", "after": 1, "cases": [[]]},
-                      {"grade_id": "tb", "name": "B", "kind": "value", "after": 2, "cases": [[]]}]}
+    job = {
+        "setup": ["import numpy as np"],
+        "cells": [
+            {"grade_id": "a", "source": "import os\nA = [float(1)]\nK = [5.0]\nos._exit(3)\n"},
+            {"grade_id": "b", "source": "B = [2.0, 3.0]\n"},
+        ],
+        "checks": [
+            {"grade_id": "ta", "name": "A", "kind": "value", "after": 1, "cases": [[]]},
+            {"grade_id": "tk", "name": "K", "kind": "value", "after": 1, "cases": [[]]},
+            {"grade_id": "tb", "name": "B", "kind": "value", "after": 2, "cases": [[]]},
+        ],
+    }
     res = sandbox.run_job(job, LIMITS)
     assert res.checks["ta"]["status"] == "error"
     assert "only its imports and definitions were kept" in res.checks["ta"]["message"]
@@ -236,14 +245,14 @@ probe = [float(os.getuid() != 0), mem]
 
 
 # ------------------------------------------------------------------------------ grading layer
-LIST_LI = '''def leaky_integrator(input_data, tau):
+LIST_LI = """def leaky_integrator(input_data, tau):
     v, out = 0.0, []
     for i in input_data:
         v = v + (i - v) / tau
         out.append(v)
     return out
-'''
-LIST_LIF = '''def leaky_integrate_and_fire(input_data, tau, threshold):
+"""
+LIST_LIF = """def leaky_integrate_and_fire(input_data, tau, threshold):
     v, spikes, membrane = 0.0, [], []
     for i in input_data:
         v = v + (i - v) / tau
@@ -252,7 +261,7 @@ LIST_LIF = '''def leaky_integrate_and_fire(input_data, tau, threshold):
         spikes.append(z)
         membrane.append(v)
     return [spikes, membrane]
-'''
+"""
 
 
 def test_list_returning_answers_pass_self_checks_and_hidden_checks():
@@ -260,6 +269,7 @@ def test_list_returning_answers_pass_self_checks_and_hidden_checks():
     visible self-checks and the hidden checks of the real notebook both pass them."""
     import nbformat
     from neurograder import grading
+
     src = REPO / "grader" / "source" / "module1" / "neurons.ipynb"
     if not src.exists():
         pytest.skip("grader/source not built (make notebooks)")
@@ -273,20 +283,28 @@ def test_list_returning_answers_pass_self_checks_and_hidden_checks():
             cell.source = LIST_LIF
     outcomes, info = grading.grade_notebook(nb, spec, limits=LIMITS)
     assert info["error"] is None
-    wanted = ["task1_leaky_integrator_visible", "task1_leaky_integrator_hidden",
-              "task2_lif_visible", "task2_lif_hidden"]
-    assert {g: outcomes[g].passed for g in wanted} == {g: True for g in wanted}, \
-        {g: outcomes[g].message for g in wanted}
-    assert outcomes["task3_cosine_signal"].passed is False     # still the stub
+    wanted = [
+        "task1_leaky_integrator_visible",
+        "task1_leaky_integrator_hidden",
+        "task2_lif_visible",
+        "task2_lif_hidden",
+    ]
+    assert {g: outcomes[g].passed for g in wanted} == {g: True for g in wanted}, {
+        g: outcomes[g].message for g in wanted
+    }
+    assert outcomes["task3_cosine_signal"].passed is False  # still the stub
 
 
 # ------------------------------------------------------------------------------ notebook order
 def run_cells(cells, checks, limits=LIMITS):
     """Run student ``cells`` (sources, in order) with value/call ``checks`` placed by 'after'."""
-    job = {"setup": ["import numpy as np"],
-           "cells": [{"grade_id": f"c{k}", "source": src} for k, src in enumerate(cells)],
-           "checks": [dict(c, grade_id=c.get("grade_id", f"t{k}"), cases=c.get("cases", [[]]))
-                      for k, c in enumerate(checks)]}
+    job = {
+        "setup": ["import numpy as np"],
+        "cells": [{"grade_id": f"c{k}", "source": src} for k, src in enumerate(cells)],
+        "checks": [
+            dict(c, grade_id=c.get("grade_id", f"t{k}"), cases=c.get("cases", [[]])) for k, c in enumerate(checks)
+        ],
+    }
     res = sandbox.run_job(job, limits)
     assert res.error is None, res.error
     return res
@@ -295,14 +313,21 @@ def run_cells(cells, checks, limits=LIMITS):
 def test_a_test_sees_exactly_the_cells_above_it():
     """As in a kernel: classes, decorators, calls, star imports and loop globals of earlier
     cells exist for a check; a later cell's rebinding is not seen by an earlier check."""
-    cells = ["import functools\nfrom math import *\nclass Acc:\n    def __init__(self):\n"
-             "        self.v = 0.0\n    def step(self, x):\n        self.v += x\n        return self.v\n",
-             "SCALE = float('2')\nfor k in range(3):\n    LAST = k\n"
-             "@functools.lru_cache()\ndef f(n):\n    a = Acc()\n    return [a.step(SCALE) for _ in range(int(n))] + [LAST, floor(pi)]\n",
-             "SCALE = 100.0\n"]
-    res = run_cells(cells, [{"name": "f", "kind": "call", "after": 2, "cases": [[2]]},
-                            {"name": "SCALE", "kind": "value", "after": 2},
-                            {"name": "SCALE", "kind": "value", "after": 3, "grade_id": "late"}])
+    cells = [
+        "import functools\nfrom math import *\nclass Acc:\n    def __init__(self):\n"
+        "        self.v = 0.0\n    def step(self, x):\n        self.v += x\n        return self.v\n",
+        "SCALE = float('2')\nfor k in range(3):\n    LAST = k\n"
+        "@functools.lru_cache()\ndef f(n):\n    a = Acc()\n    return [a.step(SCALE) for _ in range(int(n))] + [LAST, floor(pi)]\n",
+        "SCALE = 100.0\n",
+    ]
+    res = run_cells(
+        cells,
+        [
+            {"name": "f", "kind": "call", "after": 2, "cases": [[2]]},
+            {"name": "SCALE", "kind": "value", "after": 2},
+            {"name": "SCALE", "kind": "value", "after": 3, "grade_id": "late"},
+        ],
+    )
     assert res.checks["t0"] == {"status": "ok", "outputs": [{"value": [2.0, 4.0, 2.0, 3.0]}]}
     assert res.checks["t1"]["outputs"] == [{"value": 2.0}]
     assert res.checks["late"]["outputs"] == [{"value": 100.0}]
@@ -310,27 +335,34 @@ def test_a_test_sees_exactly_the_cells_above_it():
 
 def test_an_exception_skips_the_rest_of_its_cell_only():
     """nbgrader's allow_errors: the failing cell stops at its error, later cells still run."""
-    res = run_cells(["A = 1.0\nraise ValueError('boom')\nB = 2.0\n", "C = 3.0\n"],
-                    [{"name": "A", "kind": "value", "after": 2},
-                     {"name": "B", "kind": "value", "after": 2},
-                     {"name": "C", "kind": "value", "after": 2}])
+    res = run_cells(
+        ["A = 1.0\nraise ValueError('boom')\nB = 2.0\n", "C = 3.0\n"],
+        [
+            {"name": "A", "kind": "value", "after": 2},
+            {"name": "B", "kind": "value", "after": 2},
+            {"name": "C", "kind": "value", "after": 2},
+        ],
+    )
     assert res.checks["t0"]["outputs"] == [{"value": 1.0}]
     assert res.checks["t1"]["status"] == "error" and "boom" in res.checks["t1"]["message"]
     assert res.checks["t2"]["outputs"] == [{"value": 3.0}]
-    assert res.cells == {}   # nothing was cut: an exception is not a crash
+    assert res.cells == {}  # nothing was cut: an exception is not a crash
 
 
 def test_a_cell_that_kills_its_loader_again_is_left_out():
     """A cell whose definitions alone still kill the loader is dropped; later cells run."""
-    killer = "import os\nclass K:\n    os._exit(2)\nX = 1.0\n"   # cut down: keeps X
-    module = ("import sys\nsys.path.insert(0, '.')\n"
-              "open('boom.py', 'w').write('import os\\nos._exit(3)\\n')\n")
-    importer = "import boom\nZ = 2.0\n"    # its definitions alone (the import) still kill
-    res = run_cells([killer, module, importer, "Y = 5.0\n"],
-                    [{"name": "X", "kind": "value", "after": 4},
-                     {"name": "Z", "kind": "value", "after": 4},
-                     {"name": "Y", "kind": "value", "after": 4}])
-    assert res.checks["t0"]["outputs"] == [{"value": 1.0}]      # kept by the cut-down cell
+    killer = "import os\nclass K:\n    os._exit(2)\nX = 1.0\n"  # cut down: keeps X
+    module = "import sys\nsys.path.insert(0, '.')\nopen('boom.py', 'w').write('import os\\nos._exit(3)\\n')\n"
+    importer = "import boom\nZ = 2.0\n"  # its definitions alone (the import) still kill
+    res = run_cells(
+        [killer, module, importer, "Y = 5.0\n"],
+        [
+            {"name": "X", "kind": "value", "after": 4},
+            {"name": "Z", "kind": "value", "after": 4},
+            {"name": "Y", "kind": "value", "after": 4},
+        ],
+    )
+    assert res.checks["t0"]["outputs"] == [{"value": 1.0}]  # kept by the cut-down cell
     assert res.checks["t1"]["status"] == "error" and "left out" in res.checks["t1"]["message"]
     assert res.checks["t2"]["outputs"] == [{"value": 5.0}]
     assert set(res.cells) == {"0", "2"} and "left out" in res.cells["2"]
@@ -341,13 +373,15 @@ def test_definitions_only_leaves_out_everything_that_runs_code():
     only plain defs, imports and constant assignments are kept."""
     import ast
     from neurograder.inside import cells
-    src = ("import os\nfrom math import pi\nA = 1\nB, C = 2, 3\nD: int = 4\nE: os._exit(0) = 5\n"
-           "F = os.getpid()\ndef g(x=1):\n    return x\ndef h(x=os._exit(0)):\n    pass\n"
-           "def i(x: os._exit(0)):\n    pass\ndef j() -> os._exit(0):\n    pass\n"
-           "@staticmethod\ndef k():\n    pass\nclass L:\n    pass\n")
+
+    src = (
+        "import os\nfrom math import pi\nA = 1\nB, C = 2, 3\nD: int = 4\nE: os._exit(0) = 5\n"
+        "F = os.getpid()\ndef g(x=1):\n    return x\ndef h(x=os._exit(0)):\n    pass\n"
+        "def i(x: os._exit(0)):\n    pass\ndef j() -> os._exit(0):\n    pass\n"
+        "@staticmethod\ndef k():\n    pass\nclass L:\n    pass\n"
+    )
     kept = cells.definitions_only(ast.parse(src))
-    names = [getattr(n, "name", None) or ast.unparse(n).split("=")[0].split(":")[0].strip()
-             for n in kept]
+    names = [getattr(n, "name", None) or ast.unparse(n).split("=")[0].split(":")[0].strip() for n in kept]
     assert names == ["import os", "from math import pi", "A", "B, C", "D", "g"]
 
 
@@ -358,12 +392,11 @@ def test_budget_bounds_a_sleeping_submission():
     cells = ["import time\ntime.sleep(1.5)\nV%d = 1.0\n" % k for k in range(8)]
     limits = sandbox.Limits(timeout=2, cpu=5, budget=4)
     started = time.monotonic()
-    res = run_cells(cells, [{"name": f"V{k}", "kind": "value", "after": k + 1} for k in range(8)],
-                    limits)
+    res = run_cells(cells, [{"name": f"V{k}", "kind": "value", "after": k + 1} for k in range(8)], limits)
     took = time.monotonic() - started
     statuses = [res.checks[f"t{k}"]["status"] for k in range(8)]
     assert statuses[0] == "ok" and statuses[-1] == "over budget", statuses
-    assert statuses == sorted(statuses, key=lambda s: s != "ok")   # ok ones first, then over
+    assert statuses == sorted(statuses, key=lambda s: s != "ok")  # ok ones first, then over
     assert took < 4 + 10, took
 
 
@@ -371,10 +404,13 @@ def test_deep_results_are_refused_before_parsing():
     """A message nested deeper than the cap is refused by counting brackets (outside
     strings) before json runs; a legitimate 2-D result and brackets in strings pass."""
     from neurograder.inside import framing
+
     with pytest.raises(ValueError):
         framing.loads_bounded(b"[" * 100_000 + b"]" * 100_000)
     assert framing.loads_bounded(b'{"a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}') == {
-        "a": [[1, 2], [3, 4]], "s": "[[[[[[[[[[[[[[[[[["}
+        "a": [[1, 2], [3, 4]],
+        "s": "[[[[[[[[[[[[[[[[[[",
+    }
     code = "deep = []\nfor _ in range(100000):\n    deep = [deep]\nprobe = deep\n"
     status = probe(code)
     assert status["status"] == "error" and len(status["message"]) < 2000
@@ -382,18 +418,23 @@ def test_deep_results_are_refused_before_parsing():
 
 def test_error_messages_are_cut_before_they_are_stored():
     """A 12 MB exception message comes back as a few hundred characters."""
-    res = run_cells(["def f(x):\n    raise ValueError('x' * (12 * 1024 * 1024))\n"],
-                    [{"name": "f", "kind": "call", "after": 1, "cases": [[1]]}])
+    res = run_cells(
+        ["def f(x):\n    raise ValueError('x' * (12 * 1024 * 1024))\n"],
+        [{"name": "f", "kind": "call", "after": 1, "cases": [[1]]}],
+    )
     out = res.checks["t0"]["outputs"][0]
     assert "ValueError" in out["error"] and len(out["error"]) < 1000
 
 
 def test_result_larger_than_the_checks_cap_is_refused():
     """A check's result is accepted up to the size its cases imply (``max_bytes``)."""
-    res = run_cells(["def f(n):\n    return [0.5] * int(n)\n"],
-                    [{"name": "f", "kind": "call", "after": 1, "cases": [[10]], "max_bytes": 100000},
-                     {"name": "f", "kind": "call", "after": 1, "cases": [[200000]],
-                      "max_bytes": 100000}])
+    res = run_cells(
+        ["def f(n):\n    return [0.5] * int(n)\n"],
+        [
+            {"name": "f", "kind": "call", "after": 1, "cases": [[10]], "max_bytes": 100000},
+            {"name": "f", "kind": "call", "after": 1, "cases": [[200000]], "max_bytes": 100000},
+        ],
+    )
     assert res.checks["t0"]["outputs"] == [{"value": [0.5] * 10}]
     assert res.checks["t1"]["status"] == "toolarge"
 
@@ -404,10 +445,13 @@ def _documented_fields() -> dict[str, set[str]]:
     docstring (one ``name  description`` line per field)."""
     import re
     from neurograder import inside
+
     doc = inside.__doc__
-    blocks = {"job": doc.split("Job (JSON on stdin)")[1].split("Each of ``cells``")[0],
-              "cells": doc.split("Each of ``cells``")[1].split("Each of ``checks``")[0],
-              "checks": doc.split("Each of ``checks``")[1].split("Result (JSON")[0]}
+    blocks = {
+        "job": doc.split("Job (JSON on stdin)")[1].split("Each of ``cells``")[0],
+        "cells": doc.split("Each of ``cells``")[1].split("Each of ``checks``")[0],
+        "checks": doc.split("Each of ``checks``")[1].split("Result (JSON")[0],
+    }
     return {k: set(re.findall(r"^    (\w+) {2,}\S", text, re.M)) for k, text in blocks.items()}
 
 
@@ -416,6 +460,7 @@ def _fields_read_by_the_runner() -> dict[str, set[str]]:
     ``x.get("key")`` on the job, a cell or a check), found in its sources."""
     import ast
     from neurograder import inside
+
     groups = {"job": {"job", "self.job"}, "checks": {"check", "test"}, "cells": {"cell"}}
     read = {k: set() for k in groups}
 
@@ -430,8 +475,13 @@ def _fields_read_by_the_runner() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
                 receiver, key = node.value, node.slice.value
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 receiver, key = node.func.value, node.args[0].value
             else:
                 continue
@@ -447,6 +497,7 @@ def test_job_format_is_documented_field_by_field():
     every field the runner reads?"""
     from course.manifest import module
     from neurograder import grading, independent
+
     checks = module("module1").checks()
     spec = grading.load_spec(REPO / "grader" / "source" / "module1" / "neurons.ipynb")
     job, _ = grading.build_job(spec.nb, spec, checks)

@@ -5,6 +5,7 @@ Checked against html5lib, an independent HTML5 parser (what a browser builds fro
 never against the sanitiser's own rules. The whole path in a real browser (formgrader,
 feedback) is tested in tests/test_grader_html_safety.py.
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,14 +36,30 @@ HOSTILE = [
     "<iframe srcdoc='<script>alert(1)</script>'></iframe><object data='x.html'></object>",
     "<form action=javascript:alert(1)><button>go</button></form><base href='http://203.0.113.7/'>",
     "<meta http-equiv=refresh content='0;url=javascript:alert(1)'><link rel=stylesheet href=x.css>",
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
     "<a href='data:text/html,<script>alert(1)</script>'>d</a><img src='data:image/svg+xml,<svg/>'>",
     "<img src='http://203.0.113.7/pixel.png'><img src='//203.0.113.7/p.png'>",
     "<div style='background:url(http://203.0.113.7/x)'>s</div><details open ontoggle=alert(1)>",
 ]
-BAD_ELEMENTS = {"script", "style", "iframe", "object", "embed", "form", "base", "meta", "link",
-                "svg", "math", "noscript", "template", "input", "button", "textarea"}
+BAD_ELEMENTS = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "base",
+    "meta",
+    "link",
+    "svg",
+    "math",
+    "noscript",
+    "template",
+    "input",
+    "button",
+    "textarea",
+}
 
 
 def _elements(html: str):
@@ -89,7 +106,7 @@ def test_sanitiser_leaves_nothing_that_runs(source):
     assert _dangers(sanitize.render_markdown(source)), "the hostile case is not hostile"
     cleaned = sanitize.sanitize_markdown(source)
     assert _dangers(sanitize.render_markdown(cleaned)) == []
-    assert sanitize.sanitize_markdown(cleaned) == cleaned        # stable under a regrade
+    assert sanitize.sanitize_markdown(cleaned) == cleaned  # stable under a regrade
 
 
 @pytest.mark.timeout(60)
@@ -105,10 +122,14 @@ def test_sanitiser_keeps_math_and_text_around_removed_html():
 @pytest.mark.timeout(60)
 def test_outputs_keep_images_text_and_clean_html_only():
     """A display output keeps PNG, text and sanitised HTML; SVG and JavaScript are dropped."""
-    data = {"image/png": corpus.PNG_1x1, "text/plain": "<Figure>",
-            "text/html": "<table><tr><td>1</td></tr></table><script>alert(1)</script>",
-            "image/svg+xml": "<svg onload=alert(1)/>", "application/javascript": "alert(1)",
-            "application/vnd.jupyter.widget-view+json": {"model_id": "x"}}
+    data = {
+        "image/png": corpus.PNG_1x1,
+        "text/plain": "<Figure>",
+        "text/html": "<table><tr><td>1</td></tr></table><script>alert(1)</script>",
+        "image/svg+xml": "<svg onload=alert(1)/>",
+        "application/javascript": "alert(1)",
+        "application/vnd.jupyter.widget-view+json": {"model_id": "x"},
+    }
     kept = sanitize.sanitize_output_data(data)
     assert set(kept) == {"image/png", "text/plain", "text/html"}
     assert kept["image/png"] == corpus.PNG_1x1 and kept["text/plain"] == "<Figure>"

@@ -3,6 +3,7 @@
 Each question is answered against an independent reference: nbgrader's own SaveAutoGrades on a
 copy of the same gradebook, SQLite read directly, and the checks' own (uncached) case makers.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,9 @@ def _graded_notebook(course: Path) -> nbformat.NotebookNode:
             cell.source = stubs[md["grade_id"]]
         if cell.cell_type == "code" and md.get("grade") and not md.get("solution"):
             graded += 1
-            cell.outputs = ([nbformat.v4.new_output("error", ename="AssertionError", evalue="",
-                                                    traceback=[])] if graded % 2 else [])
+            cell.outputs = (
+                [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])] if graded % 2 else []
+            )
     return nb
 
 
@@ -45,15 +47,21 @@ def _save(saver, course: Path, db: Path, nb) -> dict:
     """``saver`` run on ``nb`` as the student's submission in gradebook ``db`` (with a hand
     score already given to the first graded cell); the submission's record afterwards."""
     from nbgrader.api import Gradebook
+
     url = f"sqlite:///{db}"
     with Gradebook(url) as gb:
         gb.update_or_create_student(STUDENT)
         sub = gb.update_or_create_submission(corpus.ASSIGNMENT, STUDENT)
         sub.notebooks[0].grades[0].manual_score = 1.0
         gb.db.commit()
-    resources = {"nbgrader": {"notebook": Path(corpus.NOTEBOOK).stem,
-                              "assignment": corpus.ASSIGNMENT, "student": STUDENT,
-                              "db_url": url}}
+    resources = {
+        "nbgrader": {
+            "notebook": Path(corpus.NOTEBOOK).stem,
+            "assignment": corpus.ASSIGNMENT,
+            "student": STUDENT,
+            "db_url": url,
+        }
+    }
     saver().preprocess(nbformat.from_dict(nb), resources)
     return records.submission_record(url, corpus.ASSIGNMENT, STUDENT)
 
@@ -63,6 +71,7 @@ def test_saving_once_writes_what_nbgraders_saving_writes(tmp_path, new_course):
     """SaveAutoGradesOnce (rows loaded at once, one commit) against nbgrader's own
     SaveAutoGrades on a copy of the same gradebook: every score, review flag and comment."""
     from nbgrader.preprocessors import SaveAutoGrades
+
     course = new_course(tmp_path / "course")
     nb = _graded_notebook(course)
     theirs, ours = tmp_path / "theirs.db", tmp_path / "ours.db"
@@ -74,8 +83,9 @@ def test_saving_once_writes_what_nbgraders_saving_writes(tmp_path, new_course):
     grades = [g for n in expected["notebooks"].values() for g in n["grades"].values()]
     comments = [c for n in expected["notebooks"].values() for c in n["comments"].values()]
     # the comparison covers passed, failed, flagged and "No response." cells
-    assert {g["auto_score"] for g in grades if g["auto_score"] is not None} >= {0.0} and \
-        any((g["auto_score"] or 0) > 0 for g in grades)
+    assert {g["auto_score"] for g in grades if g["auto_score"] is not None} >= {0.0} and any(
+        (g["auto_score"] or 0) > 0 for g in grades
+    )
     assert any(g["needs_manual_grade"] for g in grades)
     assert any(c["auto_comment"] == "No response." for c in comments)
     assert any(c["auto_comment"] is None for c in comments)
@@ -85,6 +95,7 @@ def test_saving_once_writes_what_nbgraders_saving_writes(tmp_path, new_course):
 def shared_engines(monkeypatch):
     """warm.share_gradebook_engines() for this test only (nbgrader's Gradebook restored)."""
     from nbgrader.api import Gradebook
+
     # nbgrader runs `alembic` from PATH when it makes a new gradebook: the venv's
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     monkeypatch.setattr(Gradebook, "__init__", Gradebook.__init__)
@@ -136,7 +147,7 @@ def test_hidden_cases_follow_the_course_secret_within_one_process(tmp_path, monk
     check = next(c for c in checks.values() if c.kind == "call")
     monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(_write_secret(tmp_path / "a", "a")))
     first, _ = grading.check_cases(check)
-    assert grading.check_cases(check)[0] is first      # drawn once
+    assert grading.check_cases(check)[0] is first  # drawn once
     assert first == grading._plain_cases(check.cases())
     monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(_write_secret(tmp_path / "b", "b")))
     other, _ = grading.check_cases(check)

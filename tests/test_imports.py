@@ -12,6 +12,7 @@
 
 Imports are read with ``ast`` (every ``import`` / ``from ... import``, also inside functions).
 """
+
 from __future__ import annotations
 
 import ast
@@ -82,8 +83,12 @@ def test_imports_reads_every_form():
 def test_build_code_pages_and_references_import_no_grader():
     """Do course/, book/ and solutions/ import nothing from neurograder (the site runs no hidden check)?"""
     checks = manifest_named_files({"checks"})
-    sources = {rel(p): p.read_text() for d in ("course", "solutions", "book") for p in (ROOT / d).rglob("*.py")
-               if p.resolve() not in checks}
+    sources = {
+        rel(p): p.read_text()
+        for d in ("course", "solutions", "book")
+        for p in (ROOT / d).rglob("*.py")
+        if p.resolve() not in checks
+    }
     sources |= {rel(p): page_code(p) for p in (ROOT / "book").rglob("*.md")}
     assert any("run_check" not in s and "show_stub" in s for s in sources.values())  # pages were read
     bad = {path: sorted(from_package(imported(src), {"neurograder"})) for path, src in sources.items()}
@@ -108,12 +113,14 @@ def test_references_import_nothing_from_grading():
     assert not {p: n for p, n in bad.items() if n}
 
 
-
 def module_content(name: str, named: set[str]) -> bool:
     """Is the imported ``name`` a module's content (``named``: the manifests' dotted modules)?"""
     top = name.split(".")[0]
-    return (top in ("book", "solutions") or (top == "course" and not name.startswith("course.manifest"))
-            or any(name == n or name.startswith(n + ".") for n in named))
+    return (
+        top in ("book", "solutions")
+        or (top == "course" and not name.startswith("course.manifest"))
+        or any(name == n or name.startswith(n + ".") for n in named)
+    )
 
 
 @pytest.mark.timeout(60)
@@ -122,8 +129,9 @@ def test_module_content_is_recognised():
     manifest and the engine itself be allowed (so the test below can fail)?"""
     named = {"solutions.reference", "demo_checks"}
     assert all(module_content(n, named) for n in ("solutions.neurons", "course.cells", "demo_checks.CHECKS"))
-    assert not any(module_content(n, named) for n in ("course.manifest", "course.manifest.module",
-                                                     "neurograder.checks", "numpy"))
+    assert not any(
+        module_content(n, named) for n in ("course.manifest", "course.manifest.module", "neurograder.checks", "numpy")
+    )
 
 
 @pytest.mark.timeout(60)

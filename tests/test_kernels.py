@@ -1,5 +1,6 @@
 """Can a test run a notebook in a real kernel while the session's browser is open, and is a
 stuck notebook stopped instead of hanging the suite? (helper: ``tests/kernels.py``)"""
+
 from __future__ import annotations
 
 import time
@@ -21,11 +22,15 @@ def test_notebook_runs_while_browser_marks_its_loop_running(page):
     """Playwright marks its loop as running in this thread between calls; execute() still
     gets every output of a widget-using notebook."""
     import asyncio
+
     rec = page()
     rec.page.goto("about:blank")
     asyncio.get_running_loop()  # the condition under test: raises if no loop is marked
-    nb = execute(_notebook("import ipywidgets as w; s = w.IntSlider(3); s.value = 7",
-                           "print(s.value * 6)"), timeout=60, kernel_name="python3")
+    nb = execute(
+        _notebook("import ipywidgets as w; s = w.IntSlider(3); s.value = 7", "print(s.value * 6)"),
+        timeout=60,
+        kernel_name="python3",
+    )
     assert nb.cells[1].outputs[0]["text"].strip() == "42"
     rec.page.goto("about:blank")  # the browser still answers afterwards
 
@@ -36,8 +41,7 @@ def test_stuck_notebook_is_stopped_by_the_overall_limit():
     that time (not nbclient's per-cell limit, not never)."""
     start = time.monotonic()
     with pytest.raises(NotebookTimeout) as caught:
-        execute(_notebook("import time; time.sleep(300)"), timeout=250, overall=8,
-                kernel_name="python3")
+        execute(_notebook("import time; time.sleep(300)"), timeout=250, overall=8, kernel_name="python3")
     assert time.monotonic() - start < 30
     pid = caught.value.kernel_pid
     assert pid, "the kernel had started: its pid must be reported"

@@ -8,6 +8,7 @@ makes the instructor notebook, the release (nbgrader generate_assignment) and th
 and a wrong submission go through ``nbgrader autograde`` (the course's sandboxed chain),
 ``nbgrader generate_feedback`` and ``nbgrader export``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,10 @@ TOC_ENTRY = """  - caption: "Demo module"
       - file: book/module_demo/demo
 """
 #: what each student writes into the solution cell of `double`
-ANSWERS = {"ada_right": "def double(x):\n    return [2 * v for v in x]\n",
-           "bob_wrong": "def double(x):\n    return [v + 2 for v in x]\n"}
+ANSWERS = {
+    "ada_right": "def double(x):\n    return [2 * v for v in x]\n",
+    "bob_wrong": "def double(x):\n    return [v + 2 for v in x]\n",
+}
 WRITTEN = "Because 2(a + b) = 2a + 2b."
 
 
@@ -83,8 +86,17 @@ def test_the_page_builds_with_its_stub_and_points_table(course, tmp_path):
     """Does jupyter-book build the new page (stub shown, points from its manifest, no hidden check)?"""
     toc = tmp_path / "_toc.yml"
     toc.write_text("format: jb-book\nroot: book/module_demo/demo\n")
-    done = run(course, str(Path(sys.executable).with_name("jupyter-book")), "build", str(course),
-               "--toc", str(toc), "--path-output", str(tmp_path / "out"), timeout=900)
+    done = run(
+        course,
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(course),
+        "--toc",
+        str(toc),
+        "--path-output",
+        str(tmp_path / "out"),
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     html = (tmp_path / "out" / "_build" / "html" / "book" / "module_demo" / "demo.html").read_text()
     text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())  # the page's words
@@ -120,8 +132,7 @@ def test_autograde_scores_right_and_wrong(graded):
 
     with Gradebook(f"sqlite:///{graded / 'grader' / 'gradebook.db'}") as gb:
         scores = {s: gb.find_grade("task1_double_hidden", "demo", "module_demo", s).auto_score for s in ANSWERS}
-        manual = {s: gb.find_grade("task2_why_answer", "demo", "module_demo", s).needs_manual_grade
-                  for s in ANSWERS}
+        manual = {s: gb.find_grade("task2_why_answer", "demo", "module_demo", s).needs_manual_grade for s in ANSWERS}
         assert gb.find_assignment("module_demo").max_score == 3
     assert scores == {"ada_right": 2, "bob_wrong": 0}
     assert manual == {"ada_right": True, "bob_wrong": True}
@@ -136,8 +147,9 @@ def test_feedback_and_export(graded):
     for student in ANSWERS:
         page = (graded / "grader" / "feedback" / student / "module_demo" / "demo.html").read_text()
         assert "checks_of" not in page and "BEGIN HIDDEN TESTS" not in page
-    assert "must return 2 * x" in (graded / "grader" / "feedback" / "bob_wrong" / "module_demo"
-                                   / "demo.html").read_text()
+    assert (
+        "must return 2 * x" in (graded / "grader" / "feedback" / "bob_wrong" / "module_demo" / "demo.html").read_text()
+    )
     done = nbgrader(graded, "export", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     with open(graded / "grader" / "grades.csv", newline="") as fh:

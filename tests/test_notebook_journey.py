@@ -54,9 +54,13 @@ def instructor():
 
 def optional_solution_ids(nb) -> set[str]:
     """grade_ids of the code cells a student fills in for an optional task."""
-    return {nbgrader_meta(c)["grade_id"] for c in nb.cells
-            if c.cell_type == "code" and nbgrader_meta(c).get("solution")
-            and notebooks.task_of(nbgrader_meta(c)["grade_id"]) in notebooks.OPTIONAL_TASKS}
+    return {
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        and nbgrader_meta(c).get("solution")
+        and notebooks.task_of(nbgrader_meta(c)["grade_id"]) in notebooks.OPTIONAL_TASKS
+    }
 
 
 def required_only(instructor, release):
@@ -75,15 +79,29 @@ def run_all(nb, tmp_path: Path, python: str = sys.executable, allow_errors: bool
     env = notebooks.venv_env()
     env["PATH"] = f"{Path(python).parent}{os.pathsep}{env['PATH']}"
     env["MPLBACKEND"] = "Agg"
-    done = subprocess.run([python, str(tmp_path / "run.py"), str(work / notebooks.NOTEBOOK), str(work),
-                           "allow-errors" if allow_errors else "stop"],
-                          capture_output=True, text=True, timeout=900, env=env)
+    done = subprocess.run(
+        [
+            python,
+            str(tmp_path / "run.py"),
+            str(work / notebooks.NOTEBOOK),
+            str(work),
+            "allow-errors" if allow_errors else "stop",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     return nbformat.read(work / notebooks.NOTEBOOK, as_version=4), done
 
 
 def errors(nb) -> list[str]:
-    return [f"{nbgrader_meta(c).get('grade_id')}: {o['ename']}: {o['evalue'][:200]}"
-            for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return [
+        f"{nbgrader_meta(c).get('grade_id')}: {o['ename']}: {o['evalue'][:200]}"
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
 
 
 def printed(nb) -> str:
@@ -91,8 +109,9 @@ def printed(nb) -> str:
 
 
 def unexecuted(nb) -> list[str]:
-    return [nbgrader_meta(c).get("grade_id") for c in nb.cells
-            if c.cell_type == "code" and c.get("execution_count") is None]
+    return [
+        nbgrader_meta(c).get("grade_id") for c in nb.cells if c.cell_type == "code" and c.get("execution_count") is None
+    ]
 
 
 def skipped_tasks(nb) -> set[str]:
@@ -141,8 +160,14 @@ def test_everything_done_runs_with_no_message_of_missing_work(instructor, releas
     assert not errors(nb) and not unexecuted(nb)
     text = printed(nb)
     assert not [m for m in MISSING_MARKERS if m in text], text[-2000:]
-    for check in ["input_data self-check: passed", "cosine_signal self-check: passed", "max_x_spiking self-check: passed",
-                  "max_x_silent self-check: passed", "Task 1 self-check passed", "Task 4.2 self-check passed"]:
+    for check in [
+        "input_data self-check: passed",
+        "cosine_signal self-check: passed",
+        "max_x_spiking self-check: passed",
+        "max_x_silent self-check: passed",
+        "Task 1 self-check passed",
+        "Task 4.2 self-check passed",
+    ]:
         assert check in text
 
 
@@ -153,8 +178,12 @@ def test_required_tasks_run_without_torch(instructor, release, tmp_path):
     python = NOTORCH_VENV / "bin" / "python"
     if not python.exists():
         pytest.fail(f"{NOTORCH_VENV} is missing: run `make notorch-venv` (make test does)")
-    probe = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [str(python), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.stdout.strip() == "None", "the no-torch environment has torch"
     nb, done = run_all(required_only(instructor, release), tmp_path, python=str(python))
     assert done.returncode == 0, done.stderr[-3000:]
@@ -178,13 +207,23 @@ def test_missing_package_or_data_says_exactly_what_is_missing(broken, release, t
     if broken == "no loader":
         (work / "shd_data.py").unlink()
     block = "import sys; sys.modules['h5py'] = None\n" if broken == "no h5py" else ""  # import h5py fails
-    code = (f"{block}import matplotlib; matplotlib.use('Agg')\nimport numpy as np\n"
-            "import matplotlib.pyplot as plt\n" + _raster_cell(release))
-    done = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=120,
-                          env={**notebooks.venv_env(), "PYTHONPATH": str(work)})
+    code = (
+        f"{block}import matplotlib; matplotlib.use('Agg')\nimport numpy as np\n"
+        "import matplotlib.pyplot as plt\n" + _raster_cell(release)
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**notebooks.venv_env(), "PYTHONPATH": str(work)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    expected = {"no h5py": "the module `h5py` is missing. Run  %pip install h5py",
-                "no data folder": "Put the folder data/ from module1.zip next to this notebook",
-                "no loader": "Put shd_data.py (from module1.zip) next to this notebook"}[broken]
+    expected = {
+        "no h5py": "the module `h5py` is missing. Run  %pip install h5py",
+        "no data folder": "Put the folder data/ from module1.zip next to this notebook",
+        "no loader": "Put shd_data.py (from module1.zip) next to this notebook",
+    }[broken]
     assert expected in done.stdout, done.stdout
     assert "complete the tasks" not in done.stdout

@@ -11,6 +11,7 @@ On a copy of the course (tests/fixtures/course_copy.py), built once with the rea
   of its own) changes no cell nbgrader records: either build goes through the real
   generate_assignment with submissions in the gradebook.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,10 @@ import pytest
 
 from fixtures.course_copy import copy_course, run
 
-HIDDEN_TASK0 = re.compile(r"```\{code-cell\} ipython3\n---\ntags: \[remove-cell\]\ncourse: hidden\n"
-                          r"grade_id: task0_input_data\n---\n[^\n]*\n```\n")
+HIDDEN_TASK0 = re.compile(
+    r"```\{code-cell\} ipython3\n---\ntags: \[remove-cell\]\ncourse: hidden\n"
+    r"grade_id: task0_input_data\n---\n[^\n]*\n```\n"
+)
 
 
 def build(course, *flags):
@@ -101,7 +104,7 @@ def test_new_cases_in_an_existing_check_need_no_new_cell(course):
     with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
         gb.update_or_create_student("bob")
         gb.add_submission("module1", "bob")
-    checks = course / "book" / "module1" / "checks.py"   # module 1's checks, named by its manifest
+    checks = course / "book" / "module1" / "checks.py"  # module 1's checks, named by its manifest
     text = checks.read_text()
     assert "BAND_PASS_PER_BAND = 2" in text
     checks.write_text(text.replace("BAND_PASS_PER_BAND = 2", "BAND_PASS_PER_BAND = 3"))

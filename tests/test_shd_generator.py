@@ -25,8 +25,7 @@ def _load():
 md = _load()
 
 
-@pytest.mark.parametrize("unit, measured_hz", [(0, 22500), (200, 4500), (400, 1000),
-                                               (600, 220), (699, 100)])
+@pytest.mark.parametrize("unit, measured_hz", [(0, 22500), (200, 4500), (400, 1000), (600, 220), (699, 100)])
 def test_place_map_matches_shd_best_frequencies(unit, measured_hz):
     """Are the centre frequencies within 10 % of the best frequencies measured on Lauscher's
     700 channels (research note), channel 0 highest?"""
@@ -35,8 +34,7 @@ def test_place_map_matches_shd_best_frequencies(unit, measured_hz):
     assert np.all(np.diff(cfs) < 0)
 
 
-@pytest.mark.parametrize("cf, min_corr", [(100.0, 0.99), (300.0, 0.99), (1000.0, 0.99),
-                                          (4000.0, 0.99), (9000.0, 0.95)])
+@pytest.mark.parametrize("cf, min_corr", [(100.0, 0.99), (300.0, 0.99), (1000.0, 0.99), (4000.0, 0.99), (9000.0, 0.95)])
 def test_gammatone_sections_match_the_gammatone_closed_form(cf, min_corr):
     """Is the 4-section cascade a gammatone: impulse-response envelope
     t^3 exp(-2 pi b t), b = 1.019 ERB(cf) (correlation > 0.99; > 0.95 at 9 kHz, 0.41 fs,
@@ -49,8 +47,8 @@ def test_gammatone_sections_match_the_gammatone_closed_form(cf, min_corr):
     imp[0] = 1.0
     h = signal.sosfilt(sos, imp)
     t = np.arange(n) / FS
-    b = 1.019 * (24.7 + cf / 9.26449)          # Glasberg-Moore ERB, Patterson's b
-    env_ref = t ** 3 * np.exp(-2 * np.pi * b * t)
+    b = 1.019 * (24.7 + cf / 9.26449)  # Glasberg-Moore ERB, Patterson's b
+    env_ref = t**3 * np.exp(-2 * np.pi * b * t)
     env = np.abs(signal.hilbert(h))
     assert np.corrcoef(env, env_ref)[0, 1] > min_corr
     freqs = np.linspace(cf / 3, min(cf * 3, 0.49 * FS), 20000)
@@ -59,7 +57,7 @@ def test_gammatone_sections_match_the_gammatone_closed_form(cf, min_corr):
     assert abs(freqs[np.argmax(mag)] / cf - 1) < 0.03
     assert abs(mag.max() - 1) < 0.02
     above = freqs[mag >= mag.max() / math.sqrt(2)]
-    bw_ref = 2 * b * math.sqrt(2 ** 0.25 - 1)   # -3 dB bandwidth of a 4th-order gammatone
+    bw_ref = 2 * b * math.sqrt(2**0.25 - 1)  # -3 dB bandwidth of a 4th-order gammatone
     assert abs((above[-1] - above[0]) / bw_ref - 1) < 0.15
 
 
@@ -82,7 +80,7 @@ def test_lif_encoder_fires_at_the_closed_form_rate(monkeypatch):
     """Without noise and with a constant drive I = g r > 1, does each channel spike when
     v_n = I (1 - (1 - k)^n) first exceeds 1, then after every refractory + n* steps?"""
     monkeypatch.setattr(md, "NOISE_SIGMA", 0.0)
-    r = np.array([0.5, 0.8, 2.0, 0.1])                # 0.1 * g stays below threshold
+    r = np.array([0.5, 0.8, 2.0, 0.1])  # 0.1 * g stays below threshold
     steps = 3000
     drive = np.repeat(r[:, None], steps, axis=1)
     times, units = md.lif_encode(drive, FS, progress=False)

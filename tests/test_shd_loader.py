@@ -27,13 +27,31 @@ LOADER = ROOT / "book" / "module1" / "shd_data.py"
 shd = manifest.module("module1").code("data")  # the loader, as the course reaches it
 assert Path(shd.__file__) == LOADER
 
-SHD_KEYS = [b"zero", b"one", b"two", b"three", b"four", b"five", b"six", b"seven", b"eight",
-            b"nine", b"null", b"eins", b"zwei", b"drei", b"vier", b"fuenf", b"sechs", b"sieben",
-            b"acht", b"neun"]
+SHD_KEYS = [
+    b"zero",
+    b"one",
+    b"two",
+    b"three",
+    b"four",
+    b"five",
+    b"six",
+    b"seven",
+    b"eight",
+    b"nine",
+    b"null",
+    b"eins",
+    b"zwei",
+    b"drei",
+    b"vier",
+    b"fuenf",
+    b"sechs",
+    b"sieben",
+    b"acht",
+    b"neun",
+]
 
 
-def write_shd_file(path, samples, labels, keys=SHD_KEYS, times_dtype=np.float16,
-                   units_dtype=np.uint16, skip=()):
+def write_shd_file(path, samples, labels, keys=SHD_KEYS, times_dtype=np.float16, units_dtype=np.uint16, skip=()):
     """Write an SHD-layout file the way the real shd_*.h5 files are laid out:
     vlen float16 times, vlen uint16 units, uint16 labels, bytes keys, speaker ids."""
     n = len(samples)
@@ -76,8 +94,7 @@ def every_float16(tmp_path_factory):
     times = all_float16_times()
     rng = np.random.default_rng(1)
     units = rng.integers(0, 700, size=times.size)
-    path = write_shd_file(tmp_path_factory.mktemp("shd") / "all_f16.h5",
-                          [(times, units)], [7])
+    path = write_shd_file(tmp_path_factory.mktemp("shd") / "all_f16.h5", [(times, units)], [7])
     return path, times, units
 
 
@@ -99,13 +116,11 @@ def test_decimal_float64_times_on_bin_edges_land_in_the_later_bin(tmp_path):
     edge, like 0.003 s with 1 ms bins (0.003 / 0.001 = 2.9999999999999996 in floating
     point), land in the bin that starts there, as exact decimal arithmetic says?"""
     decimals = ["0.003", "0.3", "0.007", "0.029", "0.6", "1.1", "0.0035"]
-    path = write_shd_file(tmp_path / "f64.h5", [([float(d) for d in decimals], [0] * 7)], [0],
-                          times_dtype=np.float64)
+    path = write_shd_file(tmp_path / "f64.h5", [([float(d) for d in decimals], [0] * 7)], [0], times_dtype=np.float64)
     for width in ("0.001", "0.0001", "0.1"):
         got = shd.load_raster(path, 0, bin_width=float(width))
         want = sorted(math.floor(Fraction(d) / Fraction(width)) for d in decimals)
-        np.testing.assert_array_equal(np.repeat(np.arange(got.shape[1]), got[0].astype(int)),
-                                      want)
+        np.testing.assert_array_equal(np.repeat(np.arange(got.shape[1]), got[0].astype(int)), want)
 
 
 def test_naive_float16_scaling_would_misplace_spikes():
@@ -188,6 +203,7 @@ def test_torch_output_equals_numpy(every_float16):
 
 # ---- bad input: each gives a clear error naming the file and the problem -------------------
 
+
 def test_missing_file(tmp_path):
     """Is a missing file a FileNotFoundError (and a ValueError subclass) naming the path?"""
     p = tmp_path / "nope.h5"
@@ -249,8 +265,11 @@ def test_wrong_layout_other_hdf5(tmp_path):
 def test_index_out_of_range(tmp_path, index):
     """Is an index outside 0..n-1 an IndexError/ValueError that states the valid range?"""
     path = write_shd_file(tmp_path / "two.h5", [([0.1], [1]), ([0.2], [2])], [0, 1])
-    with pytest.raises(shd.ShdIndexError, match=r"two.h5: sample index .* out of range; "
-                                                r"the file has 2 sample\(s\), indices 0..1"):
+    with pytest.raises(
+        shd.ShdIndexError,
+        match=r"two.h5: sample index .* out of range; "
+        r"the file has 2 sample\(s\), indices 0..1",
+    ):
         shd.load_raster(path, index)
     with pytest.raises(IndexError):
         shd.read_sample(path, index)
@@ -267,8 +286,11 @@ def test_index_not_an_integer(tmp_path, index):
 def test_unit_out_of_range(tmp_path):
     """Is a unit of 700 (only 0..699 exist) rejected with its position?"""
     path = write_shd_file(tmp_path / "u.h5", [([0.1, 0.2], [3, 700])], [0])
-    with pytest.raises(shd.ShdValueError, match=r"u.h5: sample 0 has 1 unit\(s\) outside "
-                                                 r"0..699, first at position 1: 700"):
+    with pytest.raises(
+        shd.ShdValueError,
+        match=r"u.h5: sample 0 has 1 unit\(s\) outside "
+        r"0..699, first at position 1: 700",
+    ):
         shd.load_raster(path)
     path = write_shd_file(tmp_path / "neg.h5", [([0.1], [-1])], [0], units_dtype=np.int16)
     with pytest.raises(shd.ShdValueError, match="outside 0..699"):
@@ -279,9 +301,12 @@ def test_unit_out_of_range(tmp_path):
 def test_bad_times(tmp_path, bad):
     """Are negative, NaN and infinite spike times rejected with the offending value?"""
     path = write_shd_file(tmp_path / "t.h5", [([0.1, bad], [3, 4])], [0])
-    with pytest.raises(shd.ShdValueError, match=r"t.h5: sample 0 has 1 invalid spike time\(s\) "
-                                                r"\(negative, NaN or infinite\), first at "
-                                                r"position 1"):
+    with pytest.raises(
+        shd.ShdValueError,
+        match=r"t.h5: sample 0 has 1 invalid spike time\(s\) "
+        r"\(negative, NaN or infinite\), first at "
+        r"position 1",
+    ):
         shd.load_raster(path)
 
 

@@ -48,8 +48,7 @@ def test_sample_uses_the_real_shd_layout_and_dtypes():
         assert len(f["spikes/times"]) == len(f["spikes/units"]) == len(f["extra/speaker"]) == n
         keys = [k.decode() for k in f["extra/keys"][()]]
     assert len(keys) == 20
-    assert keys[:10] == ["zero", "one", "two", "three", "four", "five", "six", "seven",
-                         "eight", "nine"]
+    assert keys[:10] == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     assert keys[10:12] == ["null", "eins"] and keys[19] == "neun"
 
 
@@ -93,20 +92,24 @@ def test_sample_equals_a_fresh_regeneration(tmp_path):
     shipped sample is what the script says, and the script is deterministic)?"""
     version = _espeak_version()
     if version is None:
-        pytest.skip("espeak-ng is not installed: cannot regenerate the sample "
-                    "(apt-get install espeak-ng)")
+        pytest.skip("espeak-ng is not installed: cannot regenerate the sample (apt-get install espeak-ng)")
     with h5py.File(SAMPLE, "r") as f:
         made_with = f.attrs["espeak_ng_version"]
     if version != made_with:
-        pytest.skip(f"espeak-ng {version} installed, sample made with {made_with}: "
-                    "audio may differ")
+        pytest.skip(f"espeak-ng {version} installed, sample made with {made_with}: audio may differ")
     # one fresh run: the committed file came from an earlier run, so equality also shows
     # that the generator is deterministic across runs (no timestamps, seeded noise)
     out = tmp_path / "fresh.h5"
-    subprocess.run([sys.executable, str(GENERATOR), "--quiet", "--out", str(out)],
-                   check=True, capture_output=True, cwd=tmp_path, timeout=120)
-    assert out.read_bytes() == SAMPLE.read_bytes(), \
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--quiet", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.read_bytes() == SAMPLE.read_bytes(), (
         "shipped sample differs from a fresh run of tools/make_digit.py: regenerate and commit"
+    )
 
 
 def test_lauscher_comparison_table_matches_the_stored_spikes():
@@ -114,8 +117,7 @@ def test_lauscher_comparison_table_matches_the_stored_spikes():
     stored Lauscher spikes (lauscher_seven.h5, same audio) actually contain, band by band?"""
     data = SAMPLE.parent
     rows = [line.split(",") for line in (data / "lauscher_comparison.csv").read_text().split()]
-    assert rows[0] == ["channels", "stand_in_spikes", "lauscher_spikes", "stand_in_active",
-                       "lauscher_active"]
+    assert rows[0] == ["channels", "stand_in_spikes", "lauscher_spikes", "stand_in_active", "lauscher_active"]
     _, u_stand, _, _ = shd.read_sample(SAMPLE, 0)
     _, u_laus, label, key = shd.read_sample(data / "lauscher_seven.h5", 0)
     assert (label, key) == (7, "seven")
@@ -123,7 +125,7 @@ def test_lauscher_comparison_table_matches_the_stored_spikes():
     c_laus = np.bincount(u_laus, minlength=700)
     for row in rows[1:]:
         lo, hi = (0, 699) if row[0] == "all" else map(int, row[0].split("-"))
-        s, l = c_stand[lo:hi + 1], c_laus[lo:hi + 1]
+        s, l = c_stand[lo : hi + 1], c_laus[lo : hi + 1]
         assert [int(x) for x in row[1:]] == [s.sum(), l.sum(), (s > 0).sum(), (l > 0).sum()]
     assert rows[-1][0] == "all" and len(rows) == 9
     readme = (data / "README.md").read_text()

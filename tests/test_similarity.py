@@ -20,6 +20,7 @@ Questions answered, one test each:
 * Does the command write the page and a CSV that agrees with it, the same in every process,
   and fail clearly without a release?
 """
+
 from __future__ import annotations
 
 import ast
@@ -85,10 +86,10 @@ def test_corpus_has_twenty_honest_styles_and_disguised_copies():
     honest = [s for s in studs if not s.copy_of]
     copies = [s for s in studs if s.copy_of]
     assert len(honest) >= 20
-    assert {"task41_answer"} in [s.copied for s in copies]          # a reworded written answer
+    assert {"task41_answer"} in [s.copied for s in copies]  # a reworded written answer
     assert len(copies) >= 5
     bodies = {s.cells["task1_leaky_integrator_solution"] for s in honest}
-    assert len(bodies) == len(honest)                                 # all written independently
+    assert len(bodies) == len(honest)  # all written independently
 
 
 def test_every_copy_scores_above_every_pair_that_did_not_copy(analysis):
@@ -103,7 +104,7 @@ def test_every_copy_scores_above_every_pair_that_did_not_copy(analysis):
         if copied:
             checked += 1
             assert min(copied) > max(honest), (gid, min(copied), max(honest))
-    assert checked >= 4          # three code tasks and the written answer
+    assert checked >= 4  # three code tasks and the written answer
     ranks = {frozenset((p.a, p.b)): r for r, p in enumerate(analysis.pairs)}
     worst_copy = max(r for k, r in ranks.items() if copied_tasks(*k))
     best_honest = min(r for k, r in ranks.items() if not copied_tasks(*k))
@@ -112,8 +113,7 @@ def test_every_copy_scores_above_every_pair_that_did_not_copy(analysis):
 
 def test_report_lists_exactly_the_copied_pairs_and_their_group(analysis):
     listed = {frozenset((p.a, p.b)) for p in analysis.pairs if p.listed}
-    truth = {frozenset((a, b)) for a, b in itertools.combinations(analysis.students, 2)
-             if copied_tasks(a, b)}
+    truth = {frozenset((a, b)) for a, b in itertools.combinations(analysis.students, 2) if copied_tasks(a, b)}
     assert listed == truth
     groups = {frozenset(g) for g in copy_groups().values() if len(g) >= S.CLUSTER_SIZE}
     assert {frozenset(c) for c in analysis.clusters} == groups and groups
@@ -121,8 +121,7 @@ def test_report_lists_exactly_the_copied_pairs_and_their_group(analysis):
 
 def test_tasks_everyone_answers_alike_are_weighted_to_zero(analysis):
     """Every corpus student hands in the reference for Task 3 and 4.2: all pairs identical."""
-    same = {"task3_cosine_signal_solution", "task31_band_pass_solution",
-            "task42_lif_surface_solution"}
+    same = {"task3_cosine_signal_solution", "task31_band_pass_solution", "task42_lif_surface_solution"}
     for st in analysis.stats:
         if st.task.grade_id in same:
             assert st.median == pytest.approx(1.0) and st.weight == pytest.approx(0.0)
@@ -150,9 +149,10 @@ def test_normalised_code_computes_the_same(student):
     stud = next(s for s in corpus.students() if s.name == student)
     rng = np.random.default_rng(0)
     x = rng.random(40)
-    cases = {"task1_leaky_integrator_solution": ("leaky_integrator", "input_data, tau", (x, 3.0)),
-             "task2_lif_solution": ("leaky_integrate_and_fire", "input_data, tau, threshold",
-                                    (x, 3.0, 0.4))}
+    cases = {
+        "task1_leaky_integrator_solution": ("leaky_integrator", "input_data, tau", (x, 3.0)),
+        "task2_lif_solution": ("leaky_integrate_and_fire", "input_data, tau, threshold", (x, 3.0, 0.4)),
+    }
     for gid, (name, args, call) in cases.items():
         if gid not in stud.cells:
             continue
@@ -179,14 +179,16 @@ def test_dependent_statements_keep_their_order():
 
 
 def test_the_released_stub_leaves_no_own_code(tmp_path):
-    release = nbformat.read(str(attacks_corpus.GRADER / "release" / "module1" / "neurons.ipynb"),
-                            as_version=4)
+    release = nbformat.read(str(attacks_corpus.GRADER / "release" / "module1" / "neurons.ipynb"), as_version=4)
     supplied = S.supplied_material(release)
     stubs = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert stubs
     for cell in stubs:
-        text = (S.normalise_code(cell.source, supplied) if cell.cell_type == "code"
-                else S.normalise_answer(cell.source, supplied))
+        text = (
+            S.normalise_code(cell.source, supplied)
+            if cell.cell_type == "code"
+            else S.normalise_answer(cell.source, supplied)
+        )
         assert text.strip() == "", cell.metadata["nbgrader"]["grade_id"]
 
 
@@ -198,9 +200,14 @@ HOSTILE = "zz_<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def broken_class(tmp_path_factory):
     c1 = next(s for s in corpus.students() if s.name == "c1")
-    course = corpus.make_class(tmp_path_factory.mktemp("broken"), extra={
-        "zz_corrupted": b'{"cells": [ not json', "zz_foreign": attacks_corpus.FOREIGN,
-        HOSTILE: corpus.notebook(attacks_corpus.GRADER, c1)})
+    course = corpus.make_class(
+        tmp_path_factory.mktemp("broken"),
+        extra={
+            "zz_corrupted": b'{"cells": [ not json',
+            "zz_foreign": attacks_corpus.FOREIGN,
+            HOSTILE: corpus.notebook(attacks_corpus.GRADER, c1),
+        },
+    )
     (course / "submitted" / "zz_empty_folder" / "module1").mkdir(parents=True)
     return course
 
@@ -210,11 +217,10 @@ def test_bad_submissions_are_named_and_the_rest_compared(broken_class, analysis)
     assert set(an.problems) == {"zz_corrupted", "zz_empty_folder"}
     assert "cannot be read" in an.problems["zz_corrupted"]
     assert "no notebook" in an.problems["zz_empty_folder"]
-    assert "zz_foreign" in an.students          # read fine; it has no own work to compare
+    assert "zz_foreign" in an.students  # read fine; it has no own work to compare
     listed = {frozenset((p.a, p.b)) for p in an.pairs if p.listed}
-    assert {k for k in listed if HOSTILE not in k} == \
-        {frozenset((p.a, p.b)) for p in analysis.pairs if p.listed}
-    assert frozenset((HOSTILE, "h03")) in listed            # a second copy of h03's work
+    assert {k for k in listed if HOSTILE not in k} == {frozenset((p.a, p.b)) for p in analysis.pairs if p.listed}
+    assert frozenset((HOSTILE, "h03")) in listed  # a second copy of h03's work
     page = S.render_html(an)
     assert "zz_corrupted" in page and "zz_empty_folder" in page
 
@@ -228,9 +234,13 @@ def test_student_names_are_text_not_markup(broken_class):
 
 def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
     out = tmp_path / "report"
-    run = subprocess.run([sys.executable, "-m", "neurograder.similarity", "--course",
-                          str(broken_class), "--out", str(out)], capture_output=True, text=True,
-                         timeout=240, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.similarity", "--course", str(broken_class), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr
     page = (out / "index.html").read_text()
     with open(out / "pairs.csv", newline="") as fh:
@@ -246,10 +256,14 @@ def test_same_class_same_report_in_every_process(broken_class, tmp_path):
     csvs = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        run = subprocess.run([sys.executable, "-m", "neurograder.similarity", "--course",
-                              str(broken_class), "--out", str(out)], capture_output=True,
-                             text=True, timeout=240, cwd=REPO,
-                             env={**os.environ, "PYTHONHASHSEED": seed})
+        run = subprocess.run(
+            [sys.executable, "-m", "neurograder.similarity", "--course", str(broken_class), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         assert run.returncode == 0, run.stderr
         csvs.append((out / "pairs.csv").read_text())
     assert csvs[0] == csvs[1]
@@ -258,8 +272,13 @@ def test_same_class_same_report_in_every_process(broken_class, tmp_path):
 def test_command_without_release_says_what_to_run(tmp_path):
     shutil_src = attacks_corpus.GRADER / "source"
     (tmp_path / "source").symlink_to(shutil_src, target_is_directory=True)
-    run = subprocess.run([sys.executable, "-m", "neurograder.similarity", "--course",
-                          str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.similarity", "--course", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert run.returncode == 2
     assert "make notebooks" in run.stderr
     assert not (tmp_path / "similarity").exists()

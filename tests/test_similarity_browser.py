@@ -8,6 +8,7 @@ Questions answered:
 * Does each listed pair's link lead to its side-by-side view, with the matching regions
   highlighted on both sides?
 """
+
 from __future__ import annotations
 
 import pytest
@@ -88,8 +89,10 @@ def test_report_pages_have_no_wcag_a_aa_violations(report, page):
     rec.goto(server.page_url("index.html"), wait_until="load")
     violations = _browser.axe_violations(rec)
     assert not violations, _browser.format_violations("similarity report", violations)
-    pair = rec.evaluate("() => [...document.querySelectorAll('a[href]')]"
-                        ".map(a => a.getAttribute('href')).find(h => h.includes('#') || h.endsWith('.html'))")
+    pair = rec.evaluate(
+        "() => [...document.querySelectorAll('a[href]')]"
+        ".map(a => a.getAttribute('href')).find(h => h.includes('#') || h.endsWith('.html'))"
+    )
     if pair and not pair.startswith("#"):
         rec.goto(server.page_url(pair), wait_until="load")
         violations = _browser.axe_violations(rec)

@@ -14,6 +14,7 @@ Questions answered:
 Fixtures come from tests/conftest.py, helpers (``axe_violations``, ``open_page``) from
 tests/browser.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,12 +24,12 @@ import pytest
 from browser import MODES, SETTLE_MS, PageRecord, axe_violations, format_violations, open_page, redirect_target
 
 CHAPTER = "book/module1/neurons.html"
-N_SLIDERS = 4                # the chapter's tau sliders (course/sliders.py)
+N_SLIDERS = 4  # the chapter's tau sliders (course/sliders.py)
 SLIDER_NAME = "time constant tau"
 VIEWPORT = {"width": 1280, "height": 900}
 # "tau = 8 steps" or "tau = 8 steps (8 ms)": the tau with its unit
 TAU_TEXT = re.compile(r"^tau = \d+(\.\d+)? steps?( \(\d+(\.\d+)? m?s\))?$")
-FOCUS_MARGIN_PX = 6          # a focus ring is drawn around the element: look that far out
+FOCUS_MARGIN_PX = 6  # a focus ring is drawn around the element: look that far out
 
 
 @pytest.mark.timeout(180)
@@ -51,7 +52,8 @@ def test_tau_sliders_have_a_name_and_read_tau_with_its_unit(site, page):
     open_page(rec, site.page_url(CHAPTER))
     sliders = rec.page.get_by_role("slider", name=SLIDER_NAME, exact=True)
     assert sliders.count() == N_SLIDERS, (
-        f"{CHAPTER}: {sliders.count()} sliders named {SLIDER_NAME!r}, expected {N_SLIDERS}")
+        f"{CHAPTER}: {sliders.count()} sliders named {SLIDER_NAME!r}, expected {N_SLIDERS}"
+    )
     shown = """h => {
         const box = h.closest('.tau-slider');
         const img = [...box.querySelectorAll('img.tau-frame')].find(i => i.offsetParent !== null);
@@ -63,7 +65,8 @@ def test_tau_sliders_have_a_name_and_read_tau_with_its_unit(site, page):
         handle = sliders.nth(i)
         before = handle.evaluate(shown)
         assert TAU_TEXT.match(before["text"] or ""), (
-            f"slider {i}: value text {before['text']!r} does not read a tau with its unit")
+            f"slider {i}: value text {before['text']!r} does not read a tau with its unit"
+        )
         assert before["text"] == before["choice"], f"slider {i}: {before} (value text != readout)"
         assert before["text"] in before["alt"], f"slider {i}: alt text does not name the tau: {before}"
         handle.focus()
@@ -72,13 +75,16 @@ def test_tau_sliders_have_a_name_and_read_tau_with_its_unit(site, page):
             rec.page.wait_for_function(
                 f"""([h, old]) => {{ const s = ({shown})(h);
                     return s.text !== old && s.text === s.choice && (s.alt || '').includes(s.text); }}""",
-                arg=[handle.element_handle(), before["text"]], timeout=SETTLE_MS)
+                arg=[handle.element_handle(), before["text"]],
+                timeout=SETTLE_MS,
+            )
         except Exception:
             pass  # the assertions below say what disagrees
         after = handle.evaluate(shown)
         assert TAU_TEXT.match(after["text"]) and after["text"] != before["text"], (before, after)
         assert after["text"] == after["choice"] and after["text"] in after["alt"], (
-            f"slider {i} after ArrowRight: value text, readout and picture disagree: {after}")
+            f"slider {i} after ArrowRight: value text, readout and picture disagree: {after}"
+        )
     rec.assert_clean(f"{CHAPTER} after moving the sliders")
 
 
@@ -144,7 +150,8 @@ def _walk(rec, max_steps: int) -> list:
         steps.append(now)
     raise AssertionError(
         f"keyboard trap: after {max_steps} Tab presses the focus has not left the page; last "
-        f"stops: {[s['what'] for s in steps[-5:]]}")
+        f"stops: {[s['what'] for s in steps[-5:]]}"
+    )
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -163,7 +170,8 @@ def chapter_walk(site, browser, request):
             const b = document.querySelector(`[data-kb-walk="${id}"]`);
             return a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING;
         })""",
-        [s["id"] for s in steps])
+        [s["id"] for s in steps],
+    )
     yield {"rec": rec, "tabbable": tabbable, "steps": steps, "in_dom_order": in_dom_order}
     context.close()
 
@@ -178,11 +186,12 @@ def test_tab_reaches_every_control_in_order_without_trap(chapter_walk):
     missed = set(tabbable) - set(ids)
     rec = chapter_walk["rec"]
     names = rec.evaluate(
-        "ids => ids.map(id => document.querySelector(`[data-kb-walk=\"${id}\"]`).outerHTML.slice(0, 120))",
-        sorted(missed))
+        'ids => ids.map(id => document.querySelector(`[data-kb-walk="${id}"]`).outerHTML.slice(0, 120))', sorted(missed)
+    )
     assert not missed, f"{len(missed)} control(s) Tab never reached: {names}"
     assert chapter_walk["in_dom_order"], "Tab does not follow the document order: " + " -> ".join(
-        s["what"] for s in steps)
+        s["what"] for s in steps
+    )
     assert sum(s["what"].startswith("<div.noUi-handle") for s in steps) == N_SLIDERS
     assert sum(s["what"].startswith("<select") for s in steps) == N_SLIDERS
 
@@ -217,9 +226,11 @@ def test_download_links_and_search_work_from_the_keyboard(site, page, chapter_wa
             break
     key.press("Enter")
     key.press("Tab")
-    item = rec.evaluate("() => [document.activeElement.closest('.dropdown-menu') !== null,"
-                        " document.activeElement.getAttribute('href') || '',"
-                        " document.activeElement.checkVisibility()]")
+    item = rec.evaluate(
+        "() => [document.activeElement.closest('.dropdown-menu') !== null,"
+        " document.activeElement.getAttribute('href') || '',"
+        " document.activeElement.checkVisibility()]"
+    )
     assert item[0] and item[1] and item[2], f"Enter + Tab on the download menu focused {item}"
 
     rec = page(viewport=VIEWPORT)
@@ -232,7 +243,8 @@ def test_download_links_and_search_work_from_the_keyboard(site, page, chapter_wa
     rec.page.keyboard.press("Enter")
     rec.page.wait_for_function(
         "() => document.activeElement.matches('input[name=q]') && document.activeElement.checkVisibility()",
-        timeout=SETTLE_MS)
+        timeout=SETTLE_MS,
+    )
     rec.page.keyboard.type("neuron")
     with rec.page.expect_navigation(timeout=SETTLE_MS):
         rec.page.keyboard.press("Enter")

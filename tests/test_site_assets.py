@@ -3,6 +3,7 @@
 (Whether the staged files really are all a browser asks for is checked by a browser, in
 test_site_browser.py: every request of every page must succeed on 127.0.0.1.)
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -53,7 +54,9 @@ def test_missing_node_modules_is_a_clear_error(tmp_path):
     """Without `npm ci` does the script exit non-zero and say what to run?"""
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), str(tmp_path / "out"), "--node-modules", str(tmp_path / "none")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert "npm ci" in proc.stderr and "mathjax" in proc.stderr

@@ -10,6 +10,7 @@ a widget view that did not render, and (dark mode) a content image on a dark bac
 
 Set SCREENSHOT_DIR=/some/dir to keep full-page screenshots of every page in both modes.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from browser import MODES, SETTLE_MS, assert_local_only, html_pages, open_page, redirect_target
+
 # Raw TeX a reader should never see (inline/display delimiters, environments, $\command)
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\$\\[A-Za-z]")
 
@@ -150,8 +152,11 @@ def test_widget_slider_moves_the_picture(site, page):
     change the picture shown, with no kernel and no error? (The chapter has such sliders:
     finding none is a failure.)"""
     root = site.root
-    candidates = [p.as_posix() for p in html_pages(root)
-                  if "widget-view+json" in (root / p).read_text(encoding="utf-8", errors="replace")]
+    candidates = [
+        p.as_posix()
+        for p in html_pages(root)
+        if "widget-view+json" in (root / p).read_text(encoding="utf-8", errors="replace")
+    ]
     tried = 0
     for page_path in candidates:
         rec = page()
@@ -165,7 +170,8 @@ def test_widget_slider_moves_the_picture(site, page):
             tried += 1
             handles.nth(k).focus()
             rec.page.keyboard.press("End")
-            rec.page.wait_for_function(f"([h, before]) => ({JS_PICTURES_NEAR})(h) !== before",
-                                       arg=[handle, shown], timeout=SETTLE_MS)
+            rec.page.wait_for_function(
+                f"([h, before]) => ({JS_PICTURES_NEAR})(h) !== before", arg=[handle, shown], timeout=SETTLE_MS
+            )
         rec.assert_clean(f"{page_path} after moving sliders")
     assert tried, f"no slider next to pictures found on the pages with widgets: {candidates}"

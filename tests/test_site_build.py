@@ -11,6 +11,7 @@ of unchanged pages.
 The cache is taken from the build the other site tests look at: ``$SITE_DIR/../.jupyter_cache``
 (default ``_build/.jupyter_cache``). ``make assets`` must have run (html_extra_path).
 """
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,11 @@ def test_site_builds_from_the_repository_without_warnings(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.run(
         [str(JB), "build", str(REPO), *makefile_flags(), "--path-output", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     log = ANSI.sub("", proc.stdout + proc.stderr)
     problems = [line for line in log.splitlines() if SPHINX_PROBLEM.search(line)]

@@ -3,6 +3,7 @@ Makefile and do what they claim, and does CI (.ci/run) run `make test` and nothi
 
 Checked without running the pipelines (`make -n` prints the recipe, runs nothing).
 """
+
 from __future__ import annotations
 
 import re
@@ -52,10 +53,13 @@ def test_every_make_command_in_the_readme_exists():
     assert not missing, f"README mentions make targets the Makefile lacks: {missing}"
 
 
-@pytest.mark.parametrize("target, must_run", [
-    ("book", "jupyter-book build"),
-    ("test", "pytest"),
-])
+@pytest.mark.parametrize(
+    "target, must_run",
+    [
+        ("book", "jupyter-book build"),
+        ("test", "pytest"),
+    ],
+)
 def test_make_target_runs_what_it_claims(target, must_run):
     """Does `make book` build the book with jupyter-book, and `make test` run pytest?"""
     assert target in makefile_targets(), f"Makefile has no `{target}` target"

@@ -4,6 +4,7 @@ Which site: ``$SITE_DIR`` or ``_build/html`` (see tests/browser.py). Pages are d
 the built files, never listed by hand. The browser tests (test_site_browser.py) check what a
 reader's browser actually does; these check every reference in every file, quickly.
 """
+
 from __future__ import annotations
 
 import html.parser
@@ -29,8 +30,21 @@ REF_ATTRS = {
     "object": ("data",),
 }
 # <link rel=...> values that do not load anything
-NON_LOADING_LINK_RELS = {"canonical", "alternate", "index", "search", "next", "prev", "author",
-                         "help", "license", "top", "up", "first", "last"}
+NON_LOADING_LINK_RELS = {
+    "canonical",
+    "alternate",
+    "index",
+    "search",
+    "next",
+    "prev",
+    "author",
+    "help",
+    "license",
+    "top",
+    "up",
+    "first",
+    "last",
+}
 INERT_SCHEMES = {"mailto", "data", "javascript", "blob", "tel"}
 REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
 
@@ -94,8 +108,9 @@ def test_every_page_in_the_toc_was_built(built):
     toc = (Path(__file__).resolve().parents[1] / "_toc.yml").read_text(encoding="utf-8")
     files = re.findall(r"^\s*(?:-\s*)?(?:file|root):\s*(\S+)", toc, flags=re.M)
     assert files, "no file entries found in _toc.yml"
-    missing = [f for f in files if PurePosixPath(f).with_suffix(".html") not in
-               {PurePosixPath(p.as_posix()) for p in pages}]
+    missing = [
+        f for f in files if PurePosixPath(f).with_suffix(".html") not in {PurePosixPath(p.as_posix()) for p in pages}
+    ]
     assert not missing, f"pages in _toc.yml but not in {root}: {missing}"
 
 
@@ -169,12 +184,21 @@ def test_offline_assets_are_served_by_the_site(built):
     for asset in needed | {"favicon.ico"}:
         assert (root / asset).is_file(), f"{asset} missing from {root}: run `make assets`"
     for rel, doc in pages.items():
-        scripts = [urlsplit(urljoin("http://site/" + rel.as_posix(), v)).path.lstrip("/")
-                   for tag, attr, v, _ in doc.refs if tag == "script"]
+        scripts = [
+            urlsplit(urljoin("http://site/" + rel.as_posix(), v)).path.lstrip("/")
+            for tag, attr, v, _ in doc.refs
+            if tag == "script"
+        ]
         for script in scripts:
             name = PurePosixPath(script).name
-            if name in ("tex-chtml-full.js", "tex-mml-chtml.js", "embed.js", "embed-amd.js",
-                        "require.min.js", "require.js"):
+            if name in (
+                "tex-chtml-full.js",
+                "tex-mml-chtml.js",
+                "embed.js",
+                "embed-amd.js",
+                "require.min.js",
+                "require.js",
+            ):
                 # PurePosixPath normalises "_static/../vendor" the way a browser does
                 assert _normalise(script) in needed, f"{rel} loads {script} instead of {needed}"
 

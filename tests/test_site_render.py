@@ -11,6 +11,7 @@ Questions answered, for every page of the built site (discovered from its files)
 
 Fixtures and the page list come from tests/conftest.py, helpers from tests/browser.py.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -44,7 +45,8 @@ def test_equations_are_numbered_from_one_on_each_page(site, page, page_path):
                 const no = eq && eq.querySelector('.eqno');
                 return {text: a.textContent.trim(), target: no ? no.firstChild.textContent.trim() : null};
             }),
-        })""")
+        })"""
+    )
     want = [f"({k})" for k in range(1, len(found["numbers"]) + 1)]
     assert found["numbers"] == want, f"{page_path}: equation numbers {found['numbers']}, expected {want}"
     for ref in found["refs"]:
@@ -94,5 +96,6 @@ def test_no_markdown_table_is_left_as_raw_text(site, page, page_path):
     raw = rec.evaluate(
         r"""() => [...document.querySelectorAll('article p, article div.cell_output pre, article div.output pre')]
             .filter(e => !e.closest('div.cell_input'))
-            .map(e => e.textContent.trim()).filter(t => /^\|\s/.test(t)).map(t => t.slice(0, 60))""")
+            .map(e => e.textContent.trim()).filter(t => /^\|\s/.test(t)).map(t => t.slice(0, 60))"""
+    )
     assert not raw, f"{page_path}: raw Markdown table text: {raw}"

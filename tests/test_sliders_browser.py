@@ -17,6 +17,7 @@ Questions answered (one test per slider, for each of the 4 sliders of the chapte
 The site: ``$SITE_DIR`` (default ``_build/html``, via the ``site`` fixture of conftest.py);
 the page: ``$SLIDERS_PAGE`` (default ``book/module1/neurons.html``).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,18 +47,18 @@ def saved_sliders(html_file: Path) -> list:
     """The sliders of a built page from its saved widget state, in page order: for each,
     the option labels, the saved index and the expected <img> src of every frame."""
     html = html_file.read_text(encoding="utf-8")
-    m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>',
-                  html, re.S)
-    assert m, (f"{html_file}: no saved widget state: the page has no widget cells (the chapter "
-               f"must call the four course.sliders functions) or the build did not execute it")
+    m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', html, re.S)
+    assert m, (
+        f"{html_file}: no saved widget state: the page has no widget cells (the chapter "
+        f"must call the four course.sliders functions) or the build did not execute it"
+    )
     state = json.loads(m.group(1))["state"]
     links = {}
     for model in state.values():
         if model["model_name"] == "LinkModel":
             (src, sattr), (dst, dattr) = model["state"]["source"], model["state"]["target"]
             links[src.removeprefix("IPY_MODEL_")] = (sattr, dst.removeprefix("IPY_MODEL_"), dattr)
-    views = re.findall(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>',
-                       html, re.S)
+    views = re.findall(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>', html, re.S)
     found = []
     for view in views:
         box = state.get(json.loads(view)["model_id"])
@@ -65,18 +66,19 @@ def saved_sliders(html_file: Path) -> list:
             continue
         controls = state[box["state"]["children"][0].removeprefix("IPY_MODEL_")]["state"]
         ids = [c.removeprefix("IPY_MODEL_") for c in controls["children"]]
-        slider_id, = [c for c in ids if state[c]["model_name"] == "SelectionSliderModel"]
-        choice_id, = [c for c in ids if state[c]["model_name"] == "DropdownModel"]
+        (slider_id,) = [c for c in ids if state[c]["model_name"] == "SelectionSliderModel"]
+        (choice_id,) = [c for c in ids if state[c]["model_name"] == "DropdownModel"]
         slider = state[slider_id]["state"]
         sattr, stack_id, dattr = links[slider_id]
         assert (sattr, dattr) == ("index", "selected_index")
         assert links[choice_id] == ("index", stack_id, "selected_index")
         assert state[choice_id]["state"]["_options_labels"] == slider["_options_labels"]
         stack = state[stack_id]["state"]
-        srcs = [re.search(r'src="([^"]+)"', state[c.removeprefix("IPY_MODEL_")]["state"]["value"])
-                .group(1) for c in stack["children"]]
-        found.append({"labels": slider["_options_labels"], "index": slider["index"],
-                      "srcs": srcs})
+        srcs = [
+            re.search(r'src="([^"]+)"', state[c.removeprefix("IPY_MODEL_")]["state"]["value"]).group(1)
+            for c in stack["children"]
+        ]
+        found.append({"labels": slider["_options_labels"], "index": slider["index"], "srcs": srcs})
     return found
 
 
@@ -86,8 +88,8 @@ def expected(site):
     assert path.is_file(), f"{path} not built"
     sliders = saved_sliders(path)
     assert len(sliders) == N_SLIDERS, (
-        f"{PAGE}: expected {N_SLIDERS} tau sliders (course.sliders) in the saved widget "
-        f"state, found {len(sliders)}")
+        f"{PAGE}: expected {N_SLIDERS} tau sliders (course.sliders) in the saved widget state, found {len(sliders)}"
+    )
     return sliders
 
 
@@ -106,8 +108,9 @@ def open_offline(page, site, **context_options):
     rec.page.context.route("**/*", route)
     rec.blocked = blocked
     rec.goto(site.page_url(PAGE))
-    rec.wait_for_function(f"document.querySelectorAll('.tau-slider .noUi-handle').length"
-                          f" === {N_SLIDERS}", timeout=TIMEOUT_MS)
+    rec.wait_for_function(
+        f"document.querySelectorAll('.tau-slider .noUi-handle').length === {N_SLIDERS}", timeout=TIMEOUT_MS
+    )
     return rec
 
 
@@ -118,7 +121,9 @@ def wait_shown(root, want: dict, k: int, what: str):
         root.page.wait_for_function(
             """([el, src]) => [...el.querySelectorAll('img.tau-frame')]
                  .some(i => i.offsetParent !== null && i.getAttribute('src') === src)""",
-            arg=[root.element_handle(), src], timeout=TIMEOUT_MS)
+            arg=[root.element_handle(), src],
+            timeout=TIMEOUT_MS,
+        )
     except Exception:
         pass  # the assertions below say what is shown instead
     shown = root.evaluate(JS_SHOWN)
@@ -191,6 +196,7 @@ def _contrast(fg, bg) -> float:
         ch = [v / 255 for v in c[:3]]
         ch = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
         return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
     a, b = sorted((lum(fg), lum(bg)), reverse=True)
     return (a + 0.05) / (b + 0.05)
 
@@ -222,6 +228,6 @@ def test_slider_text_is_legible_in_light_and_dark_mode(site, page, expected, sch
         for sel in (".widget-label", "select"):
             fg, bg = colours[sel]
             assert _contrast(fg, bg) >= 4.5, (
-                f"{scheme} mode, slider {i}: {sel} colour {fg} on {bg} has contrast "
-                f"{_contrast(fg, bg):.2f} < 4.5")
+                f"{scheme} mode, slider {i}: {sel} colour {fg} on {bg} has contrast {_contrast(fg, bg):.2f} < 4.5"
+            )
     rec.assert_clean(PAGE)

@@ -5,6 +5,7 @@ Each case is a small notebook: a student-style cell (interact / observe + Image 
 Output), then a grading cell that calls drive_widget and prints PASS or FAIL:<reason>.
 The widgets run in a real ipykernel started by nbclient, the way nbgrader runs them.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -35,7 +36,8 @@ except WidgetDriveError as err:
 
 STUDENTS = {
     # the seed's suggestion: interact with a plotting function that recomputes the surfaces
-    "interact_plot": ("""
+    "interact_plot": (
+        """
 def show(tau):
     fig, (a, b) = plt.subplots(1, 2, figsize=(6, 2))
     a.imshow(li_time_surface(raster, tau), aspect="auto")
@@ -43,15 +45,23 @@ def show(tau):
     plt.show()
 w = widgets.interactive(show, tau=widgets.IntSlider(value=8, min=1, max=64, description="tau"))
 display(w)
-""", "", "PASS"),
+""",
+        "",
+        "PASS",
+    ),
     # interact returning the data; the grader also compares it with the reference surface
-    "interact_result_expected": ("""
+    "interact_result_expected": (
+        """
 w = widgets.interactive(lambda tau: li_time_surface(raster, tau),
                         tau=widgets.FloatLogSlider(value=8, base=2, min=0, max=6))
 display(w)
-""", ", expected=lambda tau: li_time_surface(raster, tau)", "PASS"),
+""",
+        ", expected=lambda tau: li_time_surface(raster, tau)",
+        "PASS",
+    ),
     # observe callback updating an Image widget; a box with an extra unrelated slider
-    "observe_image": ("""
+    "observe_image": (
+        """
 import io
 tau = widgets.SelectionSlider(options=[1, 2, 4, 8, 16], value=4, description="tau")
 other = widgets.IntSlider(description="channel")
@@ -63,9 +73,13 @@ def redraw(change=None):
 tau.observe(redraw, "value"); redraw()
 w = widgets.VBox([tau, other, img])
 display(w)
-""", "", "PASS"),
+""",
+        "",
+        "PASS",
+    ),
     # observe callback drawing into an Output widget
-    "observe_output": ("""
+    "observe_output": (
+        """
 out = widgets.Output()
 tau = widgets.IntSlider(value=4, min=1, max=32)
 def redraw(change=None):
@@ -75,36 +89,54 @@ def redraw(change=None):
 tau.observe(redraw, "value"); redraw()
 w = widgets.VBox([tau, out])
 display(w)
-""", "", "PASS"),
+""",
+        "",
+        "PASS",
+    ),
     # wrong: the picture ignores tau
-    "ignores_tau": ("""
+    "ignores_tau": (
+        """
 def show(tau):
     plt.imshow(raster, aspect="auto"); plt.show()
 w = widgets.interactive(show, tau=widgets.IntSlider(value=8, min=1, max=64))
 display(w)
-""", "", "FAIL: the widget shows the same picture/data for different tau"),
+""",
+        "",
+        "FAIL: the widget shows the same picture/data for different tau",
+    ),
     # wrong: nothing is redrawn (slider not connected)
-    "not_connected": ("""
+    "not_connected": (
+        """
 tau = widgets.IntSlider(value=8, min=1, max=64)
 img = widgets.Image(value=b"\\x89PNG fake", format="png")
 w = widgets.VBox([tau, img])
 display(w)
-""", "", "FAIL: the widget shows the same picture/data"),
+""",
+        "",
+        "FAIL: the widget shows the same picture/data",
+    ),
     # wrong: the update raises for some tau (interact shows a traceback, no exception)
-    "raises": ("""
+    "raises": (
+        """
 def show(tau):
     if tau > 20:
         raise ValueError("boom")
     plt.imshow(li_time_surface(raster, tau)); plt.show()
 w = widgets.interactive(show, tau=widgets.IntSlider(value=8, min=1, max=64))
 display(w)
-""", "", "FAIL: at tau = 48 the widget's update failed"),
+""",
+        "",
+        "FAIL: at tau = 48 the widget's update failed",
+    ),
     # wrong: data returned but it is not the leaky-integrator surface
-    "wrong_result": ("""
+    "wrong_result": (
+        """
 w = widgets.interactive(lambda tau: raster * tau, tau=widgets.IntSlider(value=8, min=1, max=64))
 display(w)
-""", ", expected=lambda tau: li_time_surface(raster, tau)",
-     "FAIL: at tau = 17 the widget's result differs from the expected surface"),
+""",
+        ", expected=lambda tau: li_time_surface(raster, tau)",
+        "FAIL: at tau = 17 the widget's result differs from the expected surface",
+    ),
 }
 
 
@@ -127,8 +159,7 @@ def graded():
     out = {}
     for i, name in enumerate(STUDENTS):
         grade_cell = executed[2 + 2 * i]
-        out[name] = "".join(o.get("text", "") for o in grade_cell.outputs
-                            if o.output_type == "stream").strip()
+        out[name] = "".join(o.get("text", "") for o in grade_cell.outputs if o.output_type == "stream").strip()
     return out
 
 

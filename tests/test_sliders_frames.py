@@ -5,6 +5,7 @@ Independent references: scipy.signal.lfilter (leaky integrator = first-order IIR
 the closed form of the LIF neuron under constant input, PIL decoding of the PNG bytes, and
 the ipywidgets models themselves (options, link ends, stack children).
 """
+
 from __future__ import annotations
 
 import base64
@@ -73,7 +74,7 @@ def test_lif_trace_constant_input_fires_with_closed_form_period(lif_trace):
     for tau, data in zip(lif_trace.taus, lif_trace.data):
         p = next(n for n in range(1, 10**6) if 1 - (1 - 1 / tau) ** n > th)
         expected = np.zeros(n_steps)
-        expected[p - 1::p] = 1
+        expected[p - 1 :: p] = 1
         np.testing.assert_array_equal(data["z0"], expected, err_msg=f"tau={tau}")
         assert data["v1"].max() <= th  # membrane after the jump never exceeds the threshold
 
@@ -126,21 +127,28 @@ def test_default_frames_fit_the_page_budget():
     """Question: are all four sliders' default frames (surfaces of the real 700-channel
     raster) small enough that, base64-encoded, they stay well under the 3 MB page budget?"""
     raster = sliders.sample_raster()
-    frames = [sliders.li_trace_frames(), sliders.lif_trace_frames(),
-              sliders.li_surface_frames(raster), sliders.lif_surface_frames(raster, 0.1)]
+    frames = [
+        sliders.li_trace_frames(),
+        sliders.lif_trace_frames(),
+        sliders.li_surface_frames(raster),
+        sliders.lif_surface_frames(raster, 0.1),
+    ]
     total = sum(len(p) for f in frames for p in f.pngs)
     assert total * 4 / 3 < 2.0e6, f"frames alone would weigh {total * 4 / 3 / 1e6:.2f} MB"
 
 
 # ---- labels -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("tau, bin_width, label", [
-    (1, None, "tau = 1 step"),
-    (8, None, "tau = 8 steps"),
-    (8, 1e-3, "tau = 8 steps (8 ms)"),
-    (2.5, 1e-3, "tau = 2.5 steps (2.5 ms)"),
-    (16, 0.5e-3, "tau = 16 steps (8 ms)"),
-    (2048, 1e-3, "tau = 2048 steps (2.048 s)"),
-])
+@pytest.mark.parametrize(
+    "tau, bin_width, label",
+    [
+        (1, None, "tau = 1 step"),
+        (8, None, "tau = 8 steps"),
+        (8, 1e-3, "tau = 8 steps (8 ms)"),
+        (2.5, 1e-3, "tau = 2.5 steps (2.5 ms)"),
+        (16, 0.5e-3, "tau = 16 steps (8 ms)"),
+        (2048, 1e-3, "tau = 2048 steps (2.048 s)"),
+    ],
+)
 def test_tau_label_names_steps_and_time(tau, bin_width, label):
     """Question: does the label give tau in steps and, with a bin width, in ms/s?"""
     assert sliders.tau_label(tau, bin_width) == label
@@ -154,8 +162,7 @@ def test_default_taus_are_log_spaced():
 
 
 def test_surface_labels_carry_milliseconds(li_surface):
-    assert li_surface.labels == ["tau = 1 step (1 ms)", "tau = 4 steps (4 ms)",
-                                 "tau = 32 steps (32 ms)"]
+    assert li_surface.labels == ["tau = 1 step (1 ms)", "tau = 4 steps (4 ms)", "tau = 32 steps (32 ms)"]
 
 
 # ---- the widget -------------------------------------------------------------------------------
@@ -164,6 +171,7 @@ def test_widget_links_slider_and_choice_to_stack_of_frames(li_surface):
     browser) to a Stack whose child k shows frame k with its label in the alt text, and is
     slider.value the tau in a kernel?"""
     import ipywidgets as widgets
+
     box = sliders.tau_slider(li_surface, start=1)
     controls, stack = box.children
     choice, slider = controls.children
@@ -191,9 +199,12 @@ def test_each_slider_function_returns_a_ready_widget():
     """Question: do the four public functions return a linked slider widget each?"""
     raster = np.zeros((4, 30), dtype=np.float32)
     raster[:, ::3] = 1
-    for box in (sliders.li_trace_slider(taus=(1, 8)), sliders.lif_trace_slider(taus=(1, 8)),
-                sliders.li_surface_slider(raster, taus=(1, 8)),
-                sliders.lif_surface_slider(raster, 0.2, taus=(1, 8))):
+    for box in (
+        sliders.li_trace_slider(taus=(1, 8)),
+        sliders.lif_trace_slider(taus=(1, 8)),
+        sliders.li_surface_slider(raster, taus=(1, 8)),
+        sliders.lif_surface_slider(raster, 0.2, taus=(1, 8)),
+    ):
         assert "tau-slider" in box._dom_classes
         assert len(box.stack.children) == 2 and box.slider.index == 1
 
@@ -212,21 +223,27 @@ def test_reduce_blocks_means_and_maxes_whole_blocks():
     assert sliders.reduce_blocks(a, (10, 10)).shape == a.shape  # never enlarges
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(taus=(8, 4)), "strictly increasing"),
-    (dict(taus=(0.5, 4)), ">= 1"),
-    (dict(taus=(4,)), "at least two"),
-    (dict(taus=(1, math.nan)), "finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(taus=(8, 4)), "strictly increasing"),
+        (dict(taus=(0.5, 4)), ">= 1"),
+        (dict(taus=(4,)), "at least two"),
+        (dict(taus=(1, math.nan)), "finite"),
+    ],
+)
 def test_bad_taus_fail_clearly(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sliders.li_trace_frames(**kwargs)
 
 
-@pytest.mark.parametrize("raster, message", [
-    (np.zeros(100), "channels, time"),
-    (np.full((3, 10), np.nan), "NaN"),
-])
+@pytest.mark.parametrize(
+    "raster, message",
+    [
+        (np.zeros(100), "channels, time"),
+        (np.full((3, 10), np.nan), "NaN"),
+    ],
+)
 def test_bad_raster_fails_clearly(raster, message):
     with pytest.raises(ValueError, match=message):
         sliders.li_surface_frames(raster)

@@ -26,9 +26,13 @@ from solutions import reference, values
 # database (nothing written into the work tree); fixed examples under CI, so a CI run
 # is reproducible (locally the examples vary and keep searching; SOLUTIONS_EXAMPLES=2000
 # searches harder).
-FEW = settings(max_examples=int(os.environ.get("SOLUTIONS_EXAMPLES", 30)), deadline=None, database=None,
-               derandomize=bool(os.environ.get("CI")),
-               suppress_health_check=[HealthCheck.too_slow])  # the machine is shared: slow != wrong
+FEW = settings(
+    max_examples=int(os.environ.get("SOLUTIONS_EXAMPLES", 30)),
+    deadline=None,
+    database=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)  # the machine is shared: slow != wrong
 MARGIN = 1e-6  # distance of the pre-reset membrane from the threshold on every grid
 
 
@@ -51,10 +55,13 @@ def test_task3_sweep_spikes_at_low_and_not_at_high_frequencies():
 def test_task3_named_examples_and_graded_values():
     """Does the seed's 5 pi (and values.max_x_spiking) spike, and TASK3_SILENT_MAX_X
     (and values.max_x_silent) stay silent, with the reference loop?"""
+
     def count(max_x):
         spikes, _ = reference.leaky_integrate_and_fire(
-            reference.cosine_signal(max_x, F.TASK3_SAMPLES), F.TASK3_TAU, F.TASK3_THRESHOLD)
+            reference.cosine_signal(max_x, F.TASK3_SAMPLES), F.TASK3_TAU, F.TASK3_THRESHOLD
+        )
         return spikes.sum()
+
     assert count(F.TASK3_SPIKING_MAX_X) == 5
     assert count(values.max_x_spiking) > 0
     assert count(F.TASK3_SILENT_MAX_X) == 0
@@ -158,8 +165,7 @@ def test_cutoff_period_edge_cases():
 # ---------------------------------------------------------------- band-pass
 def test_band_pass_passes_middle_and_rejects_both_ends():
     """Does reference.band_pass spike for the middle train and stay silent for slow and fast?"""
-    counts = {name: int(np.count_nonzero(reference.band_pass(x.copy())))
-              for name, x in F.band_pass_cases().items()}
+    counts = {name: int(np.count_nonzero(reference.band_pass(x.copy()))) for name, x in F.band_pass_cases().items()}
     assert counts["slow"] == 0 and counts["middle"] > 0 and counts["fast"] == 0
 
 
@@ -205,8 +211,10 @@ def _judge_band_pass_on_the_task_trains(band_pass):
     """The grader's band-pass judge (module 1's checks) on the three trains the task names."""
     from course.manifest import module
     from neurograder.checks import judge
+
     CHECKS = module("module1").checks()
     from neurograder.wire import prepare_args, to_plain
+
     cases = [(x.tolist(),) for x in F.band_pass_cases().values()]
     judge(CHECKS["task31_band_pass"], [to_plain(band_pass(*prepare_args(c))) for c in cases], cases)
 

@@ -28,9 +28,13 @@ from solutions import neurons, reference
 # database (nothing written into the work tree); fixed examples under CI, so a CI run
 # is reproducible (locally the examples vary and keep searching; SOLUTIONS_EXAMPLES=2000
 # searches harder).
-FEW = settings(max_examples=int(os.environ.get("SOLUTIONS_EXAMPLES", 40)), deadline=None, database=None,
-               derandomize=bool(os.environ.get("CI")),
-               suppress_health_check=[HealthCheck.too_slow])  # the machine is shared: slow != wrong
+FEW = settings(
+    max_examples=int(os.environ.get("SOLUTIONS_EXAMPLES", 40)),
+    deadline=None,
+    database=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)  # the machine is shared: slow != wrong
 
 LI = {"reference": reference.leaky_integrator, "fast": neurons.li}
 LIF = {"reference": reference.leaky_integrate_and_fire, "fast": neurons.lif}
@@ -223,9 +227,7 @@ def test_spikes_are_binary_and_membrane_stays_at_or_below_threshold(name, x, tau
 
 @pytest.mark.parametrize("impl", LI)
 @given(
-    xy=st.integers(0, 100).flatmap(
-        lambda n: st.tuples(*[hnp.arrays(np.float64, n, elements=st.floats(-5, 5))] * 2)
-    ),
+    xy=st.integers(0, 100).flatmap(lambda n: st.tuples(*[hnp.arrays(np.float64, n, elements=st.floats(-5, 5))] * 2)),
     a=st.floats(-3, 3),
     b=st.floats(-3, 3),
     tau=taus,
@@ -261,8 +263,14 @@ def test_step_functions_are_pure_and_match_the_equations():
     np.testing.assert_array_equal(i, [1.0, 1.0, 1.0])
 
 
-REFERENCE_FUNCTIONS = ["leaky_integrator", "leaky_integrate_and_fire", "cosine_signal", "band_pass",
-                       "li_time_surface", "lif_time_surface"]
+REFERENCE_FUNCTIONS = [
+    "leaky_integrator",
+    "leaky_integrate_and_fire",
+    "cosine_signal",
+    "band_pass",
+    "li_time_surface",
+    "lif_time_surface",
+]
 
 
 def test_reference_functions_are_self_contained():

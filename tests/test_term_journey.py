@@ -17,6 +17,7 @@ fails (by construction of their notebooks), the late policy's formula (10 % of t
 per started day late after the extension, README) and nbgrader's gradebook read through
 nbgrader's own API; never from the grader's code (tests/term_class.py: the class).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,11 +34,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import term  # noqa: E402
 from attacks import corpus  # noqa: E402
 from browser import SiteServer, assert_local_only  # noqa: E402
-from term_class import (ANSWERS, EVE_FIRST, EVE_SECOND, EXTENSION_DAYS, FAILS,  # noqa: E402
-                        HAND_CELL, HAND_COMMENT, HAND_SCORE, HUB_STUDENTS, LATE_BY,
-                        LMS_STUDENTS, PROSE, PROSE_EDITED, ROSTER, STRAY, assert_graded,
-                        assignment_points, canvas_file, expected_auto, expected_late_seconds,
-                        hub_student, penalty_fraction, submission)
+from term_class import (
+    ANSWERS,
+    EVE_FIRST,
+    EVE_SECOND,
+    EXTENSION_DAYS,
+    FAILS,  # noqa: E402
+    HAND_CELL,
+    HAND_COMMENT,
+    HAND_SCORE,
+    HUB_STUDENTS,
+    LATE_BY,
+    LMS_STUDENTS,
+    PROSE,
+    PROSE_EDITED,
+    ROSTER,
+    STRAY,
+    assert_graded,
+    assignment_points,
+    canvas_file,
+    expected_auto,
+    expected_late_seconds,
+    hub_student,
+    penalty_fraction,
+    submission,
+)
 
 
 # ---------------------------------------------------------------------------- course state
@@ -46,8 +67,9 @@ def t(tmp_path_factory):
     """The course copy (notebooks built with `make notebooks`) and what the steps record."""
     root = term.copy_course(tmp_path_factory.mktemp("term") / "repo")
     term.run(["make", "notebooks"], root, root, timeout=300)
-    return SimpleNamespace(root=root, course=root / "grader", done=set(), seen={},
-                           fails={sid: set(cells) for sid, cells in FAILS.items()})
+    return SimpleNamespace(
+        root=root, course=root / "grader", done=set(), seen={}, fails={sid: set(cells) for sid, cells in FAILS.items()}
+    )
 
 
 def needs(t, *steps):
@@ -57,18 +79,29 @@ def needs(t, *steps):
 
 
 # ---------------------------------------------------------------------------- the steps
-@pytest.mark.timeout(300)    # includes the course copy's `make notebooks` (module fixture)
+@pytest.mark.timeout(300)  # includes the course copy's `make notebooks` (module fixture)
 def test_1_roster_import_and_due_date(t):
     """Step 1: `nbgrader db student import roster.csv` and the due date: the gradebook holds
     the roster (names included) and the assignment's due date."""
     term.roster_csv(t.course / "roster.csv", ROSTER)
-    term.run([corpus.tool("nbgrader"), "db", "student", "import", "roster.csv"], t.course,
-             t.root, timeout=90)
+    term.run([corpus.tool("nbgrader"), "db", "student", "import", "roster.csv"], t.course, t.root, timeout=90)
     due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - LATE_BY
     t.due = due
-    term.run([corpus.tool("nbgrader"), "db", "assignment", "add", term.ASSIGNMENT,
-              f"--duedate={due.strftime('%Y-%m-%d %H:%M:%S')} UTC"], t.course, t.root, timeout=90)
+    term.run(
+        [
+            corpus.tool("nbgrader"),
+            "db",
+            "assignment",
+            "add",
+            term.ASSIGNMENT,
+            f"--duedate={due.strftime('%Y-%m-%d %H:%M:%S')} UTC",
+        ],
+        t.course,
+        t.root,
+        timeout=90,
+    )
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{t.course / 'gradebook.db'}") as gb:
         assert {s.id: (s.first_name, s.last_name) for s in gb.students} == ROSTER
         assert gb.find_assignment(term.ASSIGNMENT).duedate == due.replace(tzinfo=None)
@@ -81,10 +114,16 @@ def test_2_collect_canvas_download_and_hub_submissions(t, tmp_path):
     Canvas id (a stray non-notebook file is skipped); the two late students' hub submissions
     come in with `nbgrader collect`, with their submission times."""
     needs(t, 1)
-    download = term.canvas_zip(tmp_path / "submissions.zip", {
-        canvas_file(sid): nbformat.writes(submission(t, sid, FAILS[sid], dict(
-            ANSWERS, **({"task41_answer": EVE_FIRST} if sid == "105" else {}))))
-        for sid in LMS_STUDENTS} | {STRAY: "my notes"})
+    download = term.canvas_zip(
+        tmp_path / "submissions.zip",
+        {
+            canvas_file(sid): nbformat.writes(
+                submission(t, sid, FAILS[sid], dict(ANSWERS, **({"task41_answer": EVE_FIRST} if sid == "105" else {})))
+            )
+            for sid in LMS_STUDENTS
+        }
+        | {STRAY: "my notes"},
+    )
     out = term.run(["make", "collect", f"ZIP={download}"], t.root, t.root, timeout=150)
     assert re.search(rf"Skipped .*{re.escape(STRAY)}", out), out[-3000:]  # listed, not guessed
     submitted = t.course / "submitted"
@@ -95,22 +134,22 @@ def test_2_collect_canvas_download_and_hub_submissions(t, tmp_path):
         assert not (submitted / sid / term.ASSIGNMENT / "timestamp.txt").exists()
 
     # the hub: release, each late student submits with nbgrader's own command, then collect
-    term.run([corpus.tool("nbgrader"), "release_assignment", term.ASSIGNMENT], t.course, t.root,
-             timeout=90)
+    term.run([corpus.tool("nbgrader"), "release_assignment", term.ASSIGNMENT], t.course, t.root, timeout=90)
     for sid in HUB_STUDENTS:
         home = t.root / "home" / sid / term.ASSIGNMENT
         home.mkdir(parents=True)
         nbformat.write(submission(t, sid, FAILS[sid], ANSWERS), home / "neurons.ipynb")
-        term.run([corpus.tool("nbgrader"), "submit", term.ASSIGNMENT, *hub_student(t, sid)],
-                 home.parent, t.root, timeout=90)
+        term.run(
+            [corpus.tool("nbgrader"), "submit", term.ASSIGNMENT, *hub_student(t, sid)], home.parent, t.root, timeout=90
+        )
     (t.course / "extensions.csv").write_text(
-        "student_id,days\n" + "".join(f"{s},{d}  # medical note\n" for s, d in EXTENSION_DAYS.items()))
+        "student_id,days\n" + "".join(f"{s},{d}  # medical note\n" for s, d in EXTENSION_DAYS.items())
+    )
     term.run([corpus.tool("nbgrader"), "collect", term.ASSIGNMENT], t.course, t.root, timeout=90)
     assert sorted(p.name for p in submitted.iterdir()) == sorted(LMS_STUDENTS + HUB_STUDENTS)
     for sid in HUB_STUDENTS:
         stamp = (submitted / sid / term.ASSIGNMENT / "timestamp.txt").read_text()
-        t.seen[f"late_{sid}"] = (dt.datetime.fromisoformat(stamp.replace(" UTC", "+00:00"))
-                                 - t.due).total_seconds()
+        t.seen[f"late_{sid}"] = (dt.datetime.fromisoformat(stamp.replace(" UTC", "+00:00")) - t.due).total_seconds()
         assert LATE_BY.total_seconds() <= t.seen[f"late_{sid}"] < LATE_BY.total_seconds() + 600
     t.done.add(2)
 
@@ -146,12 +185,10 @@ def test_4_hand_grade_in_formgrader(t, page):
     with term.formgrader(t.course, t.root / "formgrader.log", environ=term.env(t.root)) as fg:
         rec = page()
         # the assignment's list of submissions; Jupyter asks for the token first
-        rec.goto(f"{fg['url']}/formgrader/gradebook/{term.ASSIGNMENT}/{term.NOTEBOOK}",
-                 wait_until="load")
+        rec.goto(f"{fg['url']}/formgrader/gradebook/{term.ASSIGNMENT}/{term.NOTEBOOK}", wait_until="load")
         rec.page.fill("#password_input", fg["token"])
         rec.page.click("#login_submit")
-        rec.page.wait_for_url(f"**/formgrader/gradebook/{term.ASSIGNMENT}/{term.NOTEBOOK}",
-                              timeout=60_000)
+        rec.page.wait_for_url(f"**/formgrader/gradebook/{term.ASSIGNMENT}/{term.NOTEBOOK}", timeout=60_000)
         link = rec.page.locator(f"a[href*='submissions/{sub_id}']").first
         link.wait_for(timeout=60_000)
         link.click()
@@ -163,15 +200,18 @@ def test_4_hand_grade_in_formgrader(t, page):
         rec.page.wait_for_function(
             "() => window.formgrader && formgrader.loaded && formgrader.grades.loaded"
             " && formgrader.comments.loaded && window.MathJax && MathJax.loaded === true",
-            timeout=120_000)
-        with rec.page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
-                                      and r.request.method == "PUT", timeout=60_000) as saved:
+            timeout=120_000,
+        )
+        with rec.page.expect_response(
+            lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT", timeout=60_000
+        ) as saved:
             score.fill(str(HAND_SCORE))
             score.press("Tab")
         assert saved.value.ok
         comment = rec.page.locator(f"#{HAND_CELL}-comment")
-        with rec.page.expect_response(lambda r: "/formgrader/api/comment/" in r.url
-                                      and r.request.method == "PUT", timeout=60_000) as saved:
+        with rec.page.expect_response(
+            lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT", timeout=60_000
+        ) as saved:
             comment.fill(HAND_COMMENT)
             comment.press("Tab")
         assert saved.value.ok
@@ -216,11 +256,12 @@ def test_6_resubmission_regrades_and_drops_the_stale_hand_grade(t, tmp_path):
     needs(t, 5)
     before = term.gradebook_state(t.course)
     resubmitted = submission(t, "105", set(), dict(ANSWERS, task41_answer=EVE_SECOND))
-    download = term.canvas_zip(tmp_path / "submissions (1).zip",
-                               {canvas_file("105", resubmission=1): nbformat.writes(resubmitted)})
+    download = term.canvas_zip(
+        tmp_path / "submissions (1).zip", {canvas_file("105", resubmission=1): nbformat.writes(resubmitted)}
+    )
     term.run(["make", "collect", f"ZIP={download}"], t.root, t.root, timeout=150)
     out = term.run(["make", "grade"], t.root, t.root, timeout=280)
-    assert "graded 1, missing 1, skipped 4" in out, out[-2000:]   # only Eve changed
+    assert "graded 1, missing 1, skipped 4" in out, out[-2000:]  # only Eve changed
     state = term.gradebook_state(t.course)
     t.fails["105"] = set()
     assert_graded(t, state, "105")
@@ -229,8 +270,7 @@ def test_6_resubmission_regrades_and_drops_the_stale_hand_grade(t, tmp_path):
     assert moved == [], moved
     record = json.loads((t.course / "hand_grades" / term.ASSIGNMENT / "105.json").read_text())
     (old,) = record["history"]
-    assert (old["score"], old["comment"], old["answer"].strip()) == (HAND_SCORE, HAND_COMMENT,
-                                                                    EVE_FIRST)
+    assert (old["score"], old["comment"], old["answer"].strip()) == (HAND_SCORE, HAND_COMMENT, EVE_FIRST)
     t.done.add(6)
 
 
@@ -242,8 +282,7 @@ def test_7_feedback_released_for_every_graded_student(t, page):
     needs(t, 6)
     term.run(["make", "feedback"], t.root, t.root, timeout=380)
     state = term.gradebook_state(t.course)
-    released = {p.read_bytes() for p in (t.course / "exchange" / term.COURSE_ID / "feedback")
-                .glob("*.html")}
+    released = {p.read_bytes() for p in (t.course / "exchange" / term.COURSE_ID / "feedback").glob("*.html")}
     graded = LMS_STUDENTS + HUB_STUDENTS
     for sid in graded:
         page_path = t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html"
@@ -259,17 +298,19 @@ def test_7_feedback_released_for_every_graded_student(t, page):
         if state[sid]["penalty"]:
             assert f"Late submission penalty (Score: -{round(state[sid]['penalty'], 2)})" in html
     assert len(released) == len(graded)
-    for sid in HUB_STUDENTS:     # a hub student fetches theirs with nbgrader's own command
-        term.run([corpus.tool("nbgrader"), "fetch_feedback", term.ASSIGNMENT,
-                  *hub_student(t, sid)], t.root / "home" / sid, t.root, timeout=90)
+    for sid in HUB_STUDENTS:  # a hub student fetches theirs with nbgrader's own command
+        term.run(
+            [corpus.tool("nbgrader"), "fetch_feedback", term.ASSIGNMENT, *hub_student(t, sid)],
+            t.root / "home" / sid,
+            t.root,
+            timeout=90,
+        )
         (fetched,) = (t.root / "home" / sid / term.ASSIGNMENT / "feedback").glob("*/neurons.html")
-        assert fetched.read_bytes() == \
-            (t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").read_bytes()
+        assert fetched.read_bytes() == (t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").read_bytes()
     for sid in graded:
         rec = page()
-        rec.goto((t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").as_uri(),
-                 wait_until="load")
-        assert term.typeset_formulas(rec) > 0, sid      # MathJax came from the page's folder
+        rec.goto((t.course / "feedback" / sid / term.ASSIGNMENT / "neurons.html").as_uri(), wait_until="load")
+        assert term.typeset_formulas(rec) > 0, sid  # MathJax came from the page's folder
         off = [u for u in rec.requests if not u.startswith(("file://", "data:", "blob:"))]
         assert off == [], (sid, off)
         assert rec.console_errors == [] and rec.page_errors == [], (sid, rec.console_messages)
@@ -297,8 +338,8 @@ def test_8_export_has_a_column_per_task_and_the_late_penalty(t):
             assert float(row["score"]) == 0 and row["timestamp"] == "", row
             continue
         earned = {task: 0.0 for task in maxima}
-        for gid, (points, bonus) in expected_auto(t, sid).items():   # an optional task's
-            earned[gid.split("_")[0]] += points + (bonus or 0.0)     # column: its extra credit
+        for gid, (points, bonus) in expected_auto(t, sid).items():  # an optional task's
+            earned[gid.split("_")[0]] += points + (bonus or 0.0)  # column: its extra credit
         for task, col in columns.items():
             assert float(row[col]) == pytest.approx(earned[task]), (sid, task)
         assert float(row["extra_credit"]) == pytest.approx(sum(extra.values())), sid

@@ -70,8 +70,28 @@ from tqdm import tqdm
 # ---- data layout ---------------------------------------------------------------------------
 N_CHANNELS = 700
 #: SHD's 20 classes: English digits then German digits (the real files name them in extra/keys)
-KEYS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        "null", "eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun")
+KEYS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "null",
+    "eins",
+    "zwei",
+    "drei",
+    "vier",
+    "fuenf",
+    "sechs",
+    "sieben",
+    "acht",
+    "neun",
+)
 #: the word shipped with the book
 DEFAULT_WORD = "seven"
 #: speaker id written to extra/speaker (SHD has 12 human speakers, 0..11; this is a synthetic one)
@@ -79,29 +99,29 @@ SPEAKER_ID = 12
 
 # ---- speech --------------------------------------------------------------------------------
 ESPEAK_VOICE = "en"
-ESPEAK_SPEED = 130            # words per minute
-TRIM_THRESHOLD = 0.02         # envelope level (fraction of its peak) counted as sound
-TRIM_WINDOW_S = 0.010         # moving-average window of the envelope, seconds
-TRIM_MARGIN_S = 0.020         # silence kept before and after the word, seconds
+ESPEAK_SPEED = 130  # words per minute
+TRIM_THRESHOLD = 0.02  # envelope level (fraction of its peak) counted as sound
+TRIM_WINDOW_S = 0.010  # moving-average window of the envelope, seconds
+TRIM_MARGIN_S = 0.020  # silence kept before and after the word, seconds
 
 # ---- front end and cochlea -----------------------------------------------------------------
-RMS_LEVEL = 0.3               # Lauscher's RmsNormalizer(0.3)
-F_HIGHEST_HZ = 22000.0        # centre frequency of channel 0
-UNITS_PER_OCTAVE = 90.0       # fitted to Lauscher's measured best frequencies
-EAR_Q = 9.26449               # Glasberg & Moore ERB: ERB(f) = f / EAR_Q + MIN_BW
+RMS_LEVEL = 0.3  # Lauscher's RmsNormalizer(0.3)
+F_HIGHEST_HZ = 22000.0  # centre frequency of channel 0
+UNITS_PER_OCTAVE = 90.0  # fitted to Lauscher's measured best frequencies
+EAR_Q = 9.26449  # Glasberg & Moore ERB: ERB(f) = f / EAR_Q + MIN_BW
 MIN_BW_HZ = 24.7
-GAMMATONE_BW = 1.019          # bandwidth factor b in the gammatone envelope exp(-2 pi b ERB t)
-MAX_CF_FRACTION = 0.45        # channels with cf >= this fraction of fs stay silent
+GAMMATONE_BW = 1.019  # bandwidth factor b in the gammatone envelope exp(-2 pi b ERB t)
+MAX_CF_FRACTION = 0.45  # channels with cf >= this fraction of fs stay silent
 
 # ---- hair cell and encoder -----------------------------------------------------------------
-COMPRESSION = 0.3             # r = max(x, 0) ** COMPRESSION
+COMPRESSION = 0.3  # r = max(x, 0) ** COMPRESSION
 HAIR_CELL_LOWPASS_HZ = 1000.0
 LIF_TAU_S = 2e-3
 LIF_THRESHOLD = 1.0
-LIF_GAIN = 3.0                # g: drive = g * r
+LIF_GAIN = 3.0  # g: drive = g * r
 REFRACTORY_S = 1e-3
-NOISE_SIGMA = 0.35            # membrane noise, in units of the threshold
-SEED = 20201214               # seeds the membrane noise
+NOISE_SIGMA = 0.35  # membrane noise, in units of the threshold
+SEED = 20201214  # seeds the membrane noise
 
 
 def espeak_version() -> str:
@@ -122,8 +142,7 @@ def synthesize(word: str, voice: str = ESPEAK_VOICE, speed: int = ESPEAK_SPEED):
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "word.wav"
         # -w writes a proper WAV; --stdout writes a bogus length field
-        subprocess.run([exe, "-v", voice, "-s", str(speed), "-w", str(wav), word],
-                       check=True, capture_output=True)
+        subprocess.run([exe, "-v", voice, "-s", str(speed), "-w", str(wav), word], check=True, capture_output=True)
         fs, x = wavfile.read(wav)
     if x.ndim != 1 or x.size == 0:
         raise RuntimeError(f"espeak-ng returned no mono audio for {word!r}")
@@ -145,7 +164,7 @@ def trim_silence(x, fs, threshold=TRIM_THRESHOLD, window_s=TRIM_WINDOW_S, margin
 def front_end(x, level=RMS_LEVEL):
     """Lauscher's front end: scale to RMS ``level``, then one Hann window over the whole signal."""
     y = np.asarray(x, dtype=np.float64)
-    y = y * (level / np.sqrt(np.mean(y ** 2)))
+    y = y * (level / np.sqrt(np.mean(y**2)))
     return y * np.hanning(len(y))
 
 
@@ -170,11 +189,11 @@ def gammatone_sos(cf: float, fs: float) -> np.ndarray:
     B = GAMMATONE_BW * 2 * np.pi * erb(cf)
     arg = 2 * cf * np.pi * T
     decay = np.exp(B * T)
-    a1 = -2 * np.cos(arg) / decay          # denominator: 1 + a1 z^-1 + a2 z^-2
+    a1 = -2 * np.cos(arg) / decay  # denominator: 1 + a1 z^-1 + a2 z^-2
     a2 = np.exp(-2 * B * T)
     sos = np.empty((4, 6))
     for k, (s1, s2) in enumerate([(+1, +1), (+1, -1), (-1, +1), (-1, -1)]):
-        root = np.sqrt(3 + s1 * 2 ** 1.5)
+        root = np.sqrt(3 + s1 * 2**1.5)
         b1 = -(2 * T * np.cos(arg) / decay + s2 * 2 * root * T * np.sin(arg) / decay) / 2
         sos[k] = [T, b1, 0.0, 1.0, a1, a2]
     _, h = signal.sosfreqz(sos, worN=[cf], fs=fs)
@@ -185,8 +204,7 @@ def gammatone_sos(cf: float, fs: float) -> np.ndarray:
 def basilar_membrane(x, fs, cfs, progress=True):
     """Filter ``x`` through one gammatone per centre frequency; returns (channels, samples)."""
     out = np.zeros((len(cfs), len(x)))
-    for u in tqdm(range(len(cfs)), desc="gammatone filterbank", unit="ch",
-                  disable=not progress, file=sys.stderr):
+    for u in tqdm(range(len(cfs)), desc="gammatone filterbank", unit="ch", disable=not progress, file=sys.stderr):
         if cfs[u] < MAX_CF_FRACTION * fs:
             out[u] = signal.sosfilt(gammatone_sos(cfs[u], fs), x)
     return out
@@ -207,10 +225,9 @@ def lif_encode(drive, fs, seed=SEED, progress=True):
     noise_scale = NOISE_SIGMA * np.sqrt(k)
     refractory_steps = int(round(REFRACTORY_S * fs))
     v = np.zeros(n_ch)
-    hold = np.zeros(n_ch, dtype=np.int64)   # remaining refractory steps
+    hold = np.zeros(n_ch, dtype=np.int64)  # remaining refractory steps
     spike_steps, spike_units = [], []
-    for t in tqdm(range(n_t), desc="LIF encoder", unit="step", mininterval=0.5,
-                  disable=not progress, file=sys.stderr):
+    for t in tqdm(range(n_t), desc="LIF encoder", unit="step", mininterval=0.5, disable=not progress, file=sys.stderr):
         xi = rng.standard_normal(n_ch)
         v = v + k * (LIF_GAIN * drive[:, t] - v) + noise_scale * xi
         v[hold > 0] = 0.0
@@ -241,18 +258,14 @@ def write_shd(path, samples, labels, speakers, keys=KEYS, attrs=None):
     with h5py.File(tmp, "w", libver="earliest", track_order=False) as f:
         spikes = f.create_group("spikes")
         extra = f.create_group("extra")
-        t_ds = spikes.create_dataset("times", shape=(n,), dtype=h5py.vlen_dtype(np.float16),
-                                     track_times=False)
-        u_ds = spikes.create_dataset("units", shape=(n,), dtype=h5py.vlen_dtype(np.uint16),
-                                     track_times=False)
+        t_ds = spikes.create_dataset("times", shape=(n,), dtype=h5py.vlen_dtype(np.float16), track_times=False)
+        u_ds = spikes.create_dataset("units", shape=(n,), dtype=h5py.vlen_dtype(np.uint16), track_times=False)
         for i, (times, units) in enumerate(samples):
             t_ds[i] = np.asarray(times, dtype=np.float16)
             u_ds[i] = np.asarray(units, dtype=np.uint16)
         f.create_dataset("labels", data=np.asarray(labels, dtype=np.uint16), track_times=False)
-        extra.create_dataset("speaker", data=np.asarray(speakers, dtype=np.uint16),
-                             track_times=False)
-        extra.create_dataset("keys", data=np.array([k.encode("ascii") for k in keys]),
-                             track_times=False)
+        extra.create_dataset("speaker", data=np.asarray(speakers, dtype=np.uint16), track_times=False)
+        extra.create_dataset("keys", data=np.array([k.encode("ascii") for k in keys]), track_times=False)
         for name in sorted(attrs or {}):
             f.attrs[name] = attrs[name]
     os.replace(tmp, path)
@@ -269,9 +282,16 @@ def make_sample(word=DEFAULT_WORD, progress=True):
     bm = basilar_membrane(y, fs, cfs, progress=progress)
     r = hair_cell(bm, fs)
     times, units = lif_encode(r, fs, progress=progress)
-    order = np.lexsort((units, times))           # by time, then unit, as in SHD
-    return {"fs": fs, "audio": x, "times": times[order], "units": units[order],
-            "label": KEYS.index(word), "word": word, "duration": len(x) / fs}
+    order = np.lexsort((units, times))  # by time, then unit, as in SHD
+    return {
+        "fs": fs,
+        "audio": x,
+        "times": times[order],
+        "units": units[order],
+        "label": KEYS.index(word),
+        "word": word,
+        "duration": len(x) / fs,
+    }
 
 
 def main(argv=None):
@@ -284,18 +304,23 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     s = make_sample(args.word, progress=not args.quiet)
-    attrs = {"description": "Synthetic SHD-layout sample: eSpeak NG speech -> 700-channel "
-                            "gammatone cochlea -> LIF encoder. Made by tools/make_digit.py.",
-             "espeak_ng_version": espeak_version(),
-             "word": s["word"], "seed": SEED}
+    attrs = {
+        "description": "Synthetic SHD-layout sample: eSpeak NG speech -> 700-channel "
+        "gammatone cochlea -> LIF encoder. Made by tools/make_digit.py.",
+        "espeak_ng_version": espeak_version(),
+        "word": s["word"],
+        "seed": SEED,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_shd(args.out, [(s["times"], s["units"])], [s["label"]], [SPEAKER_ID], attrs=attrs)
     if args.wav_out:
         wavfile.write(args.wav_out, s["fs"], s["audio"])
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    print(f"{args.out}: word {s['word']!r} (label {s['label']}), {len(s['times'])} spikes, "
-          f"{len(np.unique(s['units']))} active channels, audio {s['duration']:.3f} s, "
-          f"{args.out.stat().st_size} bytes, sha256 {digest}")
+    print(
+        f"{args.out}: word {s['word']!r} (label {s['label']}), {len(s['times'])} spikes, "
+        f"{len(np.unique(s['units']))} active channels, audio {s['duration']:.3f} s, "
+        f"{args.out.stat().st_size} bytes, sha256 {digest}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ copies ``html_extra_path`` only when some page is rebuilt).
 Only ``STAGING_DIR/vendor`` and ``STAGING_DIR/favicon.ico`` are replaced (atomically: built beside it, then renamed), so other
 files a build step puts into STAGING_DIR (e.g. downloads) are left alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,15 +67,11 @@ def package_dir(node_modules: Path, repo: Path, package: str) -> Path:
     folder = node_modules / package
     manifest = folder / "package.json"
     if not manifest.is_file():
-        raise StageError(
-            f"{package} is not installed in {node_modules}: run `npm ci` in {repo} (or `make assets`)"
-        )
+        raise StageError(f"{package} is not installed in {node_modules}: run `npm ci` in {repo} (or `make assets`)")
     installed = json.loads(manifest.read_text(encoding="utf-8"))["version"]
     wanted = locked_version(repo, package)
     if installed != wanted:
-        raise StageError(
-            f"{package} {installed} is installed but package-lock.json pins {wanted}: run `npm ci`"
-        )
+        raise StageError(f"{package} {installed} is installed but package-lock.json pins {wanted}: run `npm ci`")
     return folder
 
 
@@ -99,8 +96,10 @@ def _svg_polylines(svg_text: str, samples: int = 24):
     M/L/C commands the logo uses are understood (anything else is a clear error)."""
     paths = []
     for attrs in re.findall(r"<path\b([^>]*)>", svg_text, flags=re.S):
+
         def get(name, attrs=attrs):
             return (re.search(rf'\b{name}="([^"]*)"', attrs) or [None, None])[1]
+
         tokens = re.findall(r"[A-Za-z]|-?[0-9.]+", get("d") or "")
         points, pos, i, cmd = [], (0.0, 0.0), 0, None
         while i < len(tokens):
@@ -110,7 +109,7 @@ def _svg_polylines(svg_text: str, samples: int = 24):
                 if cmd not in "MLC":
                     raise StageError(f"{LOGO}: path command {cmd!r} not supported for the favicon")
             n = 6 if cmd == "C" else 2
-            nums = [float(t) for t in tokens[i:i + n]]
+            nums = [float(t) for t in tokens[i : i + n]]
             i += n
             if cmd in "ML":
                 pos = (nums[0], nums[1])
@@ -119,7 +118,7 @@ def _svg_polylines(svg_text: str, samples: int = 24):
                 (x0, y0), (x1, y1, x2, y2, x3, y3) = pos, nums
                 for k in range(1, samples + 1):
                     t = k / samples
-                    a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t ** 3
+                    a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
                     points.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
                 pos = (x3, y3)
         paths.append((get("stroke") or "#000000", float(get("stroke-width") or 1), points))
@@ -166,8 +165,12 @@ def stage(staging: Path, node_modules: Path, repo: Path = REPO) -> list:
     manager = package_dir(node_modules, repo, HTML_MANAGER)
     stamp = staging / FINGERPRINT_FILE
     wanted = fingerprint(repo)
-    if (stamp.is_file() and stamp.read_text().strip() == wanted
-            and (staging / SUBDIR).is_dir() and (staging / "favicon.ico").is_file()):
+    if (
+        stamp.is_file()
+        and stamp.read_text().strip() == wanted
+        and (staging / SUBDIR).is_dir()
+        and (staging / "favicon.ico").is_file()
+    ):
         return []
 
     staging.mkdir(parents=True, exist_ok=True)
@@ -205,7 +208,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("staging", type=Path, help="folder served via html_extra_path")
     parser.add_argument(
-        "--node-modules", type=Path, default=REPO / "node_modules",
+        "--node-modules",
+        type=Path,
+        default=REPO / "node_modules",
         help="where `npm ci` installed the packages (default: %(default)s)",
     )
     args = parser.parse_args(argv)
@@ -218,8 +223,7 @@ def main(argv=None) -> int:
         print(f"stage_assets: {args.staging} is up to date")
         return 0
     total = sum(f.stat().st_size for f in files)
-    print(f"stage_assets: {len(files)} files, {total / 1e6:.1f} MB -> {args.staging}/"
-          f"({SUBDIR}/, favicon.ico)")
+    print(f"stage_assets: {len(files)} files, {total / 1e6:.1f} MB -> {args.staging}/({SUBDIR}/, favicon.ico)")
     return 0
 
 

@@ -164,8 +164,9 @@ def _judge_li(cases, outputs):
 def _diagnose_lif(x, tau, threshold, spikes, membrane):
     ref_s, ref_m = _lif(x, tau, threshold)
     if spikes.shape != ref_s.shape or membrane.shape != ref_m.shape:
-        return (f"spikes and membrane must both have the input's shape {x.shape}; "
-                f"got {spikes.shape} and {membrane.shape}.")
+        return (
+            f"spikes and membrane must both have the input's shape {x.shape}; got {spikes.shape} and {membrane.shape}."
+        )
     if not np.all((spikes == 0) | (spikes == 1)):
         return "spikes must be 0 or 1 at every step."
     if close(membrane, _li(x, tau)) and ref_s.sum() > 0:
@@ -192,14 +193,14 @@ def _judge_lif(cases, outputs):
         membrane = as_array(out[1], "membrane")
         ref_s, ref_m = _lif(x, tau, threshold)
         if not (close(spikes, ref_s) and close(membrane, ref_m)):
-            raise CheckFailed(f"leaky_integrate_and_fire, {_describe(no, case)}: "
-                              f"{_diagnose_lif(x, tau, threshold, spikes, membrane)}")
+            raise CheckFailed(
+                f"leaky_integrate_and_fire, {_describe(no, case)}: {_diagnose_lif(x, tau, threshold, spikes, membrane)}"
+            )
 
 
 def _surface_hint(x, got, ref, name):
     if got.shape == ref.shape[::-1] and got.shape != ref.shape:
-        return (f"{name} has shape {got.shape}, the transpose of the raster's {ref.shape}: "
-                "keep (channels, time).")
+        return f"{name} has shape {got.shape}, the transpose of the raster's {ref.shape}: keep (channels, time)."
     if got.shape != ref.shape:
         return f"{name} has shape {got.shape}; it must have the raster's shape (channels, time) = {ref.shape}."
     return None
@@ -216,8 +217,10 @@ def _judge_li_surface(cases, outputs):
             hint = "the neuron ran along the channel axis; run it along time (the last axis) of each channel."
         if hint is None and x.shape[0] > 1 and close(got, _li(x.reshape(1, -1), tau).reshape(x.shape)):
             hint = "the state leaks from one channel into the next: start every channel at v = 0."
-        raise CheckFailed(f"li_time_surface, {_describe(no, case)}: "
-                          f"{hint or 'each channel must be the leaky integrator of that channel.'}")
+        raise CheckFailed(
+            f"li_time_surface, {_describe(no, case)}: "
+            f"{hint or 'each channel must be the leaky integrator of that channel.'}"
+        )
 
 
 def _judge_lif_surface(cases, outputs):
@@ -230,11 +233,14 @@ def _judge_lif_surface(cases, outputs):
         if close(spikes, ref_s) and close(membrane, ref_m):
             continue
         hint = _surface_hint(x, spikes, ref_s, "The spike surface") or _surface_hint(
-            x, membrane, ref_m, "The membrane surface")
+            x, membrane, ref_m, "The membrane surface"
+        )
         if hint is None and close(spikes, _lif(x.T, tau, threshold)[0].T):
             hint = "the neuron ran along the channel axis; run it along time (the last axis) of each channel."
-        raise CheckFailed(f"lif_time_surface, {_describe(no, case)}: "
-                          f"{hint or 'each channel must be the LIF neuron of that channel (spikes, membrane).'}")
+        raise CheckFailed(
+            f"lif_time_surface, {_describe(no, case)}: "
+            f"{hint or 'each channel must be the LIF neuron of that channel (spikes, membrane).'}"
+        )
 
 
 def _judge_input_data(cases, outputs):
@@ -251,7 +257,7 @@ def _judge_input_data(cases, outputs):
 # ---------------------------------------------------------------- Task 3
 def _cosine_cases():
     rng = course_rng(5)
-    cases = [(np.pi * 5, 100), (np.pi * 0.5, 10)]     # the page's signal, a short one
+    cases = [(np.pi * 5, 100), (np.pi * 0.5, 10)]  # the page's signal, a short one
     for _ in range(6):
         cases.append((round(float(rng.uniform(0.5, 60.0)), 4), int(rng.integers(2, 200))))
     return cases
@@ -263,11 +269,15 @@ def _judge_cosine(cases, outputs):
         got = as_array(out, "cosine_signal")
         ref = filters.cosine_batch([max_x], samples)[0]
         if got.shape != ref.shape:
-            raise CheckFailed(f"cosine_signal({max_x:g}, {samples}) has shape {got.shape}; "
-                              f"it must have {samples} samples.")
+            raise CheckFailed(
+                f"cosine_signal({max_x:g}, {samples}) has shape {got.shape}; it must have {samples} samples."
+            )
         if not close(got, ref):
-            hint = ("values must lie in [0, 1]: (cos(x) + 1) / 2" if got.min() < -ATOL or got.max() > 1 + ATOL
-                    else "sample x = linspace(0, max_x, samples), endpoints included")
+            hint = (
+                "values must lie in [0, 1]: (cos(x) + 1) / 2"
+                if got.min() < -ATOL or got.max() > 1 + ATOL
+                else "sample x = linspace(0, max_x, samples), endpoints included"
+            )
             raise CheckFailed(f"cosine_signal({max_x:g}, {samples}) is wrong: {hint}.")
 
 
@@ -285,15 +295,18 @@ def _judge_frequency(should_spike):
         if max_x.shape != () or not 0 < float(max_x) <= 1e4:
             raise CheckFailed(f"{name} must be one positive number (the max_x of the signal).")
         count = _spike_count_for(float(max_x))
-        if any((_spike_count_for(float(max_x) * f) > 0) != (count > 0)
-               for f in (1 - VALUE_MARGIN, 1 + VALUE_MARGIN)):
-            raise CheckFailed(f"max_x = {float(max_x):g} is right at the edge: a 1% change flips "
-                              "the neuron between spiking and silent; pick a value clearly inside.")
+        if any((_spike_count_for(float(max_x) * f) > 0) != (count > 0) for f in (1 - VALUE_MARGIN, 1 + VALUE_MARGIN)):
+            raise CheckFailed(
+                f"max_x = {float(max_x):g} is right at the edge: a 1% change flips "
+                "the neuron between spiking and silent; pick a value clearly inside."
+            )
         if should_spike and count == 0:
             raise CheckFailed(f"with max_x = {float(max_x):g} the Task 3 neuron does not spike; try another max_x.")
         if not should_spike and count > 0:
-            raise CheckFailed(f"with max_x = {float(max_x):g} the Task 3 neuron spikes {count} times; "
-                              "look for a max_x where it stays silent.")
+            raise CheckFailed(
+                f"with max_x = {float(max_x):g} the Task 3 neuron spikes {count} times; "
+                "look for a max_x where it stays silent."
+            )
 
     return judge
 
@@ -313,13 +326,11 @@ def _band_pass_plan() -> list[tuple[str, int, int, int]]:
     rng = course_rng(6)
     plan = []
     for band, (lo, hi) in ranges.items():
-        periods = rng.choice(np.arange(lo, hi + 1), size=BAND_PASS_PER_BAND,
-                             replace=hi - lo + 1 < BAND_PASS_PER_BAND)
+        periods = rng.choice(np.arange(lo, hi + 1), size=BAND_PASS_PER_BAND, replace=hi - lo + 1 < BAND_PASS_PER_BAND)
         for period in periods:
             while True:
                 phase, steps = int(rng.integers(0, period)), int(rng.integers(300, 601))
-                out, _ = filters.band_pass_circuit(
-                    filters.pulse_train(int(period), steps, phase=phase))
+                out, _ = filters.band_pass_circuit(filters.pulse_train(int(period), steps, phase=phase))
                 if (out.sum() > 0) == (band == "middle"):
                     plan.append((band, int(period), phase, steps))
                     break
@@ -327,8 +338,7 @@ def _band_pass_plan() -> list[tuple[str, int, int, int]]:
 
 
 def _band_pass_cases():
-    return [(filters.pulse_train(p, steps, phase=phase).tolist(),)
-            for _, p, phase, steps in _band_pass_plan()]
+    return [(filters.pulse_train(p, steps, phase=phase).tolist(),) for _, p, phase, steps in _band_pass_plan()]
 
 
 def _pulse_period(train) -> int:
@@ -344,16 +354,18 @@ def _judge_band_pass(cases, outputs):
         spikes = as_array(out, "band_pass output")
         n = len(case[0])
         if spikes.shape != (n,):
-            raise CheckFailed(f"band_pass must return one spike train as long as its input ({n}); "
-                              f"got shape {spikes.shape}.")
+            raise CheckFailed(
+                f"band_pass must return one spike train as long as its input ({n}); got shape {spikes.shape}."
+            )
         if not np.all((spikes == 0) | (spikes == 1)):
             raise CheckFailed("band_pass must return spikes: 0 or 1 at every step.")
         count = int(spikes.sum())
         if band == "middle" and count == 0:
             raise CheckFailed(f"a pulse every {period} steps (the middle band) must pass, but no spike came out.")
         if band != "middle" and count > 0:
-            raise CheckFailed(f"a pulse every {period} steps ({band} events) must be rejected, "
-                              f"but {count} spikes came out.")
+            raise CheckFailed(
+                f"a pulse every {period} steps ({band} events) must be rejected, but {count} spikes came out."
+            )
 
 
 # ---------------------------------------------------------------- the table
@@ -361,26 +373,68 @@ def _one_value():
     return [()]
 
 
-CHECKS: dict[str, Check] = table([
-    Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data),
-    Check("task1_leaky_integrator_hidden", "leaky_integrator", "call", 3, _li_cases, _judge_li,
-          smoke="leaky_integrator(np.ones(3), 2.0)"),
-    Check("task2_lif_hidden", "leaky_integrate_and_fire", "call", 4, _lif_cases, _judge_lif,
-          smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)"),
-    Check("task3_cosine_signal", "cosine_signal", "call", 1, _cosine_cases, _judge_cosine,
-          smoke="cosine_signal(np.pi)"),
-    Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True)),
-    Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False)),
-    Check("task31_band_pass", "band_pass", "call", 2, _band_pass_cases, _judge_band_pass,
-          smoke="band_pass(np.ones(3))", uses=("task2_lif_hidden",)),
-    Check("task41_li_surface_hidden", "li_time_surface", "call", 2, lambda: _surface_cases(False),
-          _judge_li_surface,
-          smoke="li_time_surface(np.ones((2, 3)), 2.0)",
-          uses=("task1_leaky_integrator_hidden",)),
-    Check("task42_lif_surface_hidden", "lif_time_surface", "call", 2, lambda: _surface_cases(True),
-          _judge_lif_surface,
-          smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)",
-          uses=("task2_lif_hidden",)),
-], load(Path(__file__).resolve().parent))  # task numbers and extra credit: from module.toml
-
-
+CHECKS: dict[str, Check] = table(
+    [
+        Check("task0_input_data", "input_data", "value", 1, _one_value, _judge_input_data),
+        Check(
+            "task1_leaky_integrator_hidden",
+            "leaky_integrator",
+            "call",
+            3,
+            _li_cases,
+            _judge_li,
+            smoke="leaky_integrator(np.ones(3), 2.0)",
+        ),
+        Check(
+            "task2_lif_hidden",
+            "leaky_integrate_and_fire",
+            "call",
+            4,
+            _lif_cases,
+            _judge_lif,
+            smoke="leaky_integrate_and_fire(np.ones(3), 2.0, 0.7)",
+        ),
+        Check(
+            "task3_cosine_signal",
+            "cosine_signal",
+            "call",
+            1,
+            _cosine_cases,
+            _judge_cosine,
+            smoke="cosine_signal(np.pi)",
+        ),
+        Check("task3_max_x_spiking", "max_x_spiking", "value", 1, _one_value, _judge_frequency(True)),
+        Check("task3_max_x_silent", "max_x_silent", "value", 1, _one_value, _judge_frequency(False)),
+        Check(
+            "task31_band_pass",
+            "band_pass",
+            "call",
+            2,
+            _band_pass_cases,
+            _judge_band_pass,
+            smoke="band_pass(np.ones(3))",
+            uses=("task2_lif_hidden",),
+        ),
+        Check(
+            "task41_li_surface_hidden",
+            "li_time_surface",
+            "call",
+            2,
+            lambda: _surface_cases(False),
+            _judge_li_surface,
+            smoke="li_time_surface(np.ones((2, 3)), 2.0)",
+            uses=("task1_leaky_integrator_hidden",),
+        ),
+        Check(
+            "task42_lif_surface_hidden",
+            "lif_time_surface",
+            "call",
+            2,
+            lambda: _surface_cases(True),
+            _judge_lif_surface,
+            smoke="lif_time_surface(np.ones((2, 3)), 2.0, 0.7)",
+            uses=("task2_lif_hidden",),
+        ),
+    ],
+    load(Path(__file__).resolve().parent),
+)  # task numbers and extra credit: from module.toml

@@ -22,15 +22,24 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-__all__ = ["N_CHANNELS", "DEFAULT_SAMPLE", "read_sample", "load_raster", "ShdDataError",
-           "ShdFileNotFoundError", "ShdFormatError", "ShdIndexError", "ShdValueError"]
+__all__ = [
+    "N_CHANNELS",
+    "DEFAULT_SAMPLE",
+    "read_sample",
+    "load_raster",
+    "ShdDataError",
+    "ShdFileNotFoundError",
+    "ShdFormatError",
+    "ShdIndexError",
+    "ShdValueError",
+]
 
 #: cochlear channels in SHD; channel 0 is the highest frequency
 N_CHANNELS = 700
 #: the sample shipped next to this module
 DEFAULT_SAMPLE = Path(__file__).with_name("data") / "shd_sample.h5"
 #: refuse rasters larger than this (bytes of float32), to fail clearly instead of swapping
-MAX_RASTER_BYTES = 2 * 1024 ** 3
+MAX_RASTER_BYTES = 2 * 1024**3
 
 
 class ShdDataError(ValueError):
@@ -60,8 +69,7 @@ def _open(path) -> tuple[Path, h5py.File]:
     if path.is_dir():
         raise ShdFormatError(f"{path}: is a directory, not an SHD HDF5 file")
     if not h5py.is_hdf5(path):
-        raise ShdFormatError(f"{path}: not an HDF5 file (expected the SHD layout: "
-                             "spikes/times, spikes/units, labels)")
+        raise ShdFormatError(f"{path}: not an HDF5 file (expected the SHD layout: spikes/times, spikes/units, labels)")
     try:
         return path, h5py.File(path, "r")
     except OSError as e:
@@ -72,11 +80,11 @@ def _dataset(f: h5py.File, path: Path, name: str) -> h5py.Dataset:
     obj = f.get(name)
     if not isinstance(obj, h5py.Dataset):
         what = "is not a dataset" if obj is not None else "is missing"
-        raise ShdFormatError(f"{path}: '{name}' {what}; an SHD file needs datasets "
-                             "'spikes/times', 'spikes/units' and 'labels'")
+        raise ShdFormatError(
+            f"{path}: '{name}' {what}; an SHD file needs datasets 'spikes/times', 'spikes/units' and 'labels'"
+        )
     if obj.ndim != 1:
-        raise ShdFormatError(f"{path}: '{name}' must be one-dimensional (one entry per "
-                             f"sample), has shape {obj.shape}")
+        raise ShdFormatError(f"{path}: '{name}' must be one-dimensional (one entry per sample), has shape {obj.shape}")
     return obj
 
 
@@ -98,15 +106,18 @@ def read_sample(path, index):
         labels_ds = _dataset(f, path, "labels")
         n = len(times_ds)
         if len(units_ds) != n or len(labels_ds) != n:
-            raise ShdFormatError(f"{path}: spikes/times, spikes/units and labels must have one "
-                                 f"entry per sample; lengths are {n}, {len(units_ds)}, "
-                                 f"{len(labels_ds)}")
+            raise ShdFormatError(
+                f"{path}: spikes/times, spikes/units and labels must have one "
+                f"entry per sample; lengths are {n}, {len(units_ds)}, "
+                f"{len(labels_ds)}"
+            )
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, numbers.Integral):
             raise ShdIndexError(f"{path}: sample index must be an integer, got {index!r}")
         index = int(index)
         if not 0 <= index < n:
-            raise ShdIndexError(f"{path}: sample index {index} out of range; the file has "
-                                f"{n} sample(s), indices 0..{n - 1}")
+            raise ShdIndexError(
+                f"{path}: sample index {index} out of range; the file has {n} sample(s), indices 0..{n - 1}"
+            )
         # float16 seconds -> float64 first: scaling float16 loses bins or overflows
         times = np.asarray(times_ds[index], dtype=np.float64).reshape(-1)
         raw_units = np.asarray(units_ds[index]).reshape(-1)
@@ -115,23 +126,25 @@ def read_sample(path, index):
         keys = keys[()] if isinstance(keys, h5py.Dataset) else None
 
     if times.shape != raw_units.shape:
-        raise ShdFormatError(f"{path}: sample {index} has {times.size} spike times but "
-                             f"{raw_units.size} units")
+        raise ShdFormatError(f"{path}: sample {index} has {times.size} spike times but {raw_units.size} units")
     if not np.issubdtype(raw_units.dtype, np.integer):
-        raise ShdFormatError(f"{path}: spikes/units must hold integers, sample {index} has "
-                             f"dtype {raw_units.dtype}")
+        raise ShdFormatError(f"{path}: spikes/units must hold integers, sample {index} has dtype {raw_units.dtype}")
     bad = ~np.isfinite(times) | (times < 0)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ShdValueError(f"{path}: sample {index} has {int(bad.sum())} invalid spike "
-                            f"time(s) (negative, NaN or infinite), first at position {k}: "
-                            f"{times[k]!r}")
+        raise ShdValueError(
+            f"{path}: sample {index} has {int(bad.sum())} invalid spike "
+            f"time(s) (negative, NaN or infinite), first at position {k}: "
+            f"{times[k]!r}"
+        )
     units = raw_units.astype(np.int64)
     bad = (units < 0) | (units >= N_CHANNELS)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ShdValueError(f"{path}: sample {index} has {int(bad.sum())} unit(s) outside "
-                            f"0..{N_CHANNELS - 1}, first at position {k}: {units[k]}")
+        raise ShdValueError(
+            f"{path}: sample {index} has {int(bad.sum())} unit(s) outside "
+            f"0..{N_CHANNELS - 1}, first at position {k}: {units[k]}"
+        )
     if not np.issubdtype(np.asarray(label_raw).dtype, np.integer):
         raise ShdFormatError(f"{path}: labels must be integers, got {label_raw!r}")
     label = int(label_raw)
@@ -143,10 +156,13 @@ def read_sample(path, index):
 
 
 def _check_positive(name, value, path):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ShdValueError(f"{path}: {name} must be a positive finite number of seconds, "
-                            f"got {value!r}")
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ShdValueError(f"{path}: {name} must be a positive finite number of seconds, got {value!r}")
     return float(value)
 
 
@@ -174,16 +190,19 @@ def load_raster(path=DEFAULT_SAMPLE, index=0, bin_width=1e-3, duration=None, as_
         keep = bins < n_bins
         bins, units = bins[keep], units[keep]
     if N_CHANNELS * n_bins * 4 > MAX_RASTER_BYTES:
-        raise ShdValueError(f"{path}: bin_width {bin_width!r} s gives {n_bins} time bins; the "
-                            f"({N_CHANNELS}, {n_bins}) float32 raster would need "
-                            f"{N_CHANNELS * n_bins * 4 / 1024 ** 3:.1f} GiB")
+        raise ShdValueError(
+            f"{path}: bin_width {bin_width!r} s gives {n_bins} time bins; the "
+            f"({N_CHANNELS}, {n_bins}) float32 raster would need "
+            f"{N_CHANNELS * n_bins * 4 / 1024**3:.1f} GiB"
+        )
     counts = np.bincount(units * n_bins + bins, minlength=N_CHANNELS * n_bins)
     raster = counts.reshape(N_CHANNELS, n_bins).astype(np.float32)
     if as_torch:
         try:
             import torch
         except ImportError as e:
-            raise ImportError("load_raster(..., as_torch=True) needs PyTorch; install torch "
-                              "or use the NumPy array (as_torch=False)") from e
+            raise ImportError(
+                "load_raster(..., as_torch=True) needs PyTorch; install torch or use the NumPy array (as_torch=False)"
+            ) from e
         return torch.from_numpy(raster)
     return raster

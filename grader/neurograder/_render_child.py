@@ -23,6 +23,7 @@ each one ``timeout`` seconds and the whole render ``budget`` seconds. A cell tha
 ends the worker is reported, and a fresh worker replays the cells before it (without
 reporting them again) and goes on after it.
 """
+
 import base64
 import json
 import os
@@ -30,10 +31,10 @@ import sys
 import time
 
 T0 = time.monotonic()
-MAX_FIGURES = 8                 # pictures kept per cell (and per widget frame)
-MAX_PIXELS = 6_000_000          # largest figure drawn (width x height, pixels)
-MAX_TEXT = 8000                 # characters of printed text kept per cell
-MAX_MESSAGE = 400               # characters of an error message
+MAX_FIGURES = 8  # pictures kept per cell (and per widget frame)
+MAX_PIXELS = 6_000_000  # largest figure drawn (width x height, pixels)
+MAX_TEXT = 8000  # characters of printed text kept per cell
+MAX_MESSAGE = 400  # characters of an error message
 
 
 class Cell:
@@ -44,7 +45,7 @@ class Cell:
 
     def stream(self, text):
         text = text.replace("\x1b[2K", "").replace("\r", "")
-        keep = text[:max(0, MAX_TEXT - self.text)]
+        keep = text[: max(0, MAX_TEXT - self.text)]
         self.text += len(text)
         if keep:
             if self.outputs and self.outputs[-1].get("name") == "stdout":
@@ -111,8 +112,7 @@ def make_shell(state):
     from traitlets.config import Config
 
     class Publisher(DisplayPublisher):
-        def publish(self, data, metadata=None, source=None, *, transient=None, update=False,
-                    **kwargs):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
             state["cell"].display(data)
 
         def clear_output(self, wait=False):
@@ -141,8 +141,7 @@ def make_shell(state):
             state["cell"].error = "this cell does not compile: %s" % short(exc)
 
     cfg = Config({"HistoryManager": {"enabled": False}})
-    shell = Shell.instance(config=cfg, display_pub_class=Publisher, displayhook_class=Hook,
-                           colors="nocolor")
+    shell = Shell.instance(config=cfg, display_pub_class=Publisher, displayhook_class=Hook, colors="nocolor")
     shell.enable_matplotlib("inline")
     return shell
 
@@ -154,10 +153,12 @@ class FigureTooLarge(ValueError):
 def bounded_png(fig):
     """A figure as PNG like the inline backend, unless it is larger than MAX_PIXELS."""
     from IPython.core.pylabtools import print_figure
+
     w, h = fig.get_size_inches() * fig.dpi
     if not w * h <= MAX_PIXELS:
-        raise FigureTooLarge("a figure of %.0f x %.0f pixels is larger than the grader draws "
-                         "(at most %d pixels)" % (w, h, MAX_PIXELS))
+        raise FigureTooLarge(
+            "a figure of %.0f x %.0f pixels is larger than the grader draws (at most %d pixels)" % (w, h, MAX_PIXELS)
+        )
     return print_figure(fig, "png", bbox_inches="tight")
 
 
@@ -169,9 +170,9 @@ def run_cell(shell, state, source, quiet=False):
     """Run one cell in the shell (figures flushed as the inline backend does; ``quiet``:
     a cell replayed for its state only, whose figures are not drawn again)."""
     from matplotlib.figure import Figure
+
     cell = state["cell"] = Cell()
-    shell.display_formatter.formatters["image/png"].for_type(
-        Figure, no_png if quiet else bounded_png)
+    shell.display_formatter.formatters["image/png"].for_type(Figure, no_png if quiet else bounded_png)
     shell.run_cell(source, store_history=False)
     return cell
 
@@ -179,11 +180,11 @@ def run_cell(shell, state, source, quiet=False):
 def drive_widget(state, cell, job, driver):
     """Drive the last widget the cell displayed that has a tau control."""
     from ipywidgets.widgets.widget import _instances
+
     found = [_instances[m] for m in cell.widget_ids if m in _instances]
     if not found:
-        return {"frames": [], "problem": "the cell shows no widget (display it, or make it "
-                                         "the cell's last line)"}
-    state["cell"] = Cell()              # what driving displays is recorded, not kept
+        return {"frames": [], "problem": "the cell shows no widget (display it, or make it the cell's last line)"}
+    state["cell"] = Cell()  # what driving displays is recorded, not kept
     for widget in reversed(found):
         try:
             driver["find_control"](widget)
@@ -193,9 +194,10 @@ def drive_widget(state, cell, job, driver):
         break
     else:
         result = driver["widget_frames"](found[-1], job["positions"])
-    result["frames"] = [{"tau": f["tau"], "pngs": [base64.b64encode(p).decode("ascii")
-                                                   for p in f["pngs"][:MAX_FIGURES]]}
-                        for f in result["frames"]]
+    result["frames"] = [
+        {"tau": f["tau"], "pngs": [base64.b64encode(p).decode("ascii") for p in f["pngs"][:MAX_FIGURES]]}
+        for f in result["frames"]
+    ]
     return result
 
 
@@ -209,8 +211,7 @@ def start_worker(job, rt, evt_w):
         shell = make_shell(state)
         driver = load_module("neurograder_widgets", job["widgets"])
     except BaseException as exc:
-        rt["_write_frame"](evt_w, {"event": "broken", "why": "%s: %s" % (
-            type(exc).__name__, short(exc))})
+        rt["_write_frame"](evt_w, {"event": "broken", "why": "%s: %s" % (type(exc).__name__, short(exc))})
         os._exit(70)
     return state, shell, driver
 
@@ -231,8 +232,9 @@ def worker_main(job, rt, start, skip, evt_w):
         send(evt_w, done)
         if spec.get("widget") and i >= start:
             send(evt_w, {"event": "start", "cell": i, "phase": "widget"})
-            send(evt_w, {"event": "done", "cell": i, "phase": "widget",
-                         "widget": drive_widget(state, cell, job, driver)})
+            send(
+                evt_w, {"event": "done", "cell": i, "phase": "widget", "widget": drive_widget(state, cell, job, driver)}
+            )
     send(evt_w, {"event": "end"})
     os._exit(0)
 
@@ -240,6 +242,7 @@ def worker_main(job, rt, start, skip, evt_w):
 def load_module(name, source):
     """A module from source text shipped in the job (registered, as dataclasses need)."""
     import types
+
     module = types.ModuleType(name)
     sys.modules[name] = module
     exec(compile(source, "<%s>" % name, "exec"), module.__dict__)
@@ -259,12 +262,13 @@ def spawn(job, rt, start, skip):
     return pid, r
 
 
-EXIT_WAIT = 5.0                 # seconds a worker whose pipe closed gets to finish exiting
+EXIT_WAIT = 5.0  # seconds a worker whose pipe closed gets to finish exiting
 
 
 def exit_status(pid, pidfd):
     """The worker's wait status once it has exited (its pipe closes just before), or None."""
     import select
+
     select.select([pidfd], [], [], EXIT_WAIT)
     try:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -290,8 +294,12 @@ def well_formed(msg, n):
         return False
     if msg["event"] in ("start", "done"):
         cell = msg.get("cell")
-        return (type(cell) is int and 0 <= cell < n and msg.get("phase") in ("cell", "widget")
-                and isinstance(msg.get("outputs", []), list))
+        return (
+            type(cell) is int
+            and 0 <= cell < n
+            and msg.get("phase") in ("cell", "widget")
+            and isinstance(msg.get("outputs", []), list)
+        )
     return True
 
 
@@ -300,7 +308,7 @@ def supervise(job, rt):
     cells, widget, skip, start = {}, None, set(), 0
     timings = job["timings"] = {}
     deadline = T0 + float(job["budget"])
-    cap = int(job["max_result_mb"]) * 2 ** 20
+    cap = int(job["max_result_mb"]) * 2**20
     while True:
         pid, fd = spawn(job, rt, start, skip)
         pidfd = os.pidfd_open(pid)
@@ -314,7 +322,7 @@ def supervise(job, rt):
                 problem = "timeout"
             except EOFError:
                 problem = "died"
-            except (OverflowError, ValueError):   # too large, unreadable: not our protocol
+            except (OverflowError, ValueError):  # too large, unreadable: not our protocol
                 problem = "protocol"
             else:
                 if not well_formed(msg, len(job["cells"])):
@@ -323,7 +331,7 @@ def supervise(job, rt):
                 event = msg.get("event")
                 if event == "end":
                     break
-                if event == "broken":        # only before the first cell, from our code
+                if event == "broken":  # only before the first cell, from our code
                     problem = "protocol" if started else "broken"
                     job["problem"] = "the renderer could not start: " + short(msg.get("why"))
                     continue
@@ -365,9 +373,14 @@ def supervise(job, rt):
 def runtime():
     """The sandbox runtime's pieces this script uses (installed by the boot script)."""
     from neurograder.inside import framing, privileges
-    return {"become_student": privileges.become_student, "_write_frame": framing.write_frame,
-            "FrameReader": framing.FrameReader, "reap": privileges.reap,
-            "_exit_text": privileges.exit_text}
+
+    return {
+        "become_student": privileges.become_student,
+        "_write_frame": framing.write_frame,
+        "FrameReader": framing.FrameReader,
+        "reap": privileges.reap,
+        "_exit_text": privileges.exit_text,
+    }
 
 
 def main(job, started):
@@ -385,12 +398,18 @@ def main(job, started):
     import matplotlib.pyplot  # noqa: F401
     import IPython.core.interactiveshell  # noqa: F401
     import ipywidgets  # noqa: F401
+
     cells, widget = supervise(job, rt)
-    data = json.dumps({"checks": {}, "cells": cells, "widget": widget,
-                       "problem": job.get("problem"),
-                       "timings": dict(job["timings"], total=time.monotonic() - T0)}).encode()
+    data = json.dumps(
+        {
+            "checks": {},
+            "cells": cells,
+            "widget": widget,
+            "problem": job.get("problem"),
+            "timings": dict(job["timings"], total=time.monotonic() - T0),
+        }
+    ).encode()
     view = memoryview(data)
     while view:
-        view = view[os.write(job["result_fd"], view):]
+        view = view[os.write(job["result_fd"], view) :]
     os.close(job["result_fd"])
-

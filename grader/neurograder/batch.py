@@ -30,6 +30,7 @@ corrupted or foreign submissions.
 * Student-controlled text (folder names, messages) is printed and written to the report with
   control characters replaced (:func:`neurograder.intake.printable`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,14 +53,17 @@ COURSE_DEFAULT = Path(__file__).resolve().parents[1]
 def describe_bounds() -> str:
     """Which sandbox and which whole-sandbox bounds were in force (one line)."""
     from neurograder import bounds, sandbox
+
     cg = bounds.cgroup_mode()
-    return (f"sandbox: {sandbox.sandbox_mode()}; " +
-            (f"each sandbox in its own cgroup {cg}" if cg != "none" else bounds.FALLBACK_NOTE))
+    return f"sandbox: {sandbox.sandbox_mode()}; " + (
+        f"each sandbox in its own cgroup {cg}" if cg != "none" else bounds.FALLBACK_NOTE
+    )
 
 
 def export_csv(api, path: Path):
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
+
     plugin = CsvExportPlugin()
     plugin.to = str(path)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
@@ -68,12 +72,12 @@ def export_csv(api, path: Path):
 
 def summarize(api, assignment: str, rows: dict) -> list[dict]:
     from nbgrader.api import Gradebook, MissingEntry
+
     table = []
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         students = sorted({s.id for s in gb.students} | set(rows))
         for sid in students:
-            row = rows.get(sid, {"student": sid, "status": "missing",
-                                 "message": "no submission"})
+            row = rows.get(sid, {"student": sid, "status": "missing", "message": "no submission"})
             try:
                 sub = gb.find_submission(assignment, sid)
                 score, max_score = sub.score, sub.max_score
@@ -81,25 +85,39 @@ def summarize(api, assignment: str, rows: dict) -> list[dict]:
                 manual = sub.needs_manual_grade
             except MissingEntry:
                 score, max_score, late, manual = 0.0, None, 0.0, False
-            table.append({"student": sid, "status": row["status"],
-                          "score": score, "max_score": max_score,
-                          "late_seconds": round(late or 0.0, 1),
-                          "needs_manual_grade": manual, "message": row.get("message", "")})
+            table.append(
+                {
+                    "student": sid,
+                    "status": row["status"],
+                    "score": score,
+                    "max_score": max_score,
+                    "late_seconds": round(late or 0.0, 1),
+                    "needs_manual_grade": manual,
+                    "message": row.get("message", ""),
+                }
+            )
     return table
 
 
 def parse_args(argv):
     from course.manifest import default_assignment
-    ap = argparse.ArgumentParser(prog="python -m neurograder.batch",
-                                 description=__doc__.split("\n")[0])
-    ap.add_argument("--course", type=Path, default=COURSE_DEFAULT,
-                    help="nbgrader course root holding nbgrader_config.py (default: grader/)")
-    ap.add_argument("--assignment", default=default_assignment(),
-                    help="nbgrader assignment id (default: the course's first module)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="students graded at once (default: number of cores)")
-    ap.add_argument("--scheduler", default=None,
-                    help="address of a Dask scheduler (tcp://host:port) to grade on instead")
+
+    ap = argparse.ArgumentParser(prog="python -m neurograder.batch", description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--course",
+        type=Path,
+        default=COURSE_DEFAULT,
+        help="nbgrader course root holding nbgrader_config.py (default: grader/)",
+    )
+    ap.add_argument(
+        "--assignment", default=default_assignment(), help="nbgrader assignment id (default: the course's first module)"
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="students graded at once (default: number of cores)"
+    )
+    ap.add_argument(
+        "--scheduler", default=None, help="address of a Dask scheduler (tcp://host:port) to grade on instead"
+    )
     ap.add_argument("--force", action="store_true", help="regrade students already graded")
     ap.add_argument("--csv", type=Path, default=None, help="grades CSV (default <course>/grades.csv)")
     ap.add_argument("--no-progress", action="store_true")
@@ -115,6 +133,7 @@ def parse_args(argv):
 def source_ids(source: Path) -> tuple[list[str], set[str]]:
     """The assignment's notebook names and every grade_id of their source notebooks."""
     from neurograder import grading
+
     notebooks = sorted(p.stem for p in source.glob("*.ipynb"))
     ids = set()
     for name in notebooks:
@@ -128,12 +147,10 @@ def screen_class(api, course: Path, assignment: str) -> tuple[dict, list[str]]:
     row; returns (rows so far, students to grade)."""
     notebooks, ids = source_ids(course / "source" / assignment)
     submitted = course / "submitted"
-    students = sorted(p.name for p in submitted.iterdir()
-                      if (p / assignment).is_dir()) if submitted.is_dir() else []
+    students = sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) if submitted.is_dir() else []
     rows, todo = {}, []
     for sid in students:
-        status, message = screen_submission(submitted / sid / assignment, submitted,
-                                            notebooks, ids)
+        status, message = screen_submission(submitted / sid / assignment, submitted, notebooks, ids)
         if status in ("corrupted", "missing"):
             try:
                 zero_submission(api, assignment, sid, notebooks, printable(message))
@@ -149,6 +166,7 @@ def screen_class(api, course: Path, assignment: str) -> tuple[dict, list[str]]:
 
 def make_executor(args):
     from neurograder import executors
+
     if args.scheduler:
         return executors.DaskExecutor(str(args.course), args.scheduler)
     return executors.LocalExecutor(str(args.course), max(1, args.jobs))
@@ -157,6 +175,7 @@ def make_executor(args):
 def grade_class(executor, todo: list[str], rows: dict, args) -> bool:
     """Grade ``todo`` into ``rows`` with a progress bar; False when interrupted (Ctrl-C)."""
     from tqdm import tqdm
+
     bar = tqdm(total=len(todo), unit="student", disable=args.no_progress, desc=args.assignment)
     done = 0
     try:
@@ -172,8 +191,11 @@ def grade_class(executor, todo: list[str], rows: dict, args) -> bool:
         # written, so the next run grades them again; SQLite rolls back half a transaction)
         executor.kill()
         bar.close()
-        print(f"\ninterrupted after {done} of {len(todo)} students; run the same command "
-              "again to grade the rest (graded students are skipped)", file=sys.stderr)
+        print(
+            f"\ninterrupted after {done} of {len(todo)} students; run the same command "
+            "again to grade the rest (graded students are skipped)",
+            file=sys.stderr,
+        )
         return False
     executor.close()
     bar.close()
@@ -184,8 +206,7 @@ def write_report(table: list[dict], path: Path) -> None:
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(table[0]) if table else ["student"])
         w.writeheader()
-        w.writerows({k: printable(v) if isinstance(v, str) else v for k, v in r.items()}
-                    for r in table)
+        w.writerows({k: printable(v) if isinstance(v, str) else v for k, v in r.items()} for r in table)
 
 
 def print_summary(table: list[dict], assignment: str, graded: int, elapsed: float) -> dict:
@@ -193,8 +214,10 @@ def print_summary(table: list[dict], assignment: str, graded: int, elapsed: floa
     for r in table:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     late = [r["student"] for r in table if r["late_seconds"] > 0]
-    print(f"{assignment}: {graded} graded or checked in {elapsed:.1f} s; " +
-          ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(
+        f"{assignment}: {graded} graded or checked in {elapsed:.1f} s; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
     for r in table:
         if r["status"] not in ("graded", "skipped"):
             print(f"  {printable(r['student'])}: {r['status']}: {printable(r['message'], 200)}")
@@ -210,6 +233,7 @@ def main(argv=None) -> int:
     # nbgrader runs `alembic` from PATH when it creates a gradebook: use the venv's
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     from neurograder.worker import course_api
+
     api = course_api(course)
     started = time.monotonic()
     rows, todo = screen_class(api, course, args.assignment)
@@ -224,8 +248,10 @@ def main(argv=None) -> int:
     report = course / f"{args.assignment}_report.csv"
     write_report(table, report)
     counts = print_summary(table, args.assignment, len(todo), elapsed)
-    print(f"screening: {screening:.3f} s for {len(rows) + len(todo) - len(set(rows) & set(todo))} "
-          f"submissions\ngrades: {csv_path}\nreport: {report}")
+    print(
+        f"screening: {screening:.3f} s for {len(rows) + len(todo) - len(set(rows) & set(todo))} "
+        f"submissions\ngrades: {csv_path}\nreport: {report}"
+    )
     print(describe_bounds())
     return 1 if counts.get("error") else 0
 

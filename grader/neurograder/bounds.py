@@ -14,6 +14,7 @@
 * :func:`clear_user_keyrings`: a private uid's user keyrings (``@u``, ``@us``) are emptied
   when its sandbox ends (they live in the kernel as long as the uid, not the process).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -33,8 +34,10 @@ CPU_PERIOD_US = 100_000
 #: where the cgroup hierarchies are mounted
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 #: what holds when no cgroup can be made
-FALLBACK_NOTE = ("no cgroup: memory, processes and CPU are bounded per check process only "
-                 "(RLIMIT_AS, RLIMIT_NPROC per uid, RLIMIT_CPU), not for the sandbox as a whole")
+FALLBACK_NOTE = (
+    "no cgroup: memory, processes and CPU are bounded per check process only "
+    "(RLIMIT_AS, RLIMIT_NPROC per uid, RLIMIT_CPU), not for the sandbox as a whole"
+)
 
 # keyctl(2) operations and special keyring ids (linux/keyctl.h)
 _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
@@ -48,8 +51,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def _keyctl(op: int, *args) -> int:
     if _SYS_KEYCTL is None:
         return -1
-    return _libc.syscall(_SYS_KEYCTL, ctypes.c_int(op),
-                         *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+    return _libc.syscall(_SYS_KEYCTL, ctypes.c_int(op), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
 
 
 def fresh_session_keyring() -> None:
@@ -140,8 +142,9 @@ class SandboxCgroup:
     ``throttled``, how many CPU periods it was held back by its quota (0 if unknown).
     """
 
-    def __init__(self, memory_mb: int | None = None, pids: int | None = None,
-                 cpus: float | None = None, mode: str | None = None):
+    def __init__(
+        self, memory_mb: int | None = None, pids: int | None = None, cpus: float | None = None, mode: str | None = None
+    ):
         self.memory = (memory_mb or SANDBOX_MEMORY_MB) * 2**20
         self.pids, self.cpus = pids or SANDBOX_PIDS, cpus or SANDBOX_CPUS
         self.mode = mode or cgroup_mode()
@@ -237,6 +240,7 @@ def _wait_gone(pids: set[int], timeout: float = 1.0) -> None:
     """Wait until the killed ``pids`` have died: left /proc, or zombies (an orphan's zombie
     stays until init reaps it, which a container's init may never do)."""
     import time
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.01)

@@ -69,8 +69,10 @@ def table(checks: list[Check], module) -> dict[str, Check]:
     """A module's ``CHECKS`` (grade_id -> check), each with its task number and extra-credit flag
     from the module's manifest (``module``: a ``course.manifest.Module``; its ``[tasks]`` are the
     one source of both)."""
-    return {c.grade_id: replace(c, task=module.task_of(c.grade_id).number,
-                                bonus=module.task_of(c.grade_id).optional) for c in checks}
+    return {
+        c.grade_id: replace(c, task=module.task_of(c.grade_id).number, bonus=module.task_of(c.grade_id).optional)
+        for c in checks
+    }
 
 
 # ---------------------------------------------------------------- the course secret and its cases
@@ -90,14 +92,14 @@ def _secret_words(path: Path) -> tuple[int, ...]:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            pass   # another process was first: its secret is the course's
+            pass  # another process was first: its secret is the course's
         finally:
             tmp.unlink()
     text = path.read_text().strip()
     if len(text) < 32:
         raise RuntimeError(f"course secret {path} is empty or too short: delete it to make a new one")
     digest = hashlib.sha256(text.encode()).digest()
-    return tuple(int.from_bytes(digest[k:k + 4], "little") for k in range(0, 32, 4))
+    return tuple(int.from_bytes(digest[k : k + 4], "little") for k in range(0, 32, 4))
 
 
 def course_secret() -> tuple[int, ...]:
@@ -117,8 +119,7 @@ def as_array(out, what: str) -> np.ndarray:
     try:
         arr = np.asarray(out, dtype=float)
     except (TypeError, ValueError) as err:
-        raise CheckFailed(
-            f"{what} could not be turned into a float array ({type(err).__name__}).") from None
+        raise CheckFailed(f"{what} could not be turned into a float array ({type(err).__name__}).") from None
     if not np.all(np.isfinite(arr)):
         raise CheckFailed(f"{what} contains NaN or infinite values.")
     return arr
@@ -154,8 +155,7 @@ def judge(check: Check, outputs: list, cases: list | None = None) -> None:
     except CheckFailed:
         raise
     except Exception as err:  # a malformed output must fail cleanly, never crash the grader
-        raise CheckFailed(f"{check.name}: the output could not be checked "
-                          f"({type(err).__name__}: {err}).") from None
+        raise CheckFailed(f"{check.name}: the output could not be checked ({type(err).__name__}: {err}).") from None
 
 
 def run_check(grade_id: str, namespace: dict, checks: dict[str, Check]) -> None:

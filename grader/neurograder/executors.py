@@ -14,6 +14,7 @@ Both executors have the same face: ``run(students, assignment, force)`` yields
   Workers read the course folder (submissions, source, release) and write each student's
   own ``autograded/<student>/`` folder through the shared file system.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,15 +46,15 @@ class LocalExecutor:
     breaks only its own pool, so it costs only the student it held. That student is started
     again up to WORKER_RETRIES times in a fresh worker, then reported as "error"."""
 
-    def __init__(self, course: str, jobs: int, db_url: str | None = None,
-                 write_marker: bool = True):
+    def __init__(self, course: str, jobs: int, db_url: str | None = None, write_marker: bool = True):
         self.course, self.pools = course, [None] * max(1, jobs)
         self.db_url, self.write_marker = db_url, write_marker
 
     def _pool(self, slot: int) -> ProcessPoolExecutor:
         if self.pools[slot] is None:
-            self.pools[slot] = ProcessPoolExecutor(max_workers=1, initializer=worker.init,
-                                                   initargs=(self.course, self.db_url))
+            self.pools[slot] = ProcessPoolExecutor(
+                max_workers=1, initializer=worker.init, initargs=(self.course, self.db_url)
+            )
         return self.pools[slot]
 
     def _drop(self, slot: int):
@@ -68,8 +69,9 @@ class LocalExecutor:
             for slot in range(len(self.pools)):
                 if queue and slot not in {k for k, _ in running.values()}:
                     sid = queue.popleft()
-                    fut = self._pool(slot).submit(worker.grade_one, self.course, assignment,
-                                                  sid, force, self.db_url, self.write_marker)
+                    fut = self._pool(slot).submit(
+                        worker.grade_one, self.course, assignment, sid, force, self.db_url, self.write_marker
+                    )
                     running[fut] = (slot, sid)
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -82,9 +84,15 @@ class LocalExecutor:
                     if attempts[sid] <= WORKER_RETRIES:
                         queue.appendleft(sid)
                     else:
-                        yield sid, {"student": sid, "status": "error", "message":
-                                    f"the grading worker died {attempts[sid]} times "
-                                    "(killed, out of memory?); run the command again"}
+                        yield (
+                            sid,
+                            {
+                                "student": sid,
+                                "status": "error",
+                                "message": f"the grading worker died {attempts[sid]} times "
+                                "(killed, out of memory?); run the command again",
+                            },
+                        )
                 except Exception as exc:  # noqa: BLE001 - one student's failure, go on
                     yield sid, error_result(sid, exc)
 
@@ -106,7 +114,7 @@ def error_result(sid: str, exc: BaseException) -> dict:
 
 
 def shards(students: list[str], size: int = SHARD_SIZE) -> list[list[str]]:
-    return [students[k:k + size] for k in range(0, len(students), size)]
+    return [students[k : k + size] for k in range(0, len(students), size)]
 
 
 def snapshot_gradebook(db: Path, dest: Path) -> Path:
@@ -123,21 +131,21 @@ class DaskExecutor:
 
     def __init__(self, course: str, scheduler: str, shard_size: int = SHARD_SIZE):
         from distributed import Client
+
         self.course, self.shard_size = course, shard_size
         self.client = Client(scheduler, set_as_default=False)
         self.futures = []
 
     def run(self, students, assignment: str, force: bool):
         from distributed import as_completed
+
         course = Path(self.course)
         api = worker.course_api(course)
-        snapshot = snapshot_gradebook(Path(api.coursedir.db_url.removeprefix("sqlite:///")),
-                                      course / SNAPSHOT)
+        snapshot = snapshot_gradebook(Path(api.coursedir.db_url.removeprefix("sqlite:///")), course / SNAPSHOT)
         try:
             by_future = {}
             for shard in shards(list(students), self.shard_size):
-                fut = self.client.submit(grade_shard, self.course, assignment, shard, force,
-                                         str(snapshot), pure=False)
+                fut = self.client.submit(grade_shard, self.course, assignment, shard, force, str(snapshot), pure=False)
                 by_future[fut] = shard
             self.futures = list(by_future)
             for fut in as_completed(self.futures, loop=self.client.loop):
@@ -148,8 +156,7 @@ class DaskExecutor:
                         yield sid, error_result(sid, exc)
                     continue
                 for result, record in done:
-                    yield result["student"], self._record(api, course, assignment, result,
-                                                          record)
+                    yield result["student"], self._record(api, course, assignment, result, record)
         finally:
             snapshot.unlink(missing_ok=True)
 
@@ -159,8 +166,7 @@ class DaskExecutor:
         if result.get("status") != "graded" or record is None:
             return result
         try:
-            records.apply_record(api.coursedir.db_url, api.coursedir.course_id, assignment,
-                                 result["student"], record)
+            records.apply_record(api.coursedir.db_url, api.coursedir.course_id, assignment, result["student"], record)
         except Exception as exc:  # noqa: BLE001 - not recorded: reported, graded next run
             return error_result(result["student"], exc)
         worker.write_marker_file(course, assignment, result)
@@ -174,8 +180,7 @@ class DaskExecutor:
         self.client.close()
 
 
-def grade_shard(course: str, assignment: str, students: list[str], force: bool,
-                snapshot: str) -> list:
+def grade_shard(course: str, assignment: str, students: list[str], force: bool, snapshot: str) -> list:
     """(On a Dask worker) grade ``students`` against a local copy of the gradebook snapshot;
     return [(result, record or None)]. Grading runs in a child process of its own (the
     sandbox must not be started from a threaded Dask worker)."""
@@ -183,15 +188,27 @@ def grade_shard(course: str, assignment: str, students: list[str], force: bool,
         db = Path(tmp) / "gradebook.db"
         shutil.copyfile(snapshot, db)
         out = Path(tmp) / "results.json"
-        spec = {"course": course, "assignment": assignment, "students": students,
-                "force": force, "db_url": f"sqlite:///{db}", "out": str(out)}
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
-        run = subprocess.run([sys.executable, "-m", "neurograder.executors"],
-                             input=json.dumps(spec), text=True, capture_output=True, env=env)
+        spec = {
+            "course": course,
+            "assignment": assignment,
+            "students": students,
+            "force": force,
+            "db_url": f"sqlite:///{db}",
+            "out": str(out),
+        }
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "neurograder.executors"],
+            input=json.dumps(spec),
+            text=True,
+            capture_output=True,
+            env=env,
+        )
         if run.returncode != 0 or not out.exists():
-            raise RuntimeError(f"shard grader failed (exit {run.returncode}): "
-                               f"{run.stderr[-500:]}")
+            raise RuntimeError(f"shard grader failed (exit {run.returncode}): {run.stderr[-500:]}")
         return json.loads(out.read_text())
 
 
@@ -202,8 +219,11 @@ def _shard_main() -> int:
     done = []
     try:
         for sid, result in local.run(spec["students"], spec["assignment"], spec["force"]):
-            record = (records.submission_record(spec["db_url"], spec["assignment"], sid)
-                      if result.get("status") == "graded" else None)
+            record = (
+                records.submission_record(spec["db_url"], spec["assignment"], sid)
+                if result.get("status") == "graded"
+                else None
+            )
             done.append((result, record))
     finally:
         local.close()

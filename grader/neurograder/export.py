@@ -8,6 +8,7 @@ task in the module manifest's ``[tasks]``, with the task's maximum in the header
 ``extra_credit`` given. Values are quoted by the ``csv`` module (a name with a comma stays one
 field) and control characters are removed, so an LMS gradebook import reads it as written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,19 @@ from nbgrader.plugins import ExportPlugin
 from neurograder.late import LatePolicy, refresh_penalties
 
 #: nbgrader's CsvExportPlugin columns, in its order
-BASE_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
-                "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+BASE_COLUMNS = [
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -28,6 +40,7 @@ def task_of(assignment: str, cell_name: str) -> str:
     """The column of a graded cell: the grade_id prefix of its task in the assignment's
     manifest, without the trailing ``_`` (``task31`` for Task 3.1's ``task31_band_pass``)."""
     from course.manifest import module
+
     return module(assignment).task_of(cell_name).prefix.rstrip("_")
 
 
@@ -46,10 +59,16 @@ def task_maxima(assignment) -> dict[str, float]:
 
 
 def student_row(gradebook: Gradebook, assignment, student, tasks: dict) -> dict:
-    row = {"assignment": assignment.name, "duedate": assignment.duedate,
-           "student_id": student.id, "last_name": student.last_name,
-           "first_name": student.first_name, "email": student.email,
-           "max_score": assignment.max_score, "extra_credit": 0.0}
+    row = {
+        "assignment": assignment.name,
+        "duedate": assignment.duedate,
+        "student_id": student.id,
+        "last_name": student.last_name,
+        "first_name": student.first_name,
+        "email": student.email,
+        "max_score": assignment.max_score,
+        "extra_credit": 0.0,
+    }
     row.update({t: 0.0 for t in tasks})
     try:
         sub = gradebook.find_submission(assignment.name, student.id)
@@ -57,8 +76,12 @@ def student_row(gradebook: Gradebook, assignment, student, tasks: dict) -> dict:
         row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
         return row
     penalty = sub.late_submission_penalty or 0.0
-    row.update(timestamp=sub.timestamp, raw_score=sub.score, late_submission_penalty=penalty,
-               score=max(0.0, sub.score - penalty))
+    row.update(
+        timestamp=sub.timestamp,
+        raw_score=sub.score,
+        late_submission_penalty=penalty,
+        score=max(0.0, sub.score - penalty),
+    )
     for nb in sub.notebooks:
         for g in nb.grades:
             task = task_of(assignment.name, g.name)
@@ -91,6 +114,8 @@ class TaskCsvExportPlugin(ExportPlugin):
                     if wanted_s and st.id not in wanted_s:
                         continue
                     row = student_row(gradebook, a, st, tasks)
-                    out.writerow([printable(row.get(k)) for k in BASE_COLUMNS] +
-                                 [printable(row[t]) for t in tasks] +
-                                 [printable(row["extra_credit"])])
+                    out.writerow(
+                        [printable(row.get(k)) for k in BASE_COLUMNS]
+                        + [printable(row[t]) for t in tasks]
+                        + [printable(row["extra_credit"])]
+                    )

@@ -9,12 +9,12 @@ nbgrader's ``Grade.extra_credit`` to the check's points if the cell ran without 
 feedback's total and ``nbgrader export`` count it, over the required maximum. Hand-graded
 optional answers get their extra credit in formgrader's "extra credit" field.
 """
+
 from __future__ import annotations
 
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-
 
 
 def bonus_points(grade_id: str, assignment: str) -> float | None:

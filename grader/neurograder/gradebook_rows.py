@@ -4,6 +4,7 @@ notebook's grade and comment rows loaded at once, and one commit when it closes.
 Used by :class:`neurograder.preprocessors.SaveAutoGradesOnce`; nbgrader's own code decides
 every score, comment and review flag.
 """
+
 from __future__ import annotations
 
 
@@ -35,12 +36,16 @@ class NotebookRows:
     def __init__(self, gradebook, notebook, assignment, student):
         from nbgrader.api import Comment, Grade
         from sqlalchemy.orm import joinedload
+
         self._gradebook, self._key = gradebook, (notebook, assignment, student)
         sub = gradebook.find_submission_notebook(notebook, assignment, student)
-        self._rows = {kind: {row.cell.name: row for row in gradebook.db.query(kind)
-                             .options(joinedload(kind.cell))
-                             .filter(kind.notebook_id == sub.id)}
-                      for kind in (Grade, Comment)}
+        self._rows = {
+            kind: {
+                row.cell.name: row
+                for row in gradebook.db.query(kind).options(joinedload(kind.cell)).filter(kind.notebook_id == sub.id)
+            }
+            for kind in (Grade, Comment)
+        }
 
     def _find(self, kind, cell, notebook, assignment, student, fallback):
         row = self._rows[kind].get(cell) if (notebook, assignment, student) == self._key else None
@@ -48,12 +53,13 @@ class NotebookRows:
 
     def find_grade(self, cell, notebook, assignment, student):
         from nbgrader.api import Grade
+
         return self._find(Grade, cell, notebook, assignment, student, self._gradebook.find_grade)
 
     def find_comment(self, cell, notebook, assignment, student):
         from nbgrader.api import Comment
-        return self._find(Comment, cell, notebook, assignment, student,
-                          self._gradebook.find_comment)
+
+        return self._find(Comment, cell, notebook, assignment, student, self._gradebook.find_comment)
 
     def __getattr__(self, name):
         return getattr(self._gradebook, name)

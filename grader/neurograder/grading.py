@@ -14,6 +14,7 @@ Everything here runs in the grader's own process and never executes student code
 (Over 300 lines: reading the source notebook, building the job and judging its results are
 one data flow whose steps share the SourceSpec and job formats.)
 """
+
 from __future__ import annotations
 
 import ast
@@ -30,13 +31,11 @@ import nbformat
 
 from . import independent, sandbox
 
-HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?",
-                       re.S | re.M)
+HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 HIDDEN_NOTE = "# (hidden test: run by the grader, its code is not shown)\n"
 #: modules imported lazily by setup cells (only a check that uses them pays for the import)
 #: (plus each module's own, ``[grading] heavy_modules`` in its manifest)
-HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py", "pandas",
-                 "PIL", "tqdm"]
+HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py", "pandas", "PIL", "tqdm"]
 #: imported once per sandbox (not once per check) when the student's cells import them
 PREWARM_MODULES = ["torch", "scipy"]
 #: longest message from the sandbox kept in a grade's feedback (student text is cut there)
@@ -67,8 +66,7 @@ def used_names(source: str) -> frozenset[str]:
     tree = _parsed(source)
     if tree is None:
         return frozenset()
-    return frozenset(n.id for n in ast.walk(tree)
-                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
 
 @functools.lru_cache(maxsize=512)
@@ -76,8 +74,7 @@ def function_names(source: str) -> frozenset[str]:
     tree = _parsed(source)
     if tree is None:
         return frozenset()
-    return frozenset(n.name for n in tree.body
-                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return frozenset(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 @functools.lru_cache(maxsize=512)
@@ -102,14 +99,15 @@ def defined_names(source: str) -> frozenset[str]:
 @dataclass
 class SourceSpec:
     """What the instructor's source notebook says (trusted)."""
+
     path: Path
-    setup: list[str]                          # locked, non-graded code cells, in order
-    solutions: dict[str, str]                 # grade_id -> source (code solution cells)
+    setup: list[str]  # locked, non-graded code cells, in order
+    solutions: dict[str, str]  # grade_id -> source (code solution cells)
     solution_order: list[str]
-    tests: dict[str, float]                   # grade_id -> points (graded code test cells)
-    test_sources: dict[str, str]              # grade_id -> source of the test cell
+    tests: dict[str, float]  # grade_id -> points (graded code test cells)
+    test_sources: dict[str, str]  # grade_id -> source of the test cell
     nb: nbformat.NotebookNode = field(repr=False)
-    locked_ids: frozenset = frozenset()       # grade_ids of the locked non-graded cells
+    locked_ids: frozenset = frozenset()  # grade_ids of the locked non-graded cells
 
     @classmethod
     def load(cls, path) -> "SourceSpec":
@@ -129,8 +127,7 @@ class SourceSpec:
             elif md.get("locked"):
                 setup.append(cell.source)
                 locked.add(md.get("grade_id"))
-        return cls(path, setup, solutions, order, tests, test_sources, nb,
-                   frozenset(locked - {None}))
+        return cls(path, setup, solutions, order, tests, test_sources, nb, frozenset(locked - {None}))
 
     def student_names(self) -> dict[str, str]:
         """Every name the solution cells define -> 'call' (a def) or 'value'."""
@@ -158,6 +155,7 @@ def module_heavy(source_path) -> list[str]:
     """The module's own lazily imported modules, from the manifest of the assignment whose
     source notebook this is (``source/<assignment>/<notebook>``); [] for no known module."""
     from course.manifest import ManifestError, module
+
     try:
         return list(module(Path(source_path).parent.name).heavy_modules)
     except ManifestError:
@@ -172,6 +170,7 @@ def load_checks(module: str | None = None, assignment: str | None = None) -> tup
         mod = importlib.import_module(module)
     else:
         from course.manifest import module as course_module
+
         mod = course_module(assignment).code("checks")
     return mod.CHECKS, getattr(mod, "CheckFailed", AssertionError)
 
@@ -186,8 +185,7 @@ def student_solution_cells(nb, spec: SourceSpec) -> tuple[list[dict], list[str]]
     by_id = {}
     for cell in nb.cells:
         gid = nbg(cell).get("grade_id")
-        if cell.get("cell_type") == "code" and gid in spec.solutions and gid not in by_id \
-                and nbg(cell).get("solution"):
+        if cell.get("cell_type") == "code" and gid in spec.solutions and gid not in by_id and nbg(cell).get("solution"):
             by_id[gid] = cell.get("source", "")
     cells = []
     for gid in spec.solution_order:
@@ -195,12 +193,21 @@ def student_solution_cells(nb, spec: SourceSpec) -> tuple[list[dict], list[str]]
         if src is None:
             wanted = defined_names(spec.solutions[gid])
             for cell in nb.cells:
-                if cell.get("cell_type") == "code" and not nbg(cell).get("locked") and wanted \
-                        and wanted & defined_names(cell.get("source", "")):
+                if (
+                    cell.get("cell_type") == "code"
+                    and not nbg(cell).get("locked")
+                    and wanted
+                    and wanted & defined_names(cell.get("source", ""))
+                ):
                     src = cell.get("source", "")
-            notes.append(f"solution cell '{gid}' " +
-                         ("was found by the names it defines (its metadata was missing)"
-                          if src is not None else "is missing from the submission"))
+            notes.append(
+                f"solution cell '{gid}' "
+                + (
+                    "was found by the names it defines (its metadata was missing)"
+                    if src is not None
+                    else "is missing from the submission"
+                )
+            )
         cells.append({"grade_id": gid, "source": src or ""})
     return cells, notes
 
@@ -280,7 +287,7 @@ def _numeric(obj, depth=0) -> bool:
     if isinstance(obj, (int, float)):
         return True
     if isinstance(obj, list) and depth < 8:
-        if set(map(type, obj)) <= _NUMBER_TYPES:   # a flat list of numbers, checked in C
+        if set(map(type, obj)) <= _NUMBER_TYPES:  # a flat list of numbers, checked in C
             return True
         return all(_numeric(e, depth + 1) for e in obj)
     return False
@@ -298,13 +305,14 @@ def _values_key(check, outs) -> tuple | None:
 def _describe(status: dict, name: str, limits: sandbox.Limits) -> str:
     kind = status.get("status")
     if kind == "timeout":
-        return (f"`{name}` did not finish within {limits.timeout:g} s "
-                "(an endless loop, or far too slow).")
+        return f"`{name}` did not finish within {limits.timeout:g} s (an endless loop, or far too slow)."
     if kind == "toolarge":
         return f"`{name}` returned a result that is far too large."
     if kind == "over budget":
-        return (f"`{name}` was not graded: your notebook used up its time budget of "
-                f"{limits.total():g} s before this test (slow or sleeping cells above it).")
+        return (
+            f"`{name}` was not graded: your notebook used up its time budget of "
+            f"{limits.total():g} s before this test (slow or sleeping cells above it)."
+        )
     return str(status.get("message") or f"`{name}` could not be run ({kind}).")[:MAX_MESSAGE]
 
 
@@ -318,29 +326,30 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
         return False, f"`{name}`: no result came back."
     key = _values_key(check, outs)
     if key in _VERDICTS and not (check.kind == "call" and len(outs) != len(cases)):
-        return _VERDICTS[key]   # the same values as an earlier student's: the same verdict
+        return _VERDICTS[key]  # the same values as an earlier student's: the same verdict
     values = []
     for k, out in enumerate(outs):
         if not isinstance(out, dict):
             return False, f"`{name}`: unreadable result."
         if "error" in out:
-            return False, (f"`{name}` raised an error on hidden test case {k + 1} of {len(outs)}:\n"
-                           + str(out["error"])[:MAX_MESSAGE])
+            return False, (
+                f"`{name}` raised an error on hidden test case {k + 1} of {len(outs)}:\n"
+                + str(out["error"])[:MAX_MESSAGE]
+            )
         value = out.get("value")
         if not _numeric(value):
             return False, f"`{name}` did not return numbers (or arrays of numbers)."
         values.append(value)
     if check.kind == "call" and len(values) != len(cases):
         return False, f"`{name}`: some test cases returned no result."
-    if key not in _VERDICTS:   # judges are pure: equal outputs get the same verdict
+    if key not in _VERDICTS:  # judges are pure: equal outputs get the same verdict
         try:
             check.judge(cases, values)
             verdict = (True, "passed")
         except failed_type as exc:
             verdict = (False, str(exc) or f"`{name}` gave a wrong result.")
         except Exception as exc:  # judge tripped over a malformed result: wrong shape or type
-            verdict = (False, f"`{name}` returned a result of the wrong shape or type "
-                              f"({type(exc).__name__}).")
+            verdict = (False, f"`{name}` returned a result of the wrong shape or type ({type(exc).__name__}).")
         if len(_VERDICTS) > 4096:
             _VERDICTS.clear()
         _VERDICTS[key] = verdict
@@ -367,6 +376,7 @@ def _secret_state():
     """Which course secret the checks would read now (path, mtime, size), or None."""
     try:
         from neurograder.checks import secret_path
+
         path = secret_path()
         info = path.stat()
         return str(path), info.st_mtime_ns, info.st_size
@@ -398,21 +408,48 @@ def build_job(nb, spec: SourceSpec, checks: dict) -> tuple[dict, dict]:
             # a visible (public) test cell: its code runs in the sandbox's supervisor and
             # reaches the student's code only through proxies (see inside.calls.run_script_check)
             names = sorted(used_names(spec.test_sources[gid]) & set(student_names))
-            job_checks.append({"grade_id": gid, "kind": "script", "source": spec.test_sources[gid],
-                               "names": names, "kinds": {n: student_names[n] for n in names},
-                               "after": where})
+            job_checks.append(
+                {
+                    "grade_id": gid,
+                    "kind": "script",
+                    "source": spec.test_sources[gid],
+                    "names": names,
+                    "kinds": {n: student_names[n] for n in names},
+                    "after": where,
+                }
+            )
             continue
         cases, max_bytes = check_cases(check)
         cases_by_id[gid] = cases
-        job_checks.append({"grade_id": gid, "name": check.name, "kind": check.kind,
-                           "after": where, "cases": cases, "max_bytes": max_bytes})
-    job = {"setup": spec.setup, "cells": cells, "checks": job_checks, "heavy": HEAVY_MODULES + module_heavy(spec.path),
-           "prewarm": PREWARM_MODULES}
+        job_checks.append(
+            {
+                "grade_id": gid,
+                "name": check.name,
+                "kind": check.kind,
+                "after": where,
+                "cases": cases,
+                "max_bytes": max_bytes,
+            }
+        )
+    job = {
+        "setup": spec.setup,
+        "cells": cells,
+        "checks": job_checks,
+        "heavy": HEAVY_MODULES + module_heavy(spec.path),
+        "prewarm": PREWARM_MODULES,
+    }
     return job, cases_by_id
 
 
-def judge_results(job_checks: list[dict], result: sandbox.SandboxResult, spec: SourceSpec,
-                  checks: dict, cases_by_id: dict, failed_type, limits) -> dict:
+def judge_results(
+    job_checks: list[dict],
+    result: sandbox.SandboxResult,
+    spec: SourceSpec,
+    checks: dict,
+    cases_by_id: dict,
+    failed_type,
+    limits,
+) -> dict:
     """{test grade_id: Outcome} of the tests in ``job_checks``, judged here from what the
     sandbox returned (visible tests: their own verdict)."""
     outcomes = {}
@@ -422,21 +459,30 @@ def judge_results(job_checks: list[dict], result: sandbox.SandboxResult, spec: S
             status = result.checks.get(gid) or {"status": "error", "message": result.error}
             label = "self-check " + ", ".join(test["names"])
             passed = status.get("status") == "passed"
-            outcomes[gid] = Outcome(gid, label, points, passed,
-                                    "passed" if passed else _describe(status, label, limits))
+            outcomes[gid] = Outcome(
+                gid, label, points, passed, "passed" if passed else _describe(status, label, limits)
+            )
             continue
         check = checks[gid]
         status = result.checks.get(gid)
         if status is None:
-            status = {"status": "error",
-                      "message": "the grader could not run your code: " + (result.error or "?")}
+            status = {"status": "error", "message": "the grader could not run your code: " + (result.error or "?")}
         passed, msg = judge_check(check, status, cases_by_id[gid], failed_type, limits)
         outcomes[gid] = Outcome(gid, check.name, points, passed, msg)
     return outcomes
 
 
-def grade_independently(job: dict, outcomes: dict, spec: SourceSpec, checks: dict,
-                        cases_by_id: dict, failed_type, limits, assignment_dir, mode) -> list[str]:
+def grade_independently(
+    job: dict,
+    outcomes: dict,
+    spec: SourceSpec,
+    checks: dict,
+    cases_by_id: dict,
+    failed_type,
+    limits,
+    assignment_dir,
+    mode,
+) -> list[str]:
     """Grade again, with the reference definitions of the earlier functions they rely on, the
     tests that failed together with such a function (see :mod:`neurograder.independent`);
     update ``outcomes`` in place and return notes for the log."""
@@ -444,8 +490,7 @@ def grade_independently(job: dict, outcomes: dict, spec: SourceSpec, checks: dic
     if not again:
         return []
     tests = [r.test for r in again]
-    result = sandbox.run_job(dict(job, checks=tests), limits, assignment_dir=assignment_dir,
-                             mode=mode)
+    result = sandbox.run_job(dict(job, checks=tests), limits, assignment_dir=assignment_dir, mode=mode)
     if result.error:
         return [f"independent grading failed: {result.error}"]
     second = judge_results(tests, result, spec, checks, cases_by_id, failed_type, limits)
@@ -456,9 +501,15 @@ def grade_independently(job: dict, outcomes: dict, spec: SourceSpec, checks: dic
     return [f"{r.test['grade_id']} {r.reason}" for r in again]
 
 
-def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type=None,
-                   limits: sandbox.Limits | None = None, assignment_dir=None,
-                   mode: str | None = None) -> tuple[dict, dict]:
+def grade_notebook(
+    nb,
+    spec: SourceSpec,
+    checks: dict | None = None,
+    failed_type=None,
+    limits: sandbox.Limits | None = None,
+    assignment_dir=None,
+    mode: str | None = None,
+) -> tuple[dict, dict]:
     """Grade one student notebook. Returns ({test grade_id: Outcome}, info)."""
     if checks is None:
         checks, failed_type = load_checks(assignment=Path(spec.path).parent.name)
@@ -469,10 +520,16 @@ def grade_notebook(nb, spec: SourceSpec, checks: dict | None = None, failed_type
     result = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
     outcomes = judge_results(job["checks"], result, spec, checks, cases_by_id, failed_type, limits)
     notes = notes + [f"cell {n}" for n in result.cells.values()]
-    if not result.error:   # (a sandbox that failed as a whole is not run again)
-        notes += grade_independently(job, outcomes, spec, checks, cases_by_id, failed_type,
-                                     limits, assignment_dir, mode)
-    info = {"mode": result.mode, "seconds": result.seconds, "notes": notes,
-            "setup_errors": result.setup_errors, "error": result.error,
-            "timings": result.timings}
+    if not result.error:  # (a sandbox that failed as a whole is not run again)
+        notes += grade_independently(
+            job, outcomes, spec, checks, cases_by_id, failed_type, limits, assignment_dir, mode
+        )
+    info = {
+        "mode": result.mode,
+        "seconds": result.seconds,
+        "notes": notes,
+        "setup_errors": result.setup_errors,
+        "error": result.error,
+        "timings": result.timings,
+    }
     return outcomes, info

@@ -18,6 +18,7 @@ What was autograded last is kept per student in
 ``{"answers": {"<notebook>/<grade_id>": {"sha256", "text"}},
 "history": [{"cell", "score", "comment", "answer", "replaced_at"}]}``.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -81,11 +82,16 @@ def follow(grade, comment, key: str, text: str, record: dict) -> str:
         # a hand score but no record of the answer it was given for (graded before this
         # step ran): keep it, as nbgrader does, flagged for the grader to confirm
         return "new"
-    record["history"].append({
-        "cell": key, "score": grade.manual_score,
-        "extra_credit": getattr(grade, "extra_credit", None),
-        "comment": getattr(comment, "manual_comment", None), "answer": before.get("text", ""),
-        "replaced_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    record["history"].append(
+        {
+            "cell": key,
+            "score": grade.manual_score,
+            "extra_credit": getattr(grade, "extra_credit", None),
+            "comment": getattr(comment, "manual_comment", None),
+            "answer": before.get("text", ""),
+            "replaced_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
     grade.manual_score = None
     if getattr(grade, "extra_credit", None) is not None:
         grade.extra_credit = None
@@ -118,7 +124,11 @@ class FollowHandGrades(NbGraderPreprocessor):
             gb.db.commit()
         save_record(path, record)
         if dropped:
-            self.log.warning("%s: answers changed since they were graded by hand; their scores "
-                             "moved to %s and they are flagged again: %s",
-                             student, path, ", ".join(dropped))
+            self.log.warning(
+                "%s: answers changed since they were graded by hand; their scores "
+                "moved to %s and they are flagged again: %s",
+                student,
+                path,
+                ", ".join(dropped),
+            )
         return nb, resources

@@ -5,6 +5,7 @@ The assignment's checks module is found through its module manifest
 nbgrader, ``nbgrader validate``) the returned function runs the check against the
 notebook's globals and raises the checks module's ``CheckFailed`` if the answer is wrong.
 """
+
 from __future__ import annotations
 
 from typing import Callable

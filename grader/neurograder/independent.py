@@ -13,6 +13,7 @@ students with such a double failure pay for the second sandbox run. What the stu
 produces next to the reference (an error's text, a self-check's printed values) never comes
 back: a failure there keeps only the judge's diagnosis, or a plain message.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Retry:
     """One test to grade again: its job entry (with ``references``) and why."""
+
     test: dict
     reason: str
 
@@ -73,14 +75,16 @@ def retries(job_checks: list[dict], outcomes: dict, checks: dict, spec) -> list[
         gid = test["grade_id"]
         if gid not in outcomes or outcomes[gid].passed:
             continue
-        failed = [d for d in dependencies(test, checks)
-                  if d.grade_id in outcomes and not outcomes[d.grade_id].passed]
+        failed = [d for d in dependencies(test, checks) if d.grade_id in outcomes and not outcomes[d.grade_id].passed]
         refs = {d.name: reference_definition(spec, d.name) for d in failed}
         refs = {name: src for name, src in refs.items() if src}
         if not refs:
             continue
-        reason = "; ".join(f"graded with the reference `{d.name}` because yours fails "
-                           f"{task_label(d)}" for d in failed if d.name in refs)
+        reason = "; ".join(
+            f"graded with the reference `{d.name}` because yours fails {task_label(d)}"
+            for d in failed
+            if d.name in refs
+        )
         out.append(Retry(dict(test, references=refs), reason))
     return out
 
@@ -92,8 +96,11 @@ def quotes_student_output(test: dict, status: dict | None) -> bool:
     if status is None or test["kind"] == "script":
         return True
     outputs = status.get("outputs")
-    return status.get("status") != "ok" or not isinstance(outputs, list) or any(
-        not isinstance(out, dict) or "error" in out for out in outputs)
+    return (
+        status.get("status") != "ok"
+        or not isinstance(outputs, list)
+        or any(not isinstance(out, dict) or "error" in out for out in outputs)
+    )
 
 
 def merged(first, second, reason: str, quoted: bool):
@@ -104,8 +111,12 @@ def merged(first, second, reason: str, quoted: bool):
         return first
     if second.passed:
         return type(second)(second.grade_id, second.name, second.points, True, f"{reason}.")
-    message = second.message if not quoted else (
-        f"`{second.name}` still fails with the reference in place (its error is not shown: "
-        "it ran next to reference code).")
-    return type(second)(second.grade_id, second.name, second.points, False,
-                        f"{message}\n({reason}.)")
+    message = (
+        second.message
+        if not quoted
+        else (
+            f"`{second.name}` still fails with the reference in place (its error is not shown: "
+            "it ran next to reference code)."
+        )
+    )
+    return type(second)(second.grade_id, second.name, second.points, False, f"{message}\n({reason}.)")

@@ -11,6 +11,7 @@
 * :func:`printable`: student-controlled text (folder names, notebook fields, error messages)
   with every control character replaced, for the terminal and the report CSV.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,13 @@ def printable(text, limit: int | None = None) -> str:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device")):
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -65,8 +70,9 @@ def refused_entries(folder: Path, root: Path | None = None) -> list[str]:
             path = Path(dirpath) / name
             mode = os.lstat(path).st_mode
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                reasons.append(f"{printable(path.relative_to(folder))} is {_kind(mode)} "
-                               "(only plain files are accepted)")
+                reasons.append(
+                    f"{printable(path.relative_to(folder))} is {_kind(mode)} (only plain files are accepted)"
+                )
     return reasons
 
 
@@ -77,6 +83,7 @@ class RefusedSubmission(Exception):
 def guard_autograde() -> None:
     """Make nbgrader's Autograde refuse a submission with links before copying any of it."""
     from nbgrader.converters.autograde import Autograde
+
     original = Autograde.init_assignment
     if getattr(original, "_neurograder_guard", False):
         return
@@ -85,8 +92,7 @@ def guard_autograde() -> None:
         root = Path(self.coursedir.root) / self.coursedir.submitted_directory
         reasons = refused_entries(root / student_id / assignment_id, root)
         if reasons:
-            raise RefusedSubmission(f"submission of {printable(student_id)} refused: "
-                                    + "; ".join(reasons))
+            raise RefusedSubmission(f"submission of {printable(student_id)} refused: " + "; ".join(reasons))
         return original(self, assignment_id, student_id)
 
     init_assignment._neurograder_guard = True

@@ -16,6 +16,7 @@ notebook's current score wherever a score is shown: :class:`RefreshLatePenalty` 
 feedback chain, and :func:`refresh_penalties` before the export and the class report. A hand
 grade given to a late student is penalised like the rest of their score, without a regrade.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -31,8 +32,7 @@ from traitlets import Float, Unicode
 DAY = 86400.0
 
 
-def penalty_fraction(seconds_late: float, percent_per_day: float, max_percent: float,
-                     grace_minutes: float) -> float:
+def penalty_fraction(seconds_late: float, percent_per_day: float, max_percent: float, grace_minutes: float) -> float:
     """Fraction of the score deducted for ``seconds_late`` (after any extension)."""
     if seconds_late <= grace_minutes * 60:
         return 0.0
@@ -61,8 +61,9 @@ def read_extensions(path: Path) -> dict[str, float]:
             if not 0 <= days <= 365:
                 raise ValueError
         except ValueError:
-            raise ExtensionsError(f"{path}, line {no}: expected 'student_id,days' with 0-365 "
-                                  f"days, got {raw!r}") from None
+            raise ExtensionsError(
+                f"{path}, line {no}: expected 'student_id,days' with 0-365 days, got {raw!r}"
+            ) from None
         out[parts[0]] = days
     return out
 
@@ -70,8 +71,9 @@ def read_extensions(path: Path) -> dict[str, float]:
 class ApplyExtensions(NbGraderPreprocessor):
     """Set the student's ``Submission.extension`` from the extensions file (or clear it)."""
 
-    path = Unicode("extensions.csv", help="Extensions file (student_id,days), relative to "
-                                          "the course root.").tag(config=True)
+    path = Unicode("extensions.csv", help="Extensions file (student_id,days), relative to the course root.").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -80,8 +82,7 @@ class ApplyExtensions(NbGraderPreprocessor):
         with Gradebook(info["db_url"]) as gb:
             sub = gb.find_submission(info["assignment"], info["student"])
             if days is None and sub.extension is not None:
-                self.log.warning("%s: extension removed (not in %s, the one list of "
-                                 "extensions)", info["student"], file)
+                self.log.warning("%s: extension removed (not in %s, the one list of extensions)", info["student"], file)
             sub.extension = None if days is None else _dt.timedelta(days=days)
             gb.db.commit()
         if days:
@@ -92,15 +93,12 @@ class ApplyExtensions(NbGraderPreprocessor):
 class LatePolicy(LateSubmissionPlugin):
     """A percentage of the score per started day late, capped; a short grace period."""
 
-    percent_per_day = Float(10.0, help="Percent of the score deducted per started day late."
-                            ).tag(config=True)
+    percent_per_day = Float(10.0, help="Percent of the score deducted per started day late.").tag(config=True)
     max_percent = Float(50.0, help="Largest deduction, percent of the score.").tag(config=True)
-    grace_minutes = Float(15.0, help="No deduction up to this many minutes late."
-                          ).tag(config=True)
+    grace_minutes = Float(15.0, help="No deduction up to this many minutes late.").tag(config=True)
 
     def late_submission_penalty(self, student_id, score, total_seconds_late):
-        fraction = penalty_fraction(total_seconds_late, self.percent_per_day, self.max_percent,
-                                    self.grace_minutes)
+        fraction = penalty_fraction(total_seconds_late, self.percent_per_day, self.max_percent, self.grace_minutes)
         return round(fraction * (score or 0.0), 4)
 
 
@@ -119,8 +117,7 @@ def refresh_submission(submission, policy: LatePolicy) -> int:
     return changed
 
 
-def refresh_penalties(gradebook: Gradebook, policy: LatePolicy,
-                      assignments: list[str] | None = None) -> int:
+def refresh_penalties(gradebook: Gradebook, policy: LatePolicy, assignments: list[str] | None = None) -> int:
     """:func:`refresh_submission` for every submission (of ``assignments``), one commit."""
     changed = 0
     for a in gradebook.assignments:
@@ -139,7 +136,6 @@ class RefreshLatePenalty(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gb:
-            refresh_submission(gb.find_submission(info["assignment"], info["student"]),
-                               LatePolicy(config=self.config))
+            refresh_submission(gb.find_submission(info["assignment"], info["student"]), LatePolicy(config=self.config))
             gb.db.commit()
         return nb, resources

@@ -26,6 +26,7 @@ folder alone gets one saying the time is unknown (grading never reads it).
 
 Files whose names match no pattern are listed and skipped, never guessed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,14 @@ from traitlets import Enum
 
 #: file-name patterns of the LMS downloads (``student_id`` and ``file_id`` as nbgrader wants)
 PATTERNS = {
-    "canvas": re.compile(r"(?i)^[a-z0-9-]+_(?:late_)?(?P<student_id>\d+)_\d+_"
-                         r"(?P<file_id>.+?)(?:-\d+)?\.ipynb$"),
-    "moodle": re.compile(r"^.+?_(?P<student_id>\d+)_assignsubmission_file_/?"
-                         r"(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"),
+    "canvas": re.compile(
+        r"(?i)^[a-z0-9-]+_(?:late_)?(?P<student_id>\d+)_\d+_"
+        r"(?P<file_id>.+?)(?:-\d+)?\.ipynb$"
+    ),
+    "moodle": re.compile(
+        r"^.+?_(?P<student_id>\d+)_assignsubmission_file_/?"
+        r"(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+    ),
 }
 
 
@@ -60,8 +65,7 @@ def match(lms: str, relative_path: str) -> dict | None:
 class LmsFileNameCollector(FileNameCollectorPlugin):
     """zip_collect's file-name reader for Canvas and Moodle downloads."""
 
-    lms = Enum(sorted(PATTERNS), default_value="canvas",
-               help="Which LMS the download comes from.").tag(config=True)
+    lms = Enum(sorted(PATTERNS), default_value="canvas", help="Which LMS the download comes from.").tag(config=True)
 
     def collect(self, submitted_file: str):
         extracted = Path(submitted_file)
@@ -92,8 +96,7 @@ UNKNOWN_TIME = "unknown (collected from an LMS download)"
 def _nbgrader(course: Path, *args: str) -> int:
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    return subprocess.run([str(Path(sys.executable).with_name("nbgrader")), *args],
-                          cwd=course, env=env).returncode
+    return subprocess.run([str(Path(sys.executable).with_name("nbgrader")), *args], cwd=course, env=env).returncode
 
 
 def fill_feedback_timestamps(feedback: Path, assignment: str) -> list[str]:
@@ -144,8 +147,7 @@ def collect(course: Path, assignment: str, download: Path) -> int:
     if code:
         return code
     added = add_secrets(course / "submitted", assignment)
-    print(f"collected into {course / 'submitted'}; submission secrets written for "
-          f"{len(added)} students")
+    print(f"collected into {course / 'submitted'}; submission secrets written for {len(added)} students")
     return 0
 
 

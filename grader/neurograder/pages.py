@@ -24,6 +24,7 @@
 * The formgrader side (a Content-Security-Policy header built per page, MathJax served) is the
   server extension :mod:`neurograder.server`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,16 +61,15 @@ EXTRA_CREDIT_CELLS = "extra_credit_cells"
 def template_basedirs() -> list[str]:
     """``HTMLExporter.extra_template_basedirs``: ours first, then nbgrader's own."""
     from nbgrader.server_extensions.formgrader import handlers
+
     return [str(TEMPLATES), handlers.template_path]
 
 
 def mathjax_files(mathjax_dir: Path = MATHJAX_DIR) -> dict[str, Path]:
     """Relative URL path -> file of every MathJax file the grader's pages may load."""
     if not (mathjax_dir / "tex-chtml-full.js").is_file():
-        raise FileNotFoundError(
-            f"no staged MathJax in {mathjax_dir}: run `make assets` (or `make book`) in {REPO}")
-    files = {p.relative_to(mathjax_dir).as_posix(): p
-             for p in sorted(mathjax_dir.rglob("*")) if p.is_file()}
+        raise FileNotFoundError(f"no staged MathJax in {mathjax_dir}: run `make assets` (or `make book`) in {REPO}")
+    files = {p.relative_to(mathjax_dir).as_posix(): p for p in sorted(mathjax_dir.rglob("*")) if p.is_file()}
     files["config.js"] = MATHJAX_CONFIG
     files["mathjax2-compat.js"] = MATHJAX2_COMPAT
     return files
@@ -98,6 +98,7 @@ class MarkUngraded(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook, MissingEntry
+
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gb:
             for cell in nb.cells:
@@ -105,12 +106,11 @@ class MarkUngraded(NbGraderPreprocessor):
                 if not (md.get("grade") and md.get("solution")):
                     continue
                 try:
-                    grade = gb.find_grade(md["grade_id"], info["notebook"], info["assignment"],
-                                          info["student"])
+                    grade = gb.find_grade(md["grade_id"], info["notebook"], info["assignment"], info["student"])
                 except MissingEntry:
                     continue
                 if grade.needs_manual_grade and grade.manual_score is None:
-                    md["grade"] = False      # the template then prints no score for it
+                    md["grade"] = False  # the template then prints no score for it
                     note = ungraded_comment(grade.max_score)
                     md["comment"] = note + ("\n\n" + md["comment"] if md.get("comment") else "")
         return nb, resources
@@ -125,7 +125,6 @@ class FeedbackAccessibility(NbGraderPreprocessor):
         inlining["css"] = list(inlining.get("css", [])) + [FEEDBACK_A11Y_CSS.read_text()]
         resources.setdefault("outputs", {})[FEEDBACK_A11Y_JS.name] = FEEDBACK_A11Y_JS.read_bytes()
         return nb, resources
-
 
 
 def extra_credit_text(earned: float) -> str:
@@ -154,8 +153,11 @@ def _toc_score(grade_id: str) -> re.Pattern:
 
 def _cell_score(grade_id: str) -> re.Pattern:
     # the cell's heading: its anchor, then the first score before any other cell's anchor
-    return re.compile(rf'(<a name="{re.escape(grade_id)}"></a>(?:(?!<a name=)[\s\S])*?)'
-                      r'Score: [0-9.]+ / [0-9.]+', re.S)
+    return re.compile(
+        rf'(<a name="{re.escape(grade_id)}"></a>(?:(?!<a name=)[\s\S])*?)'
+        r"Score: [0-9.]+ / [0-9.]+",
+        re.S,
+    )
 
 
 TOTAL = re.compile(r"(<h4>[^<]*\(Score: [0-9.]+ / [0-9.]+)\)")

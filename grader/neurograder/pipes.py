@@ -1,5 +1,6 @@
 """Talking to a running sandbox from the grader: its job in, its result out (within a byte
 cap and a wall-clock budget), and its end (:mod:`neurograder.sandbox` uses both)."""
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import time
 def communicate(proc, stdin_data, rfd, budget, cap):
     """Feed stdin, read the result pipe up to ``cap`` bytes, within ``budget`` seconds."""
     import selectors
+
     sel = selectors.DefaultSelector()
     out = bytearray()
     errbuf = bytearray()
@@ -28,7 +30,7 @@ def communicate(proc, stdin_data, rfd, budget, cap):
         for key, _ in sel.select(min(left, 1.0)):
             if key.fileobj is proc.stdin:
                 try:
-                    n = os.write(proc.stdin.fileno(), pending[:1 << 16])
+                    n = os.write(proc.stdin.fileno(), pending[: 1 << 16])
                 except BrokenPipeError:
                     n = len(pending)
                 pending = pending[n:]

@@ -22,6 +22,7 @@ Wired in by ``grader/nbgrader_config.py``:
 * :class:`SanitizeStudentHTML` (feedback step): the same sanitising again, for notebooks
   autograded another way (e.g. ``NEUROGRADER_PLAIN=1``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,8 +37,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from . import grading, sandbox, sanitize
 from .gradebook_rows import NotebookRows, OneTransaction
 
-MAX_TEXT = sanitize.MAX_TEXT    # characters of plain text kept per student output
-MAX_PNG = sanitize.MAX_IMAGE    # base64 characters of one kept image
+MAX_TEXT = sanitize.MAX_TEXT  # characters of plain text kept per student output
+MAX_PNG = sanitize.MAX_IMAGE  # base64 characters of one kept image
 
 
 def _source_paths(config, resources):
@@ -113,8 +114,9 @@ class NormalizeSubmission(NbGraderPreprocessor):
                     new_cells.append(self._from_source(ref, checksums.get(gid)))
                     seen.add(gid)
                     continue
-                self.log.warning("cell with grade_id %r is not a (unique) source cell; "
-                                 "treated as an ordinary cell", gid)
+                self.log.warning(
+                    "cell with grade_id %r is not a (unique) source cell; treated as an ordinary cell", gid
+                )
                 cell = copy.deepcopy(cell)
                 cell.metadata.pop("nbgrader", None)
                 md, gid, ref = {}, None, None
@@ -133,7 +135,7 @@ class NormalizeSubmission(NbGraderPreprocessor):
                     continue
                 cell = copy.deepcopy(cell)
                 cell.metadata["nbgrader"] = copy.deepcopy(rmd)
-                if gid in checksums:   # what "no response" is measured against
+                if gid in checksums:  # what "no response" is measured against
                     cell.metadata["nbgrader"]["checksum"] = checksums[gid][0]
             cell = copy.deepcopy(cell)
             if cell.cell_type == "code":
@@ -150,8 +152,11 @@ class NormalizeSubmission(NbGraderPreprocessor):
                 # the student's answer lost its metadata (e.g. a copied cell): adopt the last
                 # ordinary cell that defines what the solution cell defines
                 wanted = grading.defined_names(ref.source)
-                found = [c for c in new_cells if c.cell_type == "code" and not grading.nbg(c)
-                         and wanted & grading.defined_names(c.source)]
+                found = [
+                    c
+                    for c in new_cells
+                    if c.cell_type == "code" and not grading.nbg(c) and wanted & grading.defined_names(c.source)
+                ]
                 if wanted and found:
                     self.log.warning("solution cell %s found by the names it defines", gid)
                     found[-1].metadata["nbgrader"] = copy.deepcopy(rmd)
@@ -178,9 +183,9 @@ class NormalizeSubmission(NbGraderPreprocessor):
         read once per process for each version of the source notebook (``generate_assignment``
         writes them from it; they do not change while students are graded)."""
         from nbgrader.api import Gradebook, MissingEntry
+
         info = resources["nbgrader"]
-        key = (info["db_url"], info["assignment"], info["notebook"], frozenset(by_id),
-               source_version)
+        key = (info["db_url"], info["assignment"], info["notebook"], frozenset(by_id), source_version)
         if key in _RELEASED:
             return _RELEASED[key]
         out = {}
@@ -220,8 +225,9 @@ class SandboxExecute(NbGraderPreprocessor):
     timeout = Float(10.0, help="Wall-clock seconds per graded check.").tag(config=True)
     cpu_seconds = Integer(10, help="CPU seconds per graded check.").tag(config=True)
     memory_mb = Integer(1024, help="Address space per check, MB.").tag(config=True)
-    checks_module = Unicode("", help="Module with CHECKS (default $NEUROGRADER_CHECKS, or "
-                                     "the one the assignment's manifest names).").tag(config=True)
+    checks_module = Unicode(
+        "", help="Module with CHECKS (default $NEUROGRADER_CHECKS, or the one the assignment's manifest names)."
+    ).tag(config=True)
     sandbox_mode = Unicode("", help="'bwrap', 'fallback' or '' (auto).").tag(config=True)
 
     def limits(self):
@@ -230,18 +236,18 @@ class SandboxExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         src_path, release_dir = _source_paths(self.config, resources)
         spec = grading.load_spec(src_path)
-        checks, failed = grading.load_checks(self.checks_module or None,
-                                             resources["nbgrader"]["assignment"])
+        checks, failed = grading.load_checks(self.checks_module or None, resources["nbgrader"]["assignment"])
         outcomes, info = grading.grade_notebook(
-            nb, spec, checks, failed, self.limits(), assignment_dir=release_dir,
-            mode=self.sandbox_mode or None)
+            nb, spec, checks, failed, self.limits(), assignment_dir=release_dir, mode=self.sandbox_mode or None
+        )
         if info["error"]:
-            self.log.error("sandbox failed for %s: %s", resources["nbgrader"].get("student"),
-                           info["error"])
+            self.log.error("sandbox failed for %s: %s", resources["nbgrader"].get("student"), info["error"])
         for note in info["notes"]:
             self.log.warning(note)
         resources.setdefault("neurograder", {})[resources["nbgrader"]["notebook"]] = {
-            "outcomes": {g: vars(o) for g, o in outcomes.items()}, **info}
+            "outcomes": {g: vars(o) for g, o in outcomes.items()},
+            **info,
+        }
         count = 0
         for cell in nb.cells:
             if cell.cell_type != "code":
@@ -253,15 +259,23 @@ class SandboxExecute(NbGraderPreprocessor):
                 cell.execution_count = count
                 o = outcomes[gid]
                 if o.passed:
-                    cell.outputs = [new_output(
-                        "stream", name="stdout",
-                        text=f"passed: {o.name} ({o.points:g} of {o.points:g} points)\n"
-                        + ("" if o.message == "passed" else o.message + "\n"))]
+                    cell.outputs = [
+                        new_output(
+                            "stream",
+                            name="stdout",
+                            text=f"passed: {o.name} ({o.points:g} of {o.points:g} points)\n"
+                            + ("" if o.message == "passed" else o.message + "\n"),
+                        )
+                    ]
                 else:
-                    cell.outputs = [new_output(
-                        "error", ename=f"Test failed: {o.name}",
-                        evalue=f"0 of {o.points:g} points",
-                        traceback=[f"FAILED: {o.name} (0 of {o.points:g} points)", o.message])]
+                    cell.outputs = [
+                        new_output(
+                            "error",
+                            ename=f"Test failed: {o.name}",
+                            evalue=f"0 of {o.points:g} points",
+                            traceback=[f"FAILED: {o.name} (0 of {o.points:g} points)", o.message],
+                        )
+                    ]
         return nb, resources
 
 
@@ -294,6 +308,5 @@ class SaveAutoGradesOnce(SaveAutoGrades):
     def preprocess_cell(self, cell, resources, index):
         if not isinstance(self.gradebook, NotebookRows):
             self.gradebook.db = OneTransaction(self.gradebook.db)
-            self.gradebook = NotebookRows(self.gradebook, self.notebook_id,
-                                          self.assignment_id, self.student_id)
+            self.gradebook = NotebookRows(self.gradebook, self.notebook_id, self.assignment_id, self.student_id)
         return super().preprocess_cell(cell, resources, index)

@@ -6,6 +6,7 @@ A Dask worker grades against a private copy of the gradebook and returns
 chain (and ours: extra credit, hand grades, extensions, late penalties) writes for one
 submission, so the course gradebook ends up as a local run leaves it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,32 +19,33 @@ NOTEBOOK_FIELDS = ("flagged", "late_submission_penalty")
 def submission_record(db_url: str, assignment: str, student: str) -> dict:
     """Plain (JSON-able) fields of ``student``'s submission of ``assignment``."""
     from nbgrader.api import Gradebook
+
     with Gradebook(db_url) as gb:
         sub = gb.find_submission(assignment, student)
         return {
             "timestamp": sub.timestamp.isoformat() if sub.timestamp else None,
             "extension": sub.extension.total_seconds() if sub.extension else None,
-            "notebooks": {nb.name: {
-                **{f: getattr(nb, f) for f in NOTEBOOK_FIELDS},
-                "grades": {g.name: {f: getattr(g, f) for f in GRADE_FIELDS} for g in nb.grades},
-                "comments": {c.name: {f: getattr(c, f) for f in COMMENT_FIELDS}
-                             for c in nb.comments},
-            } for nb in sub.notebooks},
+            "notebooks": {
+                nb.name: {
+                    **{f: getattr(nb, f) for f in NOTEBOOK_FIELDS},
+                    "grades": {g.name: {f: getattr(g, f) for f in GRADE_FIELDS} for g in nb.grades},
+                    "comments": {c.name: {f: getattr(c, f) for f in COMMENT_FIELDS} for c in nb.comments},
+                }
+                for nb in sub.notebooks
+            },
         }
 
 
-def apply_record(db_url: str, course_id: str, assignment: str, student: str,
-                 record: dict) -> None:
+def apply_record(db_url: str, course_id: str, assignment: str, student: str, record: dict) -> None:
     """Write ``record`` as ``student``'s submission: student and submission rows are made if
     missing, then every field is set and committed once."""
     from nbgrader.api import Gradebook
+
     with Gradebook(db_url, course_id) as gb:
         gb.update_or_create_student(student)
         sub = gb.update_or_create_submission(assignment, student)
-        sub.timestamp = (dt.datetime.fromisoformat(record["timestamp"])
-                         if record["timestamp"] else None)
-        sub.extension = (dt.timedelta(seconds=record["extension"])
-                         if record["extension"] is not None else None)
+        sub.timestamp = dt.datetime.fromisoformat(record["timestamp"]) if record["timestamp"] else None
+        sub.extension = dt.timedelta(seconds=record["extension"]) if record["extension"] is not None else None
         for nb in sub.notebooks:
             rec = record["notebooks"].get(nb.name)
             if rec is None:

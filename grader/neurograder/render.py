@@ -20,6 +20,7 @@ Scoring never waits for this pass, and it is cached: a notebook is rendered agai
 the submission, the source notebook or the renderer changed, or the autograded notebook was
 rewritten (a fingerprint file ``.<notebook>.render.json`` beside it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,23 +39,23 @@ from . import grading, sandbox
 from .preprocessors import clean_outputs
 
 HERE = Path(__file__).parent
-ENTRY = HERE / "_render_child.py"                  # sandbox-side entry (shipped in the job)
+ENTRY = HERE / "_render_child.py"  # sandbox-side entry (shipped in the job)
 #: its module name inside the sandbox, next to the runtime it uses (neurograder.inside)
 ENTRY_MODULE = "neurograder.render_inside"
-WIDGET_DRIVER = HERE / "widgets.py"                # shipped into the sandbox as text
+WIDGET_DRIVER = HERE / "widgets.py"  # shipped into the sandbox as text
 #: where in a widget's tau control the grader sets tau (fractions of its range)
 WIDGET_POSITIONS = (0.1, 0.5, 0.9)
 CAPTION = "re-run by the grader on {date} (in the sandbox, with this student's own code)\n"
-FINGERPRINT = ".{notebook}.render.json"            # beside the autograded notebook
+FINGERPRINT = ".{notebook}.render.json"  # beside the autograded notebook
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_ERROR = 500                                    # characters of a failure message shown
+MAX_ERROR = 500  # characters of a failure message shown
 
 
 @dataclass
 class Summary:
-    rendered: list = field(default_factory=list)   # (student, notebook)
+    rendered: list = field(default_factory=list)  # (student, notebook)
     cached: list = field(default_factory=list)
-    failed: list = field(default_factory=list)     # (student, notebook, why)
+    failed: list = field(default_factory=list)  # (student, notebook, why)
     sandbox_runs: int = 0
 
 
@@ -62,12 +63,14 @@ class Summary:
 def course_config(course: Path):
     """The course's nbgrader configuration (grader/nbgrader_config.py)."""
     from traitlets.config.loader import PyFileConfigLoader
+
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
 def grading_limits(config) -> sandbox.Limits:
     """The limits grading uses, from the same setting (SandboxExecute)."""
     from .preprocessors import SandboxExecute
+
     return SandboxExecute(config=config).limits()
 
 
@@ -75,8 +78,11 @@ def grading_limits(config) -> sandbox.Limits:
 def plan_cells(nb, spec: grading.SourceSpec) -> list[dict]:
     """The code cells to run, in notebook order: ``index`` (in ``nb.cells``), ``source``,
     ``capture`` (outputs shown to graders) and ``widget`` (drive the widget it shows)."""
-    locked = {grading.nbg(c).get("grade_id"): c.source for c in spec.nb.cells
-              if c.cell_type == "code" and grading.nbg(c).get("grade_id") in spec.locked_ids}
+    locked = {
+        grading.nbg(c).get("grade_id"): c.source
+        for c in spec.nb.cells
+        if c.cell_type == "code" and grading.nbg(c).get("grade_id") in spec.locked_ids
+    }
     plan = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -84,22 +90,23 @@ def plan_cells(nb, spec: grading.SourceSpec) -> list[dict]:
         md = grading.nbg(cell)
         gid = md.get("grade_id")
         if gid in spec.tests and md.get("grade") and not md.get("solution"):
-            continue                                   # tests: graded, not shown
+            continue  # tests: graded, not shown
         if gid in locked and md.get("locked") and not md.get("solution"):
-            plan.append({"index": index, "source": locked[gid], "capture": True,
-                         "widget": False})
+            plan.append({"index": index, "source": locked[gid], "capture": True, "widget": False})
             continue
-        answer = bool(md.get("solution") and md.get("grade"))   # a hand-graded code answer
-        plan.append({"index": index, "source": cell.source or "", "capture": answer,
-                     "widget": answer})
+        answer = bool(md.get("solution") and md.get("grade"))  # a hand-graded code answer
+        plan.append({"index": index, "source": cell.source or "", "capture": answer, "widget": answer})
     return plan
 
 
 def build_job(plan: list[dict]) -> dict:
-    return {"cells": [{k: c[k] for k in ("source", "capture", "widget")} for c in plan],
-            "positions": list(WIDGET_POSITIONS), "entry": ENTRY_MODULE,
-            "extra_modules": [[ENTRY_MODULE, ENTRY.read_text()]],
-            "widgets": WIDGET_DRIVER.read_text()}
+    return {
+        "cells": [{k: c[k] for k in ("source", "capture", "widget")} for c in plan],
+        "positions": list(WIDGET_POSITIONS),
+        "entry": ENTRY_MODULE,
+        "extra_modules": [[ENTRY_MODULE, ENTRY.read_text()]],
+        "widgets": WIDGET_DRIVER.read_text(),
+    }
 
 
 # ---- what came back (untrusted: checked and cleaned here) ---------------------------------
@@ -119,8 +126,7 @@ def _well_typed(raw) -> list:
         if out.get("output_type") == "stream" and isinstance(out.get("text"), str):
             kept.append(new_output("stream", name="stdout", text=out["text"]))
         elif out.get("output_type") == "display_data" and isinstance(out.get("data"), dict):
-            data = {k: v for k, v in out["data"].items()
-                    if k in ("image/png", "text/plain") and isinstance(v, str)}
+            data = {k: v for k, v in out["data"].items() if k in ("image/png", "text/plain") and isinstance(v, str)}
             if data:
                 kept.append(new_output("display_data", data=data))
     return kept
@@ -138,8 +144,7 @@ def cell_outputs(result, caption: str) -> list:
     """A captured cell's outputs for graders: caption, its outputs, then what failed."""
     outs = [new_output("stream", name="stdout", text=caption)]
     if not isinstance(result, dict):
-        return outs + [new_output("stream", name="stderr",
-                                  text="not re-run: the render stopped before this cell\n")]
+        return outs + [new_output("stream", name="stderr", text="not re-run: the render stopped before this cell\n")]
     outs += clean_outputs(_well_typed(result.get("outputs")))
     if result.get("error"):
         outs.append(new_output("stream", name="stderr", text=_text(result["error"]) + "\n"))
@@ -149,19 +154,22 @@ def cell_outputs(result, caption: str) -> list:
 def widget_outputs(widget) -> list:
     """The widget's frames, one picture per tau, and why it fails Task 4.3 (if it does)."""
     if not isinstance(widget, dict):
-        return [new_output("stream", name="stderr",
-                           text="Task 4.3 widget: not driven, its cell did not run to the end\n")]
+        return [
+            new_output("stream", name="stderr", text="Task 4.3 widget: not driven, its cell did not run to the end\n")
+        ]
     outs = []
-    for frame in (widget.get("frames") or [])[:len(WIDGET_POSITIONS)]:
+    for frame in (widget.get("frames") or [])[: len(WIDGET_POSITIONS)]:
         if not isinstance(frame, dict):
             continue
-        outs.append(new_output("stream", name="stdout",
-                               text=f"widget driven by the grader: tau = {_text(frame.get('tau'), 40)}\n"))
+        outs.append(
+            new_output(
+                "stream", name="stdout", text=f"widget driven by the grader: tau = {_text(frame.get('tau'), 40)}\n"
+            )
+        )
         for b64 in (frame.get("pngs") or [])[:4]:
             outs += _png_output(b64)
     if widget.get("problem"):
-        outs.append(new_output("stream", name="stderr",
-                               text="Task 4.3 widget: " + _text(widget["problem"]) + "\n"))
+        outs.append(new_output("stream", name="stderr", text="Task 4.3 widget: " + _text(widget["problem"]) + "\n"))
     return outs
 
 
@@ -187,12 +195,20 @@ def _sha(*parts: bytes) -> str:
 
 def input_fingerprint(submitted: Path | None, plan, source: Path, limits) -> str:
     """Changes when the submission, the source notebook, the renderer or the limits do."""
-    student = submitted.read_bytes() if submitted and submitted.is_file() else \
-        json.dumps([c["source"] for c in plan]).encode()
-    return _sha(student, source.read_bytes(), ENTRY.read_bytes(),
-                *(f.read_bytes() for f in sandbox.runner_files()),
-                WIDGET_DRIVER.read_bytes(), Path(__file__).read_bytes(),
-                json.dumps(limits.as_job(), sort_keys=True).encode())
+    student = (
+        submitted.read_bytes()
+        if submitted and submitted.is_file()
+        else json.dumps([c["source"] for c in plan]).encode()
+    )
+    return _sha(
+        student,
+        source.read_bytes(),
+        ENTRY.read_bytes(),
+        *(f.read_bytes() for f in sandbox.runner_files()),
+        WIDGET_DRIVER.read_bytes(),
+        Path(__file__).read_bytes(),
+        json.dumps(limits.as_job(), sort_keys=True).encode(),
+    )
 
 
 def fingerprint_path(notebook: Path) -> Path:
@@ -208,14 +224,22 @@ def is_current(notebook: Path, inputs: str) -> bool:
 
 
 def save_fingerprint(notebook: Path, inputs: str) -> None:
-    fingerprint_path(notebook).write_text(json.dumps(
-        {"inputs": inputs, "notebook": _sha(notebook.read_bytes())}))
+    fingerprint_path(notebook).write_text(json.dumps({"inputs": inputs, "notebook": _sha(notebook.read_bytes())}))
 
 
 # ---- one notebook, the course ----------------------------------------------------------------
-def render_notebook(notebook: Path, source: Path, release_dir: str | None, limits, *,
-                    submitted: Path | None = None, mode: str | None = None, force=False,
-                    summary: Summary | None = None, now=None) -> str:
+def render_notebook(
+    notebook: Path,
+    source: Path,
+    release_dir: str | None,
+    limits,
+    *,
+    submitted: Path | None = None,
+    mode: str | None = None,
+    force=False,
+    summary: Summary | None = None,
+    now=None,
+) -> str:
     """Render one autograded notebook unless it is current; returns 'rendered' or 'cached'."""
     summary = summary if summary is not None else Summary()
     nb = nbformat.read(str(notebook), as_version=4)
@@ -241,9 +265,10 @@ def _render_one(task) -> tuple:
     notebook, source, release, submitted, limits, mode, force = task
     counted = Summary()
     try:
-        how = render_notebook(notebook, source, release, limits, submitted=submitted, mode=mode,
-                              force=force, summary=counted)
-    except Exception as exc:              # one odd notebook never stops the class
+        how = render_notebook(
+            notebook, source, release, limits, submitted=submitted, mode=mode, force=force, summary=counted
+        )
+    except Exception as exc:  # one odd notebook never stops the class
         return "failed", counted.sandbox_runs, f"{type(exc).__name__}: {exc}"
     return how, counted.sandbox_runs, None
 
@@ -251,29 +276,30 @@ def _render_one(task) -> tuple:
 def course_tasks(course: Path, assignment: str | None, force: bool, mode: str | None) -> list:
     """One task per autograded notebook of the course (of one assignment)."""
     from nbgrader.coursedir import CourseDirectory
+
     config = course_config(course)
     cd = CourseDirectory(config=config)
     limits = grading_limits(config)
     tasks = []
-    for notebook in sorted((course / cd.autograded_directory).glob(
-            f"*/{assignment or '*'}/*.ipynb")):
+    for notebook in sorted((course / cd.autograded_directory).glob(f"*/{assignment or '*'}/*.ipynb")):
         student, assign = notebook.parent.parent.name, notebook.parent.name
         source = Path(cd.format_path(cd.source_directory, ".", assign)) / notebook.name
         if not source.is_file():
             continue
         release = Path(cd.format_path(cd.release_directory, ".", assign))
         submitted = Path(cd.format_path(cd.submitted_directory, student, assign)) / notebook.name
-        tasks.append((notebook, source, str(release) if release.is_dir() else None, submitted,
-                      limits, mode, force))
+        tasks.append((notebook, source, str(release) if release.is_dir() else None, submitted, limits, mode, force))
     return tasks
 
 
-def render_course(course: Path, assignment: str | None = None, force=False,
-                  mode: str | None = None, jobs: int = 1) -> Summary:
+def render_course(
+    course: Path, assignment: str | None = None, force=False, mode: str | None = None, jobs: int = 1
+) -> Summary:
     """Render every autograded notebook of the course, ``jobs`` sandboxes at a time."""
     tasks = course_tasks(course, assignment, force, mode)
     if jobs > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(_render_one, tasks))
     else:
@@ -290,8 +316,7 @@ def render_course(course: Path, assignment: str | None = None, force=False,
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m neurograder.render",
-                                 description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m neurograder.render", description=__doc__.split("\n\n")[0])
     ap.add_argument("--course", default="grader", help="the nbgrader course root")
     ap.add_argument("--assignment", default=None, help="only this assignment")
     ap.add_argument("--force", action="store_true", help="render even unchanged notebooks")
@@ -303,8 +328,10 @@ def main(argv=None) -> int:
     summary = render_course(course, args.assignment, args.force, jobs=max(1, args.jobs))
     for student, name, why in summary.failed:
         print(f"render: {_text(student, 80)}/{name}: failed: {_text(why)}", file=sys.stderr)
-    print(f"render: {len(summary.rendered)} rendered, {len(summary.cached)} unchanged, "
-          f"{len(summary.failed)} failed ({summary.sandbox_runs} sandbox runs)")
+    print(
+        f"render: {len(summary.rendered)} rendered, {len(summary.cached)} unchanged, "
+        f"{len(summary.failed)} failed ({summary.sandbox_runs} sandbox runs)"
+    )
     return 1 if summary.failed else 0
 
 

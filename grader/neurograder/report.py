@@ -17,6 +17,7 @@ only what grading left behind, never student code:
 
 Every text that came from a student (ids, error messages) is HTML-escaped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,15 @@ from pathlib import Path
 
 from course.manifest import default_assignment
 from neurograder.report_data import (  # noqa: F401 (the report's records and numbers, used by callers)
-    CellGrade, ClassData, Student, cell_rows, collect, common_mistakes, mistake_key, student_rows)
+    CellGrade,
+    ClassData,
+    Student,
+    cell_rows,
+    collect,
+    common_mistakes,
+    mistake_key,
+    student_rows,
+)
 from neurograder.report_page import figures, render_html, write_csvs  # noqa: F401
 
 
@@ -42,12 +51,11 @@ def build(course: Path, assignment: str, out: Path | None = None) -> Path:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m neurograder.report",
-                                 description=__doc__.split("\n")[0])
-    ap.add_argument("--course", type=Path, default=Path("grader"),
-                    help="nbgrader course root (default: grader/)")
-    ap.add_argument("--assignment", default=default_assignment(),
-                    help="nbgrader assignment id (default: the course's first module)")
+    ap = argparse.ArgumentParser(prog="python -m neurograder.report", description=__doc__.split("\n")[0])
+    ap.add_argument("--course", type=Path, default=Path("grader"), help="nbgrader course root (default: grader/)")
+    ap.add_argument(
+        "--assignment", default=default_assignment(), help="nbgrader assignment id (default: the course's first module)"
+    )
     ap.add_argument("--out", type=Path, default=None, help="folder (default <course>/reports)")
     args = ap.parse_args(argv)
     course = args.course.resolve()

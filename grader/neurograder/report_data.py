@@ -7,6 +7,7 @@ into ``autograded/<student>/<assignment>/*.ipynb``; :func:`student_rows`, :func:
 :func:`common_mistakes` compute the numbers. The page is drawn by :mod:`neurograder.report_page`;
 the command is :mod:`neurograder.report`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,24 +31,24 @@ _NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 
 @dataclass
 class CellGrade:
-    name: str            # the grade cell's grade_id
+    name: str  # the grade cell's grade_id
     score: float
     max_score: float
-    auto: bool           # a test cell scored by the autograder (False: an answer graded by hand)
+    auto: bool  # a test cell scored by the autograder (False: an answer graded by hand)
     needs_manual: bool
 
 
 @dataclass
 class Student:
     id: str
-    status: str                      # graded | missing | corrupted | foreign | error ...
-    score: float | None = None       # points before any late penalty
+    status: str  # graded | missing | corrupted | foreign | error ...
+    score: float | None = None  # points before any late penalty
     max_score: float | None = None
-    late_seconds: float = 0.0        # after any extension
+    late_seconds: float = 0.0  # after any extension
     late_penalty: float = 0.0
     needs_manual: bool = False
     cells: list[CellGrade] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)   # grade_id -> message
+    failures: dict[str, str] = field(default_factory=dict)  # grade_id -> message
     message: str = ""
 
     @property
@@ -75,6 +76,7 @@ def _batch_statuses(course: Path, assignment: str) -> dict[str, dict]:
 def failure_messages(nb_path: Path) -> dict[str, str]:
     """grade_id -> the failure message the autograder wrote into that test cell's output."""
     import nbformat
+
     try:
         nb = nbformat.read(str(nb_path), as_version=4)
     except Exception:  # noqa: BLE001 - unreadable: nothing to quote
@@ -98,6 +100,7 @@ def _late_policy(course: Path):
     from traitlets.config.loader import PyFileConfigLoader
 
     from neurograder.late import LatePolicy
+
     return LatePolicy(config=PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
 
 
@@ -106,6 +109,7 @@ def collect(course: Path, assignment: str) -> ClassData:
     from nbgrader.api import Gradebook, MissingEntry
 
     from neurograder.late import refresh_penalties
+
     statuses = _batch_statuses(course, assignment)
     students = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -114,29 +118,48 @@ def collect(course: Path, assignment: str) -> ClassData:
         found = gb.find_assignment(assignment)
         max_score = float(found.max_score)
         # nbgrader grades by hand the cells that are both solution and grade cells
-        by_hand = {c.name for nb in found.notebooks for c in nb.solution_cells} & \
-            {c.name for nb in found.notebooks for c in nb.grade_cells}
+        by_hand = {c.name for nb in found.notebooks for c in nb.solution_cells} & {
+            c.name for nb in found.notebooks for c in nb.grade_cells
+        }
         ids = sorted({s.id for s in gb.students} | set(statuses))
         for sid in ids:
             row = statuses.get(sid, {})
             try:
                 sub = gb.find_submission(assignment, sid)
             except MissingEntry:
-                students.append(Student(sid, row.get("status") or "missing",
-                                        message=row.get("message", "no submission")))
+                students.append(
+                    Student(sid, row.get("status") or "missing", message=row.get("message", "no submission"))
+                )
                 continue
             cells = []
             for nb in sub.notebooks:
                 for g in nb.grades:
-                    cells.append(CellGrade(g.name, float(g.score or 0.0), float(g.max_score),
-                                           g.name not in by_hand, bool(g.needs_manual_grade)))
+                    cells.append(
+                        CellGrade(
+                            g.name,
+                            float(g.score or 0.0),
+                            float(g.max_score),
+                            g.name not in by_hand,
+                            bool(g.needs_manual_grade),
+                        )
+                    )
             failures = {}
             for path in sorted((course / "autograded" / sid / assignment).glob("*.ipynb")):
                 failures.update(failure_messages(path))
-            students.append(Student(
-                sid, row.get("status") or "graded", float(sub.score), float(sub.max_score),
-                float(sub.total_seconds_late or 0.0), float(sub.late_submission_penalty or 0.0),
-                bool(sub.needs_manual_grade), cells, failures, row.get("message", "")))
+            students.append(
+                Student(
+                    sid,
+                    row.get("status") or "graded",
+                    float(sub.score),
+                    float(sub.max_score),
+                    float(sub.total_seconds_late or 0.0),
+                    float(sub.late_submission_penalty or 0.0),
+                    bool(sub.needs_manual_grade),
+                    cells,
+                    failures,
+                    row.get("message", ""),
+                )
+            )
     return ClassData(assignment, max_score, students)
 
 
@@ -161,27 +184,30 @@ def student_rows(data: ClassData) -> list[dict]:
     for s in data.students:
         reasons = at_risk_reasons(s, data.max_score)
         final = s.final
-        rows.append({
-            "student": s.id, "status": s.status,
-            "raw_score": "" if s.score is None else round(s.score, 2),
-            "late_penalty": round(s.late_penalty, 2),
-            "score": "" if final is None else round(final, 2),
-            "max_score": data.max_score,
-            "percent": "" if final is None or not data.max_score
-            else round(100 * final / data.max_score, 1),
-            "late_seconds": round(s.late_seconds, 1),
-            "awaiting_hand_grading": sum(c.needs_manual for c in s.cells),
-            "at_risk": bool(reasons),
-            "reasons": "; ".join(reasons + ([f"late by {format_late(s.late_seconds)}"]
-                                            if s.late_seconds > 0 else []))})
+        rows.append(
+            {
+                "student": s.id,
+                "status": s.status,
+                "raw_score": "" if s.score is None else round(s.score, 2),
+                "late_penalty": round(s.late_penalty, 2),
+                "score": "" if final is None else round(final, 2),
+                "max_score": data.max_score,
+                "percent": "" if final is None or not data.max_score else round(100 * final / data.max_score, 1),
+                "late_seconds": round(s.late_seconds, 1),
+                "awaiting_hand_grading": sum(c.needs_manual for c in s.cells),
+                "at_risk": bool(reasons),
+                "reasons": "; ".join(
+                    reasons + ([f"late by {format_late(s.late_seconds)}"] if s.late_seconds > 0 else [])
+                ),
+            }
+        )
     return rows
 
 
 def cell_rows(data: ClassData) -> list[dict]:
     """Per graded cell: how many graded students got full marks, partial, none, or await a
     hand grade (students whose submission was not graded are left out)."""
-    per = defaultdict(lambda: {"full": 0, "partial": 0, "none": 0, "awaiting": 0,
-                               "max_score": 0.0, "auto": True})
+    per = defaultdict(lambda: {"full": 0, "partial": 0, "none": 0, "awaiting": 0, "max_score": 0.0, "auto": True})
     order = []
     for s in data.students:
         if s.status in UNGRADED:
@@ -203,11 +229,18 @@ def cell_rows(data: ClassData) -> list[dict]:
     for name in order:
         p = per[name]
         judged = p["full"] + p["partial"] + p["none"]
-        rows.append({"cell": name, "graded_by": "autograder" if p["auto"] else "hand",
-                     "max_score": p["max_score"], "full_marks": p["full"],
-                     "partial": p["partial"], "no_marks": p["none"],
-                     "awaiting_hand_grading": p["awaiting"],
-                     "pass_rate": "" if not judged else round(p["full"] / judged, 3)})
+        rows.append(
+            {
+                "cell": name,
+                "graded_by": "autograder" if p["auto"] else "hand",
+                "max_score": p["max_score"],
+                "full_marks": p["full"],
+                "partial": p["partial"],
+                "no_marks": p["none"],
+                "awaiting_hand_grading": p["awaiting"],
+                "pass_rate": "" if not judged else round(p["full"] / judged, 3),
+            }
+        )
     return rows
 
 
@@ -239,7 +272,7 @@ def common_mistakes(data: ClassData) -> list[dict]:
             sample.setdefault(key, headline(msg))
             if len(examples[key]) < EXAMPLES_PER_MISTAKE:
                 examples[key].append(s.id)
-    return [{"cell": gid, "count": n, "message": sample[(gid, key)],
-             "examples": " ".join(examples[(gid, key)])}
-            for (gid, key), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            [:TOP_MISTAKES]]
+    return [
+        {"cell": gid, "count": n, "message": sample[(gid, key)], "examples": " ".join(examples[(gid, key)])}
+        for (gid, key), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_MISTAKES]
+    ]

@@ -3,6 +3,7 @@
 Every text that came from a student (ids, error messages) is HTML-escaped. The numbers come
 from :mod:`neurograder.report_data`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,14 +25,15 @@ def _png(fig) -> str:
 def figures(data: ClassData, cells: list[dict]) -> dict[str, str]:
     """Base64 PNGs: ``scores`` (histogram of graded totals), ``cells`` (pass rate per cell)."""
     import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+
     scores = [s.final for s in data.students if s.final is not None and s.status not in UNGRADED]
     fig = Figure(figsize=(6, 2.8))
     ax = fig.add_subplot()
     top = max(data.max_score, max(scores, default=0.0))
-    ax.hist(scores, bins=min(20, max(1, int(top) + 1)), range=(0, top + 1e-9),
-            color="#1f5fa8", edgecolor="white")
+    ax.hist(scores, bins=min(20, max(1, int(top) + 1)), range=(0, top + 1e-9), color="#1f5fa8", edgecolor="white")
     ax.set_xlabel(f"score after late penalties (maximum {data.max_score:g})")
     ax.set_ylabel("students")
     ax.yaxis.get_major_locator().set_params(integer=True)
@@ -40,8 +42,7 @@ def figures(data: ClassData, cells: list[dict]) -> dict[str, str]:
     judged = [c for c in cells if c["pass_rate"] != ""]
     fig = Figure(figsize=(6, 0.32 * max(3, len(judged)) + 0.8))
     ax = fig.add_subplot()
-    ax.barh([c["cell"] for c in judged][::-1], [c["pass_rate"] for c in judged][::-1],
-            color="#2e7d32")
+    ax.barh([c["cell"] for c in judged][::-1], [c["pass_rate"] for c in judged][::-1], color="#2e7d32")
     ax.set_xlim(0, 1)
     ax.set_xlabel("fraction of graded students with full marks")
     ax.spines[["top", "right"]].set_visible(False)
@@ -65,25 +66,28 @@ def _table(caption: str, rows: list[dict], numeric: set[str]) -> str:
     head = "".join(f'<th scope="col">{e(k.replace("_", " "))}</th>' for k in rows[0])
     body = []
     for r in rows:
-        tds = "".join(f'<td class="num">{e(str(v))}</td>' if k in numeric else
-                      f"<td>{e(str(v))}</td>" for k, v in r.items())
+        tds = "".join(
+            f'<td class="num">{e(str(v))}</td>' if k in numeric else f"<td>{e(str(v))}</td>" for k, v in r.items()
+        )
         body.append(f"<tr>{tds}</tr>")
-    return (f"<table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return f"<table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def summary_numbers(data: ClassData, students: list[dict]) -> dict:
     graded = [s for s in data.students if s.status not in UNGRADED and s.score is not None]
     scores = sorted(s.final for s in graded)
     mid = len(scores) // 2
-    median = (None if not scores else
-              scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2)
-    return {"students": len(data.students), "graded": len(graded),
-            "not_graded": len(data.students) - len(graded),
-            "median_score": median, "max_score": data.max_score,
-            "late": sum(1 for s in data.students if s.late_seconds > 0),
-            "at_risk": sum(1 for r in students if r["at_risk"]),
-            "awaiting_hand_grading": sum(1 for s in data.students if s.needs_manual)}
+    median = None if not scores else scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+    return {
+        "students": len(data.students),
+        "graded": len(graded),
+        "not_graded": len(data.students) - len(graded),
+        "median_score": median,
+        "max_score": data.max_score,
+        "late": sum(1 for s in data.students if s.late_seconds > 0),
+        "at_risk": sum(1 for r in students if r["at_risk"]),
+        "awaiting_hand_grading": sum(1 for s in data.students if s.needs_manual),
+    }
 
 
 def render_html(data: ClassData, students, cells, mistakes, pngs) -> str:
@@ -91,16 +95,23 @@ def render_html(data: ClassData, students, cells, mistakes, pngs) -> str:
     n = summary_numbers(data, students)
     median = "n/a" if n["median_score"] is None else f"{n['median_score']:g}"
     risk = [r for r in students if r["at_risk"]]
-    late = [{"student": s.id, "late": format_late(s.late_seconds),
-             "penalty": round(s.late_penalty, 2)} for s in data.students if s.late_seconds > 0]
-    missing = [{"student": s.id, "status": s.status, "reason": s.message}
-               for s in data.students if s.status in UNGRADED]
-    score_alt = (f"Histogram of the total scores of {n['graded']} graded students, "
-                 f"maximum {data.max_score:g}, median {median}.")
-    cells_alt = "Bar chart of the fraction of graded students with full marks, per graded cell: " + \
-        "; ".join(f"{c['cell']} {c['pass_rate']}" for c in cells if c["pass_rate"] != "")
+    late = [
+        {"student": s.id, "late": format_late(s.late_seconds), "penalty": round(s.late_penalty, 2)}
+        for s in data.students
+        if s.late_seconds > 0
+    ]
+    missing = [
+        {"student": s.id, "status": s.status, "reason": s.message} for s in data.students if s.status in UNGRADED
+    ]
+    score_alt = (
+        f"Histogram of the total scores of {n['graded']} graded students, maximum {data.max_score:g}, median {median}."
+    )
+    cells_alt = "Bar chart of the fraction of graded students with full marks, per graded cell: " + "; ".join(
+        f"{c['cell']} {c['pass_rate']}" for c in cells if c["pass_rate"] != ""
+    )
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Class report: {e(data.assignment)}</title><style>{_STYLE}</style></head>",
@@ -113,23 +124,31 @@ def render_html(data: ClassData, students, cells, mistakes, pngs) -> str:
         f'<img src="data:image/png;base64,{pngs["scores"]}" alt="{e(score_alt)}">',
         "<h2>Pass rate per graded cell</h2>",
         f'<img src="data:image/png;base64,{pngs["cells"]}" alt="{e(cells_alt)}">',
-        _table("Graded cells", cells, {"max_score", "full_marks", "partial", "no_marks",
-                                       "awaiting_hand_grading", "pass_rate"}),
+        _table(
+            "Graded cells",
+            cells,
+            {"max_score", "full_marks", "partial", "no_marks", "awaiting_hand_grading", "pass_rate"},
+        ),
         "<h2>Commonest mistakes</h2>",
-        "<p>Failure messages of the autograder, grouped when they differ only in numbers "
-        "(case, tau, shape).</p>",
+        "<p>Failure messages of the autograder, grouped when they differ only in numbers (case, tau, shape).</p>",
         _table("Commonest mistakes", mistakes, {"count"}),
         "<h2>Students at risk</h2>",
-        _table("Students at risk", [{k: r[k] for k in ("student", "status", "score",
-                                                       "percent", "reasons")} for r in risk],
-               {"score", "percent"}),
+        _table(
+            "Students at risk",
+            [{k: r[k] for k in ("student", "status", "score", "percent", "reasons")} for r in risk],
+            {"score", "percent"},
+        ),
         "<h2>Late and missing</h2>",
         _table("Late submissions (after extensions)", late, {"penalty"}),
         _table("Not graded", missing, set()),
         "<h2>All students</h2>",
-        _table("All students", students, {"raw_score", "late_penalty", "score", "max_score",
-                                          "percent", "late_seconds", "awaiting_hand_grading"}),
-        "</main></body></html>"]
+        _table(
+            "All students",
+            students,
+            {"raw_score", "late_penalty", "score", "max_score", "percent", "late_seconds", "awaiting_hand_grading"},
+        ),
+        "</main></body></html>",
+    ]
     return "\n".join(parts)
 
 

@@ -40,6 +40,7 @@ temp folders are removed (bubblewrap's ``/tmp``, ``/dev/shm`` and IPC namespace 
 it, and nothing else of the host is writable inside). Uids: :mod:`neurograder.uids`; the
 pipes to a running sandbox: :mod:`neurograder.pipes`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,8 +55,14 @@ from pathlib import Path
 
 from . import bounds, inside
 from .pipes import communicate, kill_tree
-from .uids import (HOST_TEMP_DIRS, LOCK_DIR, UID_BASE, UID_SLOTS,  # noqa: F401 (the API)
-                   UidSlot, remove_files_of)
+from .uids import (
+    HOST_TEMP_DIRS,  # noqa: F401
+    LOCK_DIR,  # noqa: F401
+    UID_BASE,  # noqa: F401
+    UID_SLOTS,  # noqa: F401 (the API)
+    UidSlot,
+    remove_files_of,  # noqa: F401
+)
 
 #: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
 #: the sandbox's cgroup memory, see neurograder.bounds)
@@ -66,12 +73,13 @@ SHM_MB = 16
 @dataclass
 class Limits:
     """Resource limits of one submission: per cell and per check, and its total budget."""
-    timeout: float = 10.0      # wall-clock seconds per cell and per check
-    cpu: int = 10              # CPU seconds per check (RLIMIT_CPU of each check's process)
-    mem_mb: int = 1024         # address space on top of the warm supervisor (RLIMIT_AS)
-    nproc: int = 32            # processes/threads of the private uid (RLIMIT_NPROC)
-    fsize_mb: int = 16         # largest file the code may write (RLIMIT_FSIZE)
-    max_result_mb: int = 32    # largest result message accepted from one check
+
+    timeout: float = 10.0  # wall-clock seconds per cell and per check
+    cpu: int = 10  # CPU seconds per check (RLIMIT_CPU of each check's process)
+    mem_mb: int = 1024  # address space on top of the warm supervisor (RLIMIT_AS)
+    nproc: int = 32  # processes/threads of the private uid (RLIMIT_NPROC)
+    fsize_mb: int = 16  # largest file the code may write (RLIMIT_FSIZE)
+    max_result_mb: int = 32  # largest result message accepted from one check
     #: wall-clock seconds for the whole submission (all cells, checks and restarts; also the
     #: CPU limit of the process that runs the cells). None: 3 x timeout (30 s by default,
     #: ~60x an honest numpy student and ~10x a torch one measured under load); a student
@@ -82,20 +90,26 @@ class Limits:
         return self.budget if self.budget is not None else 3 * self.timeout
 
     def as_job(self) -> dict:
-        return {"timeout": self.timeout, "cpu": self.cpu, "mem_mb": self.mem_mb,
-                "nproc": self.nproc, "fsize_mb": self.fsize_mb,
-                "max_result_mb": self.max_result_mb, "budget": self.total()}
+        return {
+            "timeout": self.timeout,
+            "cpu": self.cpu,
+            "mem_mb": self.mem_mb,
+            "nproc": self.nproc,
+            "fsize_mb": self.fsize_mb,
+            "max_result_mb": self.max_result_mb,
+            "budget": self.total(),
+        }
 
 
 @dataclass
 class SandboxResult:
-    checks: dict                 # grade_id -> {"status": ..., ...} as sent by the sandbox
+    checks: dict  # grade_id -> {"status": ..., ...} as sent by the sandbox
     setup_errors: list = field(default_factory=list)
     mode: str = "bwrap"
     seconds: float = 0.0
-    error: str | None = None     # the sandbox as a whole failed (then checks is empty)
+    error: str | None = None  # the sandbox as a whole failed (then checks is empty)
     timings: dict = field(default_factory=dict)  # seconds inside the sandbox
-    cells: dict = field(default_factory=dict)    # cell index -> why it was cut down/left out
+    cells: dict = field(default_factory=dict)  # cell index -> why it was cut down/left out
     payload: dict = field(default_factory=dict)  # the whole result message (other entries)
 
 
@@ -107,17 +121,31 @@ def python_executable() -> str:
 def _ro_paths() -> list[str]:
     """Host paths Python + numpy (+ torch, matplotlib) need, bound read-only."""
     paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
-    prefixes = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
-                os.path.realpath(sys.exec_prefix), sys.prefix,
-                os.path.dirname(os.path.realpath(sys.executable))}
+    prefixes = {
+        os.path.realpath(sys.prefix),
+        os.path.realpath(sys.base_prefix),
+        os.path.realpath(sys.exec_prefix),
+        sys.prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    }
     # the venv's bin/python is a symlink into the base interpreter's prefix
     paths += sorted(prefixes)
     return paths
 
 
-ETC_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
-             "/etc/fonts", "/etc/alternatives", "/etc/nsswitch.conf", "/etc/passwd",
-             "/etc/group", "/etc/mime.types", "/etc/ssl/certs/ca-certificates.crt"]
+ETC_FILES = [
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/fonts",
+    "/etc/alternatives",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/mime.types",
+    "/etc/ssl/certs/ca-certificates.crt",
+]
 
 
 def _dirs_for(path: str) -> list[str]:
@@ -126,15 +154,47 @@ def _dirs_for(path: str) -> list[str]:
 
 
 def bwrap_command(assignment_dir: str | None) -> list[str]:
-    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
-           "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-           "--hostname", "sandbox"]
+    cmd = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CAP_SETUID",
+        "--cap-add",
+        "CAP_SETGID",
+        "--hostname",
+        "sandbox",
+    ]
     # /dev, /proc and a private /tmp first: a venv that lives under the host's /tmp (a CI clone)
     # is then bound read-only on top of the private /tmp instead of being hidden by it
-    cmd.extend(["--dev", "/dev", "--proc", "/proc",
-                "--perms", "1777", "--size", str(TMP_MB * 2**20), "--tmpfs", "/tmp",
-                "--perms", "1777", "--size", str(SHM_MB * 2**20), "--tmpfs", "/dev/shm"])
+    cmd.extend(
+        [
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--perms",
+            "1777",
+            "--size",
+            str(TMP_MB * 2**20),
+            "--tmpfs",
+            "/tmp",
+            "--perms",
+            "1777",
+            "--size",
+            str(SHM_MB * 2**20),
+            "--tmpfs",
+            "/dev/shm",
+        ]
+    )
     made = {"/tmp", "/dev", "/proc"}
 
     def mkdirs(path):
@@ -152,12 +212,20 @@ def bwrap_command(assignment_dir: str | None) -> list[str]:
             mkdirs(p)
             cmd.extend(["--ro-bind", p, p])
     if assignment_dir:
-        cmd.extend(["--perms", "0755", "--dir", "/assignment",
-                    "--ro-bind", assignment_dir, "/assignment"])
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "student", "LOGNAME": "student",
-           "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl",
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+        cmd.extend(["--perms", "0755", "--dir", "/assignment", "--ro-bind", assignment_dir, "/assignment"])
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/mpl",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     for k, v in env.items():
         cmd.extend(["--setenv", k, v])
     cmd.extend(["--chdir", "/tmp"])
@@ -170,8 +238,9 @@ def bwrap_works() -> bool:
     if shutil.which("bwrap") is None or os.geteuid() != 0:
         return False
     try:
-        r = subprocess.run(bwrap_command(None) + [python_executable(), "-I", "-c", "print(7*6)"],
-                           capture_output=True, timeout=30)
+        r = subprocess.run(
+            bwrap_command(None) + [python_executable(), "-I", "-c", "print(7*6)"], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return r.returncode == 0 and r.stdout.strip() == b"42"
@@ -206,20 +275,21 @@ def runner_files() -> list[Path]:
     return inside.files()
 
 
-def full_job(job: dict, limits: Limits, uid: int, result_fd: int, assignment_dir: str | None,
-             mode: str) -> dict:
+def full_job(job: dict, limits: Limits, uid: int, result_fd: int, assignment_dir: str | None, mode: str) -> dict:
     """What the sandbox reads on stdin: the grader's ``job`` (setup, cells, checks, ...) plus
     the runner's modules, the private uid, the result pipe, the limits and the assignment
     folder as seen from inside (see :mod:`neurograder.inside` for every field)."""
     where = ("/assignment" if assignment_dir else None) if mode == "bwrap" else assignment_dir
     job = dict(job)
-    extra = job.pop("extra_modules", [])   # modules a job of its own kind adds (the render pass)
-    return dict(job, modules=inside.modules() + extra, uid=uid, result_fd=result_fd,
-                assignment_dir=where, **limits.as_job())
+    extra = job.pop("extra_modules", [])  # modules a job of its own kind adds (the render pass)
+    return dict(
+        job, modules=inside.modules() + extra, uid=uid, result_fd=result_fd, assignment_dir=where, **limits.as_job()
+    )
 
 
-def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None = None,
-            mode: str | None = None) -> SandboxResult:
+def run_job(
+    job: dict, limits: Limits | None = None, assignment_dir: str | None = None, mode: str | None = None
+) -> SandboxResult:
     """Run one submission's job (see :mod:`neurograder.inside`) in a fresh sandbox."""
     limits = limits or Limits()
     mode = mode or sandbox_mode()
@@ -229,19 +299,31 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         job = full_job(job, limits, slot.uid, wfd, assignment_dir, mode)
         cmd = bwrap_command(assignment_dir) if mode == "bwrap" else []
         cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
-        env = None if mode == "bwrap" else {
-            "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+        env = (
+            None
+            if mode == "bwrap"
+            else {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+        )
         n_checks = max(1, len(job.get("checks", [])))
         # a backstop only: the supervisor enforces total() itself, from the first student cell
         # on (start-up, e.g. importing torch under load, comes on top)
         budget = limits.total() + limits.timeout + 60.0
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, pass_fds=(wfd,), env=env,
-                                start_new_session=True, cwd="/", preexec_fn=box.preexec)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(wfd,),
+            env=env,
+            start_new_session=True,
+            cwd="/",
+            preexec_fn=box.preexec,
+        )
         os.close(wfd)
         try:
-            data, err = communicate(proc, json.dumps(job).encode(), rfd, budget,
-                                     cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks)
+            data, err = communicate(
+                proc, json.dumps(job).encode(), rfd, budget, cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks
+            )
         finally:
             os.close(rfd)
             kill_tree(proc)
@@ -252,8 +334,15 @@ def run_job(job: dict, limits: Limits | None = None, assignment_dir: str | None 
         payload = json.loads(data)
         checks = payload["checks"]
     except (ValueError, KeyError, TypeError):
-        return SandboxResult({}, mode=mode, seconds=seconds,
-                             error="sandbox returned no readable result: " + (err or "")[-500:])
-    return SandboxResult(checks, payload.get("setup_errors", []), mode, seconds,
-                         timings=payload.get("timings", {}), cells=payload.get("cells", {}),
-                         payload=payload)
+        return SandboxResult(
+            {}, mode=mode, seconds=seconds, error="sandbox returned no readable result: " + (err or "")[-500:]
+        )
+    return SandboxResult(
+        checks,
+        payload.get("setup_errors", []),
+        mode,
+        seconds,
+        timings=payload.get("timings", {}),
+        cells=payload.get("cells", {}),
+        payload=payload,
+    )

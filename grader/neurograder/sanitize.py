@@ -19,6 +19,7 @@ and the feedback chain):
 "Already allowed" is decided by parsing the rendered HTML and its sanitised form with html5lib
 (the HTML5 parsing algorithm browsers use) and comparing the two trees, never by a pattern.
 """
+
 from __future__ import annotations
 
 import html5lib
@@ -74,18 +75,30 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
 
 def clean_html(html: str) -> str:
     """``html`` with everything outside the allowlist removed (script contents too)."""
-    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     attribute_filter=_keep_attribute, filter_style_properties=STYLE_PROPERTIES,
-                     link_rel=None, strip_comments=True)
+    return nh3.clean(
+        html,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        attribute_filter=_keep_attribute,
+        filter_style_properties=STYLE_PROPERTIES,
+        link_rel=None,
+        strip_comments=True,
+    )
 
 
 def _tree(html: str) -> str:
     """Canonical text of ``html`` parsed as a browser parses a fragment inside a ``<div>``."""
     fragment = html5lib.parseFragment(html, container="div", namespaceHTMLElements=False)
     walker = html5lib.getTreeWalker("etree")
-    serializer = HTMLSerializer(quote_attr_values="always", alphabetical_attributes=True,
-                                omit_optional_tags=False, minimize_boolean_attributes=False,
-                                use_trailing_solidus=False, resolve_entities=False)
+    serializer = HTMLSerializer(
+        quote_attr_values="always",
+        alphabetical_attributes=True,
+        omit_optional_tags=False,
+        minimize_boolean_attributes=False,
+        use_trailing_solidus=False,
+        resolve_entities=False,
+    )
     return serializer.render(walker(fragment))
 
 

@@ -4,6 +4,7 @@ Every check here reads the student's files with lstat semantics and never raises
 wrong (a link, a pipe, not JSON, not a notebook, too big, nbgrader metadata of the wrong type)
 becomes a verdict with its reason, so one odd folder never stops the class.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,7 @@ def metadata_problem(nb) -> str | None:
             if key in meta and not isinstance(meta[key], bool):
                 return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not true/false"
         for key in NUMBER_KEYS:
-            if key in meta and (isinstance(meta[key], bool)
-                                or not isinstance(meta[key], (int, float))):
+            if key in meta and (isinstance(meta[key], bool) or not isinstance(meta[key], (int, float))):
                 return f"cell {no}: nbgrader {key} is {type(meta[key]).__name__}, not a number"
     return None
 
@@ -53,6 +53,7 @@ def check_notebook(path: Path, source_ids: set[str]) -> tuple[str, str]:
     nbgrader metadata, not a plain file) is the message of a 'corrupted' verdict.
     """
     import nbformat
+
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -62,8 +63,10 @@ def check_notebook(path: Path, source_ids: set[str]) -> tuple[str, str]:
     if not stat.S_ISREG(info.st_mode):
         return "corrupted", f"{path.name} is not a plain file (a link?): refused"
     if info.st_size > MAX_NOTEBOOK_BYTES:
-        return "corrupted", (f"{path.name} is {info.st_size / 2**20:.0f} MB, more than the "
-                             f"{MAX_NOTEBOOK_BYTES // 2**20} MB a notebook may have")
+        return "corrupted", (
+            f"{path.name} is {info.st_size / 2**20:.0f} MB, more than the "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MB a notebook may have"
+        )
     try:
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
@@ -83,11 +86,11 @@ def grading_id(cell) -> str | None:
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
-def screen_submission(folder: Path, submitted: Path, notebooks: list[str],
-                      source_ids: set[str]) -> tuple[str, str]:
+def screen_submission(folder: Path, submitted: Path, notebooks: list[str], source_ids: set[str]) -> tuple[str, str]:
     """(status, message) of one student's folder before grading: 'ok', 'foreign', or a
     refusal ('corrupted', 'missing'). Never raises: an unexpected failure is 'corrupted'."""
     from neurograder.intake import refused_entries
+
     try:
         refused = refused_entries(folder, submitted)
         if refused:
@@ -107,6 +110,7 @@ def screen_submission(folder: Path, submitted: Path, notebooks: list[str],
 def zero_submission(api, assignment: str, student: str, notebooks: list[str], why: str):
     """A corrupted submission: zero for every graded cell, with the reason as a comment."""
     from nbgrader.api import Gradebook
+
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         gb.update_or_create_student(student)
         sub = gb.update_or_create_submission(assignment, student)

@@ -14,6 +14,7 @@ extensions' alphabetical order does). It
   nothing (``sandbox``: not even the server's origin), so an HTML file handed in cannot act
   as the instructor either.
 """
+
 from __future__ import annotations
 
 import base64
@@ -74,23 +75,27 @@ def formgrader_policy(origin: str, base_url: str, template_page: str) -> str:
     ``template_page``: scripts from formgrader's static folder, our MathJax, and exactly the
     template's inline code; data only from the server itself."""
     scripts, handlers = template_scripts(template_page)
-    script_src = [origin + url_path_join(base_url, "/formgrader/static/"),
-                  origin + url_path_join(base_url, MATHJAX_URL)]
+    script_src = [
+        origin + url_path_join(base_url, "/formgrader/static/"),
+        origin + url_path_join(base_url, MATHJAX_URL),
+    ]
     script_src += sorted({_sha256(s) for s in scripts})
     if handlers:
         script_src += ["'unsafe-hashes'"] + sorted({_sha256(h) for h in handlers})
-    return "; ".join([
-        "default-src 'none'",
-        "script-src " + " ".join(script_src),
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src " + " ".join(script_src),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
 
 
 class _PolicyExporter:
@@ -102,11 +107,9 @@ class _PolicyExporter:
 
     def from_filename(self, filename, resources=None, **kw):
         page, out = self.exporter.from_filename(filename, resources=dict(resources or {}), **kw)
-        bare, _ = self.exporter.from_notebook_node(nbformat.v4.new_notebook(),
-                                                   resources=dict(resources or {}))
+        bare, _ = self.exporter.from_notebook_node(nbformat.v4.new_notebook(), resources=dict(resources or {}))
         request = self.handler.request
-        policy = formgrader_policy(f"{request.protocol}://{request.host}",
-                                   self.handler.base_url or "/", bare)
+        policy = formgrader_policy(f"{request.protocol}://{request.host}", self.handler.base_url or "/", bare)
         self.handler.set_header("Content-Security-Policy", policy)
         return page, out
 
@@ -128,8 +131,7 @@ def _handler_classes():
             super().set_default_headers()
             self.set_header("Content-Security-Policy", STUDENT_FILES_POLICY)
 
-    return {handlers.SubmissionHandler: SubmissionHandler,
-            handlers.SubmissionFilesHandler: SubmissionFilesHandler}
+    return {handlers.SubmissionHandler: SubmissionHandler, handlers.SubmissionFilesHandler: SubmissionFilesHandler}
 
 
 class MathJaxHandler(JupyterHandler):
@@ -172,9 +174,12 @@ def _load_jupyter_server_extension(serverapp):
     files = pages.mathjax_files()
     replaced = _replace_targets(web_app.default_router, _handler_classes())
     if replaced < 2:
-        raise RuntimeError("nbgrader's formgrader handlers were not found: enable "
-                           "nbgrader.server_extensions.formgrader (it must load first)")
-    web_app.add_handlers(".*$", [(url_path_join(base_url, MATHJAX_URL, "(.*)"),
-                                  MathJaxHandler, {"files": files})])
-    serverapp.log.info("neurograder: formgrader submission pages carry a "
-                       "Content-Security-Policy; MathJax served from %s", pages.MATHJAX_DIR)
+        raise RuntimeError(
+            "nbgrader's formgrader handlers were not found: enable "
+            "nbgrader.server_extensions.formgrader (it must load first)"
+        )
+    web_app.add_handlers(".*$", [(url_path_join(base_url, MATHJAX_URL, "(.*)"), MathJaxHandler, {"files": files})])
+    serverapp.log.info(
+        "neurograder: formgrader submission pages carry a Content-Security-Policy; MathJax served from %s",
+        pages.MATHJAX_DIR,
+    )

@@ -3,6 +3,7 @@
 Part of the trusted side of the sandbox (:mod:`neurograder.sandbox` holds one
 :class:`UidSlot` for the life of each sandbox).
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -11,6 +11,7 @@ It changes no grade, gradebook row or written file:
   compiled statements) and skip the table and course-row creation that the first open
   already did. Each open still gets its own session, as before.
 """
+
 from __future__ import annotations
 
 #: db_url -> the SQLAlchemy engine every later Gradebook of this process shares
@@ -22,19 +23,21 @@ _COURSES: set = set()
 def _shared_init(original):
     def __init__(self, db_url, course_id="default_course", authenticator=None):
         engine = _ENGINES.get(db_url)
-        if engine is None:   # the first open: nbgrader's own (engine, tables, alembic row)
+        if engine is None:  # the first open: nbgrader's own (engine, tables, alembic row)
             original(self, db_url, course_id, authenticator)
             _ENGINES[db_url] = self.engine
             _COURSES.add((db_url, course_id))
             return
         from sqlalchemy.orm import scoped_session, sessionmaker
+
         self.engine = engine
         self.db = scoped_session(sessionmaker(autoflush=True, bind=engine, future=True))
-        if (db_url, course_id) not in _COURSES:   # (a course row is never removed)
+        if (db_url, course_id) not in _COURSES:  # (a course row is never removed)
             self.check_course(course_id=course_id)
             _COURSES.add((db_url, course_id))
         self.course_id = course_id
         self.authenticator = authenticator
+
     __init__.shared = True
     return __init__
 
@@ -42,6 +45,7 @@ def _shared_init(original):
 def share_gradebook_engines() -> None:
     """Every ``nbgrader.api.Gradebook`` of this process reuses one engine per ``db_url``."""
     from nbgrader.api import Gradebook
+
     if not getattr(Gradebook.__init__, "shared", False):
         Gradebook.__init__ = _shared_init(Gradebook.__init__)
 

@@ -12,6 +12,7 @@ spread over its range), :func:`show_at` (set one tau, return a :class:`View` of 
 shown), :func:`verdict` (do the views follow tau?). :func:`drive_widget` (raise on a
 failure) and :func:`widget_frames` (the frames, for graders to look at) compose them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,9 +22,15 @@ from dataclasses import dataclass, field
 #: positions in the control's range that drive_widget sets (a quarter, three quarters)
 DRIVE_POSITIONS = (0.25, 0.75)
 #: mime types of a display that count as "what the widget shows"
-SHOWN_TYPES = ("image/png", "image/svg+xml", "image/jpeg", "text/plain", "text/html",
-               "application/vnd.jupyter.widget-view+json")
-TAU_WORDS = ("tau", "τ")                 # a control whose description names tau is the one
+SHOWN_TYPES = (
+    "image/png",
+    "image/svg+xml",
+    "image/jpeg",
+    "text/plain",
+    "text/html",
+    "application/vnd.jupyter.widget-view+json",
+)
+TAU_WORDS = ("tau", "τ")  # a control whose description names tau is the one
 
 
 class WidgetDriveError(AssertionError):
@@ -33,9 +40,10 @@ class WidgetDriveError(AssertionError):
 @dataclass
 class View:
     """What the widget showed at one tau: digests of its parts and the PNG pictures."""
+
     tau: object
-    parts: list = field(default_factory=list)      # (kind, digest)
-    pngs: list = field(default_factory=list)       # PNG bytes (displayed figures, Image widgets)
+    parts: list = field(default_factory=list)  # (kind, digest)
+    pngs: list = field(default_factory=list)  # PNG bytes (displayed figures, Image widgets)
 
     def digest(self) -> str:
         return digest(repr(self.parts))
@@ -43,6 +51,7 @@ class View:
 
 def digest(obj) -> str:
     import numpy as np
+
     h = hashlib.sha256()
     if isinstance(obj, (bytes, bytearray, memoryview)):
         h.update(bytes(obj))
@@ -63,10 +72,13 @@ def walk(widget):
 
 def tau_controls(widget) -> list:
     import ipywidgets as widgets
-    kinds = (widgets.widget_int._Int, widgets.widget_float._Float,
-             widgets.widget_selection._Selection)
-    return [w for w in walk(widget) if isinstance(w, kinds)
-            and not isinstance(w, (widgets.Play, widgets.IntProgress, widgets.FloatProgress))]
+
+    kinds = (widgets.widget_int._Int, widgets.widget_float._Float, widgets.widget_selection._Selection)
+    return [
+        w
+        for w in walk(widget)
+        if isinstance(w, kinds) and not isinstance(w, (widgets.Play, widgets.IntProgress, widgets.FloatProgress))
+    ]
 
 
 def find_control(widget, control=None):
@@ -75,13 +87,13 @@ def find_control(widget, control=None):
         return control
     found = tau_controls(widget)
     if len(found) > 1:
-        named = [w for w in found
-                 if any(k in str(getattr(w, "description", "")).lower() for k in TAU_WORDS)]
+        named = [w for w in found if any(k in str(getattr(w, "description", "")).lower() for k in TAU_WORDS)]
         found = named or found
     if len(found) != 1:
         raise WidgetDriveError(
             f"expected one tau control (slider, dropdown, ...) in the widget, found "
-            f"{len(found)}: {[type(w).__name__ for w in found]}; pass control=<the slider>")
+            f"{len(found)}: {[type(w).__name__ for w in found]}; pass control=<the slider>"
+        )
     return found[0]
 
 
@@ -89,6 +101,7 @@ def tau_values(ctl, positions=DRIVE_POSITIONS) -> list:
     """Clearly different tau values the control accepts: those ``positions`` (fractions) of
     its range (log range for a FloatLogSlider), or options spread over its options."""
     import ipywidgets as widgets
+
     if isinstance(ctl, widgets.widget_selection._Selection):
         opts = [o[1] if isinstance(o, tuple) else o for o in ctl.options]
         if len(opts) < 2:
@@ -115,6 +128,7 @@ class Recorder:
     def __init__(self):
         try:
             from IPython import get_ipython
+
             self.shell = get_ipython()
         except ImportError:
             self.shell = None
@@ -129,14 +143,17 @@ class Recorder:
         pub = getattr(self.shell, "display_pub", None)
         self._pub, self._publish = pub, getattr(pub, "publish", None)
         if pub is not None:
+
             def record(data, *args, **kwargs):
                 self.shown.append({k: v for k, v in data.items() if k in SHOWN_TYPES})
                 return self._publish(data, *args, **kwargs)
+
             pub.publish = record
         if self.shell is not None:
             self._showtb = self.shell.showtraceback
             self.shell.showtraceback = lambda *a, **k: self.errors.append(
-                "an exception was shown (traceback) during the update")
+                "an exception was shown (traceback) during the update"
+            )
         return self
 
     def __exit__(self, *exc):
@@ -152,10 +169,12 @@ def _png_bytes(value) -> bytes:
 
 def _check_expected(v, arr, expected):
     import numpy as np
+
     want = np.asarray(expected(v), dtype=np.float64)
     if arr.shape != want.shape or not np.allclose(arr, want, rtol=1e-6, atol=1e-9):
-        raise WidgetDriveError(f"at tau = {v!r} the widget's result differs from the expected "
-                               f"surface (shape {arr.shape} vs {want.shape})")
+        raise WidgetDriveError(
+            f"at tau = {v!r} the widget's result differs from the expected surface (shape {arr.shape} vs {want.shape})"
+        )
 
 
 def set_tau(ctl, v) -> None:
@@ -170,6 +189,7 @@ def show_at(widget, ctl, v, rec: Recorder, expected=None) -> View:
     nothing, or (``expected``: tau -> array) a result other than ``expected(v)``."""
     import ipywidgets as widgets
     import numpy as np
+
     rec.clear()
     set_tau(ctl, v)
     view = View(v)
@@ -193,8 +213,7 @@ def show_at(widget, ctl, v, rec: Recorder, expected=None) -> View:
     if rec.errors:
         raise WidgetDriveError(f"at tau = {v!r} the widget's update failed: {rec.errors[0]}")
     if not view.parts:
-        raise WidgetDriveError(
-            f"at tau = {v!r} the widget showed nothing (no image, no display, no result)")
+        raise WidgetDriveError(f"at tau = {v!r} the widget showed nothing (no image, no display, no result)")
     return view
 
 
@@ -205,10 +224,10 @@ def verdict(views: list, again: View | None = None) -> None:
     if len({v.digest() for v in views}) < len(views):
         raise WidgetDriveError(
             f"the widget shows the same picture/data for different tau values {vals!r}: "
-            "it does not redraw when tau changes")
+            "it does not redraw when tau changes"
+        )
     if again is not None and again.digest() != views[0].digest():
-        raise WidgetDriveError(
-            f"setting tau = {vals[0]!r} again shows something else than the first time")
+        raise WidgetDriveError(f"setting tau = {vals[0]!r} again shows something else than the first time")
 
 
 def drive(widget, vals, ctl, expected=None, repeat=True) -> tuple:

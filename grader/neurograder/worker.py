@@ -6,6 +6,7 @@ Dask worker), never in the sandbox. :func:`grade_one` grades one student with
 ``nbgrader autograde``) and returns the student's result with a ``timings`` record: seconds
 per phase, measured with cheap clocks around each nbgrader preprocessor (no profiler).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,11 +23,15 @@ MARKER = ".neurograder.json"
 #: phase of each nbgrader preprocessor (by class name) in the ``timings`` record; any other
 #: preprocessor counts as "other preprocessors"
 PHASE_OF = {
-    "NormalizeSubmission": "normalize submission", "OverwriteKernelspec": "normalize submission",
+    "NormalizeSubmission": "normalize submission",
+    "OverwriteKernelspec": "normalize submission",
     "SandboxExecute": "sandbox and judging",
-    "SaveAutoGrades": "gradebook writes", "SaveAutoGradesOnce": "gradebook writes",
-    "SaveExtraCredit": "gradebook writes", "FollowHandGrades": "gradebook writes",
-    "ApplyExtensions": "gradebook writes", "AssignLatePenalties": "gradebook writes",
+    "SaveAutoGrades": "gradebook writes",
+    "SaveAutoGradesOnce": "gradebook writes",
+    "SaveExtraCredit": "gradebook writes",
+    "FollowHandGrades": "gradebook writes",
+    "ApplyExtensions": "gradebook writes",
+    "AssignLatePenalties": "gradebook writes",
 }
 
 
@@ -35,6 +40,7 @@ def course_api(course: Path, db_url: str | None = None):
     from traitlets.config.loader import PyFileConfigLoader
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
+
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     cfg.CourseDirectory.root = str(course)
     if db_url:
@@ -65,9 +71,11 @@ def checks_files(assignment: str) -> list[Path]:
     """The check engine, the assignment's manifest, and the Python of :data:`CHECKED_WITH`."""
     import neurograder.checks as engine
     from course.manifest import MANIFEST, module
+
     own = module(assignment)
-    files = {f for role in CHECKED_WITH if (named := own.code_file(role)) is not None
-             for f in named.parent.glob("*.py")}
+    files = {
+        f for role in CHECKED_WITH if (named := own.code_file(role)) is not None for f in named.parent.glob("*.py")
+    }
     return [Path(engine.__file__), own.folder / MANIFEST, *sorted(files)]
 
 
@@ -76,15 +84,20 @@ def course_fingerprint(course: Path, assignment: str) -> str:
     the sandbox's inside and the course secret. Computed once per worker."""
     import neurograder.checks as engine
     from neurograder import sandbox
-    engine.course_secret()   # (created on first use: the hidden cases depend on it)
-    return _sha(course / "source" / assignment, course / "nbgrader_config.py",
-                *checks_files(assignment), *sandbox.runner_files(), engine.secret_path())
+
+    engine.course_secret()  # (created on first use: the hidden cases depend on it)
+    return _sha(
+        course / "source" / assignment,
+        course / "nbgrader_config.py",
+        *checks_files(assignment),
+        *sandbox.runner_files(),
+        engine.secret_path(),
+    )
 
 
 def fingerprint(course: Path, assignment: str, student: str, shared: str) -> str:
     """The student's submission folder together with the course's ``shared`` fingerprint."""
-    return hashlib.sha256((shared + _sha(course / "submitted" / student / assignment))
-                          .encode()).hexdigest()
+    return hashlib.sha256((shared + _sha(course / "submitted" / student / assignment)).encode()).hexdigest()
 
 
 def up_to_date(marker: Path, fp: str) -> bool:
@@ -108,6 +121,7 @@ def _timed_call(original):
             _PHASES[phase] = _PHASES.get(phase, 0.0) + time.perf_counter() - started
             if phase == "sandbox and judging":
                 _PHASES["_sandbox"] = next(iter(resources.get("neurograder", {}).values()), {})
+
     __call__.timed = True
     return __call__
 
@@ -115,6 +129,7 @@ def _timed_call(original):
 def install_phase_clocks() -> None:
     """Time every nbconvert/nbgrader preprocessor call of this process (a clock per call)."""
     from nbconvert.preprocessors import Preprocessor
+
     if not getattr(Preprocessor.__call__, "timed", False):
         Preprocessor.__call__ = _timed_call(Preprocessor.__call__)
 
@@ -131,10 +146,14 @@ def split_sandbox(phases: dict) -> dict:
     wall = float(info.get("seconds") or 0.0)
     total = float(inside.get("total") or 0.0)
     startup = float(inside.get("startup") or 0.0)
-    phases.update({"sandbox set-up and teardown": max(0.0, wall - total),
-                   "sandbox start-up": startup,
-                   "student cells and checks": max(0.0, total - startup),
-                   "judging and outputs": max(0.0, whole - wall)})
+    phases.update(
+        {
+            "sandbox set-up and teardown": max(0.0, wall - total),
+            "sandbox start-up": startup,
+            "student cells and checks": max(0.0, total - startup),
+            "judging and outputs": max(0.0, whole - wall),
+        }
+    )
     return phases
 
 
@@ -159,8 +178,9 @@ def init(course: str, db_url: str | None = None) -> None:
         _APIS[key] = course_api(Path(course), db_url)
 
 
-def grade_one(course: str, assignment: str, student: str, force: bool,
-              db_url: str | None = None, write_marker: bool = True) -> dict:
+def grade_one(
+    course: str, assignment: str, student: str, force: bool, db_url: str | None = None, write_marker: bool = True
+) -> dict:
     """Grade one student (in a worker process). The marker (fingerprint, timings) is written
     last, so an interrupted student is graded again next time."""
     course_path = Path(course)
@@ -180,14 +200,19 @@ def grade_one(course: str, assignment: str, student: str, force: bool,
     autograde = time.monotonic() - t
     phases = split_sandbox(dict(_PHASES))
     timings["nbgrader set-up, reading and writing"] = max(
-        0.0, autograde - sum(v for k, v in _PHASES.items() if not k.startswith("_")))
+        0.0, autograde - sum(v for k, v in _PHASES.items() if not k.startswith("_"))
+    )
     timings.update(phases)
     ok = bool(res.get("success"))
-    result = {"student": student, "status": "graded" if ok else "error",
-              "message": "" if ok else (res.get("error") or res.get("log") or "")[-600:],
-              "seconds": time.monotonic() - started, "cpu_seconds": _cpu() - cpu0,
-              "fingerprint": fp,
-              "timings": {k: round(v, 4) for k, v in timings.items()}}
+    result = {
+        "student": student,
+        "status": "graded" if ok else "error",
+        "message": "" if ok else (res.get("error") or res.get("log") or "")[-600:],
+        "seconds": time.monotonic() - started,
+        "cpu_seconds": _cpu() - cpu0,
+        "fingerprint": fp,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
     if ok and write_marker:
         write_marker_file(course_path, assignment, result)
     return result
@@ -196,10 +221,17 @@ def grade_one(course: str, assignment: str, student: str, force: bool,
 def write_marker_file(course: Path, assignment: str, result: dict) -> None:
     out_dir = course / "autograded" / result["student"] / assignment
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER).write_text(json.dumps({
-        "fingerprint": result["fingerprint"], "graded_at": time.time(),
-        "seconds": round(result["seconds"], 4), "cpu_seconds": round(result["cpu_seconds"], 4),
-        "timings": result["timings"]}))
+    (out_dir / MARKER).write_text(
+        json.dumps(
+            {
+                "fingerprint": result["fingerprint"],
+                "graded_at": time.time(),
+                "seconds": round(result["seconds"], 4),
+                "cpu_seconds": round(result["cpu_seconds"], 4),
+                "timings": result["timings"],
+            }
+        )
+    )
 
 
 def _cpu() -> float:

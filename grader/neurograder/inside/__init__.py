@@ -71,6 +71,7 @@ note}, "setup_errors": [...], "timings": {...}}`` with status ``ok`` (``outputs`
 value per case, or per-case errors), ``error``/``crash`` (``message``), ``timeout``,
 ``toolarge``, ``over budget``; for visible tests ``passed`` or ``failed`` (``message``).
 """
+
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -89,7 +90,6 @@ def files() -> list[Path]:
 
 def modules() -> list[list]:
     """``job["modules"]``: packages (None) and module sources, in installation order."""
-    return ([["neurograder", None], ["neurograder.wire", WIRE.read_text()],
-             ["neurograder.inside", None]]
-            + [[f"neurograder.inside.{name}", (HERE / f"{name}.py").read_text()]
-               for name in ORDER])
+    return [["neurograder", None], ["neurograder.wire", WIRE.read_text()], ["neurograder.inside", None]] + [
+        [f"neurograder.inside.{name}", (HERE / f"{name}.py").read_text()] for name in ORDER
+    ]

@@ -4,6 +4,7 @@ first, each module after those it imports) importable under their own names, so 
 the project is read from disk inside the sandbox; then runs the ``main(job, started)`` of the
 module ``job["entry"]`` names (default ``neurograder.inside.main``; the render pass ships and
 names its own)."""
+
 import json
 import sys
 import time
@@ -15,7 +16,7 @@ def install(modules):
     for name, source in modules:
         mod = types.ModuleType(name)
         mod.__package__ = name if source is None else name.rpartition(".")[0]
-        if source is None:   # a package: only a namespace for its modules
+        if source is None:  # a package: only a namespace for its modules
             mod.__path__ = []
         sys.modules[name] = mod
         if source is not None:

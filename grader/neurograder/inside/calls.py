@@ -7,6 +7,7 @@ whose calls a student-uid server (:func:`server_main`) answers. Either may first
 reference definitions in place of the student's (:func:`install_references`): a test graded
 independently of an earlier function that failed its own check.
 """
+
 import os
 import time
 
@@ -41,8 +42,10 @@ def compute_check(check, ns, errors):
         try:
             return {"status": "ok", "outputs": [{"value": to_plain(ns[name])}]}
         except BaseException as exc:  # noqa: BLE001
-            return {"status": "error", "message": "`%s` could not be read as numbers: %s: %s"
-                    % (name, type(exc).__name__, short(str(exc)))}
+            return {
+                "status": "error",
+                "message": "`%s` could not be read as numbers: %s: %s" % (name, type(exc).__name__, short(str(exc))),
+            }
     fn = ns[name]
     outs = []
     for args in check["cases"]:
@@ -86,6 +89,7 @@ def encode_result(value):
 def decode_result(reply):
     """The supervisor's copy of what a proxied call returned (arrays, tuples, lists)."""
     import numpy as np
+
     if "tuple" in reply:
         return tuple(_decode_item(v) for v in reply["tuple"])
     if "list" in reply:
@@ -96,6 +100,7 @@ def decode_result(reply):
 
 def _decode_item(v):
     import numpy as np
+
     arr = np.asarray(v, dtype=float)
     return float(arr) if arr.ndim == 0 else arr
 
@@ -103,6 +108,7 @@ def _decode_item(v):
 def _jsonable(a):
     """An argument of a visible test on the wire (arrays marked, so they stay arrays)."""
     import numpy as np
+
     if isinstance(a, np.ndarray):
         return {"__ndarray__": a.tolist()}
     if isinstance(a, (np.floating, np.integer)):
@@ -114,6 +120,7 @@ def _from_wire(a):
     """Arguments of a visible test as the test wrote them: arrays stay arrays, lists lists."""
     if type(a) is dict and "__ndarray__" in a:
         import numpy as np
+
         return np.asarray(a["__ndarray__"], dtype=float)
     return a
 
@@ -132,8 +139,7 @@ def server_main(ns, errors, req_fd, resp_fd):
                 raise NameError(_missing(name, errors))
             obj = ns[name]
             if req["call"]:
-                obj = obj(*[_from_wire(a) for a in req["args"]],
-                          **{k: _from_wire(v) for k, v in req["kwargs"].items()})
+                obj = obj(*[_from_wire(a) for a in req["args"]], **{k: _from_wire(v) for k, v in req["kwargs"].items()})
             reply = {"ok": encode_result(obj)}
         except BaseException as exc:  # noqa: BLE001
             reply = {"error": short_tb(exc)}
@@ -157,16 +163,24 @@ def run_script_check(job, check, base_ns, req_w, resp_r, deadline):
 
     def remote(name, call, args=(), kwargs=None):
         try:
-            write_frame(req_w, {"name": name, "call": call, "args": [_jsonable(a) for a in args],
-                                "kwargs": {k: _jsonable(v) for k, v in (kwargs or {}).items()}})
+            write_frame(
+                req_w,
+                {
+                    "name": name,
+                    "call": call,
+                    "args": [_jsonable(a) for a in args],
+                    "kwargs": {k: _jsonable(v) for k, v in (kwargs or {}).items()},
+                },
+            )
             reply = reader.next(deadline, cap)
         except TimeoutError:
             state["status"] = "timeout"
             raise StudentCallError("`%s` did not finish in time" % name) from None
         except (EOFError, OSError, ValueError, OverflowError):
             state["status"] = "crash"
-            raise StudentCallError("the process running your code stopped while `%s` ran "
-                                   "(os._exit, a crash, or a resource limit)" % name) from None
+            raise StudentCallError(
+                "the process running your code stopped while `%s` ran (os._exit, a crash, or a resource limit)" % name
+            ) from None
         if type(reply) is not dict:
             raise StudentCallError("`%s` sent back an unreadable result" % name)
         if "error" in reply:
@@ -196,8 +210,7 @@ def run_script_check(job, check, base_ns, req_w, resp_r, deadline):
     except StudentCallError as exc:
         result = {"status": state.get("status", "failed"), "message": short(str(exc), 1000)}
     except AssertionError as exc:
-        result = {"status": "failed",
-                  "message": short(str(exc)) or "an assertion of the self-check failed"}
+        result = {"status": "failed", "message": short(str(exc)) or "an assertion of the self-check failed"}
     except Exception as exc:  # noqa: BLE001 - e.g. a TypeError from a wrong return value
         result = {"status": "failed", "message": "%s: %s" % (type(exc).__name__, short(str(exc)))}
     return result

@@ -1,6 +1,7 @@
 """Running notebook cells: whole, or cut down to their definitions (imports, plain ``def``s,
 constant assignments) when a cell stopped its loader; the trusted setup cells; and heavy
 modules bound lazily or imported once before any student code runs."""
+
 import ast
 import re
 import traceback
@@ -8,8 +9,20 @@ import traceback
 from .framing import short
 
 #: AST nodes whose evaluation may call something (anything else is names, literals, arithmetic)
-_CALLING = (ast.Call, ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.ListComp, ast.SetComp,
-            ast.DictComp, ast.GeneratorExp, ast.NamedExpr, ast.Subscript, ast.Attribute)
+_CALLING = (
+    ast.Call,
+    ast.Lambda,
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.NamedExpr,
+    ast.Subscript,
+    ast.Attribute,
+)
 
 
 def _is_const_expr(node):
@@ -24,8 +37,7 @@ def _def_has_calls_at_definition(node):
     args = node.args
     parts = list(args.defaults)
     parts += [d for d in args.kw_defaults if d is not None]
-    every = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg)
-                                                              if a is not None]
+    every = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a is not None]
     parts += [a.annotation for a in every if a.annotation is not None]
     if node.returns is not None:
         parts.append(node.returns)
@@ -33,8 +45,9 @@ def _def_has_calls_at_definition(node):
 
 
 def _plain_target(t):
-    return isinstance(t, ast.Name) or (isinstance(t, (ast.Tuple, ast.List))
-                                       and all(isinstance(e, ast.Name) for e in t.elts))
+    return isinstance(t, ast.Name) or (
+        isinstance(t, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in t.elts)
+    )
 
 
 def definitions_only(tree):
@@ -52,8 +65,12 @@ def definitions_only(tree):
             if _is_const_expr(node.value) and all(_plain_target(t) for t in node.targets):
                 keep.append(node)
         elif isinstance(node, ast.AnnAssign):
-            if node.value is not None and _is_const_expr(node.value) and \
-                    _is_const_expr(node.annotation) and isinstance(node.target, ast.Name):
+            if (
+                node.value is not None
+                and _is_const_expr(node.value)
+                and _is_const_expr(node.annotation)
+                and isinstance(node.target, ast.Name)
+            ):
                 keep.append(node)
     return keep
 
@@ -67,6 +84,7 @@ class _Lazy:
 
     def _resolve(self):
         import importlib
+
         modname, attr = object.__getattribute__(self, "_spec")
         mod = importlib.import_module(modname)
         return getattr(mod, attr) if attr else mod
@@ -80,8 +98,10 @@ class _Lazy:
 
 def _lazy_imports(node, heavy, ns):
     """Bind lazy stand-ins for imports of heavy modules; return False if not handled."""
+
     def is_heavy(name):
         return name.split(".")[0] in heavy
+
     if isinstance(node, ast.Import) and all(is_heavy(a.name) for a in node.names):
         for a in node.names:
             if a.asname:
@@ -104,15 +124,15 @@ def run_statements(nodes, ns, filename, errors):
             code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
             exec(code, ns)
         except BaseException as exc:  # noqa: BLE001 - any failure of one statement is recorded
-            errors.append("%s line %s: %s: %s" % (filename, getattr(node, "lineno", "?"),
-                                                 type(exc).__name__, short(str(exc))))
+            errors.append(
+                "%s line %s: %s: %s" % (filename, getattr(node, "lineno", "?"), type(exc).__name__, short(str(exc)))
+            )
 
 
 def short_tb(exc):
     """Traceback lines of the student's own code only (frames from ``<cell ...>``)."""
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if f.filename.startswith("<cell")]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
         lines = ["%s, line %s, in %s" % (f.filename, f.lineno, f.name) for f in frames[-3:]]
         lines.append("%s: %s" % (type(exc).__name__, short(str(exc))))
         return "\n".join(lines)
@@ -155,8 +175,7 @@ def setup_namespace(job):
         except SyntaxError as exc:
             setup_errors.append("setup %d: %s" % (k, exc))
             continue
-        plain = [node for node in definitions_only(tree)
-                 if not _lazy_imports(node, heavy, base_ns)]
+        plain = [node for node in definitions_only(tree) if not _lazy_imports(node, heavy, base_ns)]
         run_statements(plain, base_ns, "<setup %d>" % k, setup_errors)
     return base_ns, setup_errors
 

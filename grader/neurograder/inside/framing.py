@@ -1,6 +1,7 @@
 """Messages between the processes of one sandbox: length-prefixed JSON frames, read within
 deadlines and refused before parsing when too large or nested too deeply; and short texts
 (what a student's error may cost in bytes)."""
+
 import json
 import os
 import re
@@ -43,6 +44,7 @@ def loads_bounded(data, max_depth=MAX_DEPTH):
     """JSON from an untrusted process, refused (ValueError) if nested deeper than
     ``max_depth``: the depth is counted on the bytes before any recursive parser runs."""
     import numpy as np
+
     skeleton = _STRING.sub(b'""', bytes(data))
     arr = np.frombuffer(skeleton, dtype=np.uint8)
     if arr.size:
@@ -58,18 +60,18 @@ class FrameReader:
 
     def __init__(self, fd, proc_fd=None):
         self.fd, self.proc_fd, self.buf, self.dead = fd, proc_fd, bytearray(), False
-        self.watch = True   # False: wait for the pipe itself (a check may outlive the loader)
+        self.watch = True  # False: wait for the pipe itself (a check may outlive the loader)
 
     def _frame(self, cap):
         if len(self.buf) < _FRAME.size:
             return None
-        need = _FRAME.unpack(bytes(self.buf[:_FRAME.size]))[0]
+        need = _FRAME.unpack(bytes(self.buf[: _FRAME.size]))[0]
         if need > cap:
             raise OverflowError
         if len(self.buf) < _FRAME.size + need:
             return None
-        data = bytes(self.buf[_FRAME.size:_FRAME.size + need])
-        del self.buf[:_FRAME.size + need]
+        data = bytes(self.buf[_FRAME.size : _FRAME.size + need])
+        del self.buf[: _FRAME.size + need]
         return loads_bounded(data)
 
     def next(self, deadline, cap):
@@ -91,7 +93,7 @@ class FrameReader:
                 if not chunk:
                     self.dead = True
                 self.buf += chunk
-            elif self.proc_fd in ready:   # writer gone: take what is already in the pipe
+            elif self.proc_fd in ready:  # writer gone: take what is already in the pipe
                 self.buf += _read_available(self.fd)
                 self.dead = True
 

@@ -1,5 +1,6 @@
 """The loader: walks the student's cells in notebook order as the private uid and, at each
 graded test's position, forks that test's process from the current state."""
+
 import os
 
 from .calls import compute_check, install_references, server_main
@@ -24,6 +25,7 @@ def _run_test(job, check, ns, errors, evt_w, pipes):
             check_limits(job)
             install_references(check, ns, errors)
             server_main(ns, errors, req_r, resp_w)
+
         return fork_and_wait(serve)
 
     def one():
@@ -32,6 +34,7 @@ def _run_test(job, check, ns, errors, evt_w, pipes):
         result = compute_check(check, ns, errors)
         write_frame(evt_w, {"ev": "result", "gid": gid, "result": result})
         os._exit(0)
+
     return fork_and_wait(one)
 
 
@@ -60,8 +63,7 @@ def loader_main(job, ns, plan, evt_w, pipes):
             errors.append("<cell %s> was left out: %s" % (label(job, i), why))
             continue
         if mode == "cut":
-            errors.append("<cell %s> %s; only its imports and definitions were kept"
-                          % (label(job, i), why))
+            errors.append("<cell %s> %s; only its imports and definitions were kept" % (label(job, i), why))
         write_frame(evt_w, {"ev": "cell", "i": i})
         run_cell(job, i, mode, ns, errors)
         write_frame(evt_w, {"ev": "celldone", "i": i})

@@ -1,5 +1,6 @@
 """The sandbox's entry point once its modules are in place: a quiet process environment, the
 trusted setup namespace, the supervisor, and the results written to the grader's pipe."""
+
 import json
 import os
 import sys
@@ -13,7 +14,7 @@ from .supervisor import Supervisor
 def _environment(job):
     """stdin closed, one BLAS thread, no display, the released assignment as the cwd."""
     os.close(0)
-    os.open("/dev/null", os.O_RDONLY)   # fd 0 again
+    os.open("/dev/null", os.O_RDONLY)  # fd 0 again
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -37,6 +38,10 @@ def main(job, started):
     timings["total"] = time.monotonic() - started
     timings["loaders"] = supervisor.restarts
     os.chdir("/")
-    write_all(result_fd, json.dumps({"checks": results, "cells": supervisor.notes,
-                                     "setup_errors": setup_errors, "timings": timings}).encode())
+    write_all(
+        result_fd,
+        json.dumps(
+            {"checks": results, "cells": supervisor.notes, "setup_errors": setup_errors, "timings": timings}
+        ).encode(),
+    )
     os.close(result_fd)

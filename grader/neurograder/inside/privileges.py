@@ -1,5 +1,6 @@
 """Who runs what inside the sandbox: the private uid, its resource limits, and the reaping of
 everything that uid started."""
+
 import os
 import resource
 import signal
@@ -13,6 +14,7 @@ def drop_privileges(uid):
     os.setresuid(uid, uid, uid)
     try:  # PR_SET_NO_NEW_PRIVS = 38
         import ctypes
+
         ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)
     except Exception:
         pass
@@ -74,7 +76,7 @@ def reap_until_gone(uid, pid, tries=100):
         if done:
             return
         time.sleep(0.01)
-    os.kill(pid, signal.SIGKILL)   # (the supervisor may signal its own child directly)
+    os.kill(pid, signal.SIGKILL)  # (the supervisor may signal its own child directly)
     os.waitpid(pid, 0)
 
 
@@ -106,7 +108,7 @@ def kill_others():
     """SIGKILL every process of this uid except the loader itself (what cells or the last
     check left running, detached or not), so a check starts and ends alone."""
     _kill_all_of_my_uid()
-    while True:   # reap the loader's own killed children (zombies still count for NPROC)
+    while True:  # reap the loader's own killed children (zombies still count for NPROC)
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:
@@ -134,7 +136,7 @@ def fork_and_wait(body):
             break
         except InterruptedError:
             continue
-        except ChildProcessError:   # a cell's SIGCHLD handler reaped it first
+        except ChildProcessError:  # a cell's SIGCHLD handler reaped it first
             wstatus = 0
             break
     kill_others()

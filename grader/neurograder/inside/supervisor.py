@@ -1,6 +1,7 @@
 """The supervisor (trusted; never runs or parses student code): starts loaders, follows their
 events within every time limit, blames the culprit of a stop (a cell is cut down, a test gets
 its status) and starts a fresh loader until every test has a result or the budget is spent."""
+
 import os
 import time
 
@@ -37,16 +38,19 @@ class Supervisor:
             self.results[check["grade_id"]] = {
                 "status": "over budget",
                 "message": "not run: your notebook used up the grader's time budget of %g s "
-                           "before this test (slow or sleeping cells above it)" % budget}
+                "before this test (slow or sleeping cells above it)" % budget,
+            }
         return self.results
 
     def cut(self, i, why):
         """Cell ``i`` stopped its loader: cut it down to definitions, then drop it."""
         old = self.modes.get(i, ("full", ""))[0]
         self.modes[i] = ("cut", why) if old == "full" else ("drop", why)
-        self.notes[str(i)] = "%s: %s (%s)" % (label(self.job, i), why,
-                                              "cut down to its definitions" if old == "full"
-                                              else "left out")
+        self.notes[str(i)] = "%s: %s (%s)" % (
+            label(self.job, i),
+            why,
+            "cut down to its definitions" if old == "full" else "left out",
+        )
 
     def _script_pipes(self):
         """(ours, theirs): per visible test, the request/response pipe ends of each side."""
@@ -83,8 +87,7 @@ class Supervisor:
             self.follow(FrameReader(evt_r, pidfd), pipes)
         finally:
             reap_until_gone(job["uid"], pid)
-            for fd in [evt_r] + [fd for p in pipes.values() for fd in p] + \
-                    ([pidfd] if pidfd is not None else []):
+            for fd in [evt_r] + [fd for p in pipes.values() for fd in p] + ([pidfd] if pidfd is not None else []):
                 try:
                     os.close(fd)
                 except OSError:
@@ -94,8 +97,7 @@ class Supervisor:
         """Largest message accepted now: a check's result may be as large as its cases imply."""
         if activity[0] != "check":
             return MAX_EVENT
-        return max(MAX_EVENT, int(self.by_id[activity[1]].get("max_bytes") or
-                                  self.job["max_result_mb"] * 1024 * 1024))
+        return max(MAX_EVENT, int(self.by_id[activity[1]].get("max_bytes") or self.job["max_result_mb"] * 1024 * 1024))
 
     def follow(self, reader, pipes):
         """Follow one loader's events until it ends, or must be stopped (then the culprit is
@@ -122,8 +124,7 @@ class Supervisor:
                 if activity[0] == "cell":
                     self.timings["cell %d" % activity[1]] = round(now - started, 4)
                 activity, deadline = ("idle", None), now + timeout
-            elif ev == "check" and msg.get("gid") in self.by_id and \
-                    msg["gid"] not in self.results:
+            elif ev == "check" and msg.get("gid") in self.by_id and msg["gid"] not in self.results:
                 gid = msg["gid"]
                 activity, deadline, started = ("check", gid), now + timeout, now
                 if self.by_id[gid]["kind"] == "script" and not self.script(gid, pipes, deadline):
@@ -137,12 +138,12 @@ class Supervisor:
                     self.results[gid] = {
                         "status": "crash",
                         "message": "the process running your code %s before returning a "
-                                   "result (os._exit, a crash, or a resource limit)"
-                                   % short(str(msg.get("how")), 100)}
+                        "result (os._exit, a crash, or a resource limit)" % short(str(msg.get("how")), 100),
+                    }
                 activity, deadline = ("idle", None), now + timeout
             elif ev == "end":
                 return
-            else:   # anything else breaks the protocol: treat it like a crash of the activity
+            else:  # anything else breaks the protocol: treat it like a crash of the activity
                 self.blame(activity, last_cell, ValueError(), timeout)
                 return
 
@@ -150,14 +151,13 @@ class Supervisor:
         """Run visible test ``gid`` against its server; False: this loader must be stopped."""
         req_w, resp_r = pipes[gid]
         drain(resp_r)
-        res = run_script_check(self.job, self.by_id[gid], self.base_ns, req_w, resp_r,
-                               min(deadline, self.deadline))
+        res = run_script_check(self.job, self.by_id[gid], self.base_ns, req_w, resp_r, min(deadline, self.deadline))
         if time.monotonic() >= self.deadline and res["status"] == "timeout":
             return False
         self.results[gid] = res
         if res["status"] in ("timeout", "crash"):
-            return False      # its server may still run: reap and go on afresh
-        os.close(req_w)       # end of the test: the server exits
+            return False  # its server may still run: reap and go on afresh
+        os.close(req_w)  # end of the test: the server exits
         pipes[gid] = (os.open("/dev/null", os.O_WRONLY), resp_r)
         return True
 
@@ -168,17 +168,22 @@ class Supervisor:
         elif isinstance(exc, OverflowError):
             why = "sent a result that is far too large"
         else:
-            why = "stopped the process running your notebook (os._exit, a crash or a " \
-                  "resource limit)"
+            why = "stopped the process running your notebook (os._exit, a crash or a resource limit)"
         if kind == "check":
             gid = activity[1]
             if gid not in self.results:
-                self.results[gid] = ({"status": "timeout"} if isinstance(exc, TimeoutError) else
-                                     {"status": "toolarge"} if isinstance(exc, OverflowError) else
-                                     {"status": "crash", "message": "your code " + why})
+                self.results[gid] = (
+                    {"status": "timeout"}
+                    if isinstance(exc, TimeoutError)
+                    else {"status": "toolarge"}
+                    if isinstance(exc, OverflowError)
+                    else {"status": "crash", "message": "your code " + why}
+                )
         elif kind == "cell" or last_cell is not None:
             self.cut(activity[1] if kind == "cell" else last_cell, why)
-        else:   # the loader failed before any cell: nothing of the student's ran yet
+        else:  # the loader failed before any cell: nothing of the student's ran yet
             for check in self.pending():
                 self.results[check["grade_id"]] = {
-                    "status": "error", "message": "the grader could not start your notebook"}
+                    "status": "error",
+                    "message": "the grader could not start your notebook",
+                }

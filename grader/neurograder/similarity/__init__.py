@@ -31,24 +31,67 @@ Steps, one small function each (nbgrader's preprocessor style), one module per s
    with the matching regions highlighted, and what was excluded and why. The report lists pairs
    for a person to review; it never says that anyone copied.
 """
+
 from .extract import Submission, Task, load_class, read_notebook
 from .judge import Pair, TaskStats, clusters, rank_pairs, task_rows
 from .match import code_fingerprints, code_similarity, answer_similarity
 from .normalise import (
-    DeadCode, Reorder, Supplied, answer_terms, canonical_order, normalise_answer, normalise_code,
-    supplied_material, unused_locals,
+    DeadCode,
+    Reorder,
+    Supplied,
+    answer_terms,
+    canonical_order,
+    normalise_answer,
+    normalise_code,
+    supplied_material,
+    unused_locals,
 )
 from .pipeline import Analysis, analyse, compare_task, normalise_class
 from .report import render_html, write_csv, write_report
 from .settings import (
-    CLUSTER_SIZE, DEFAULT_ASSIGNMENT, FLAG_SIMILARITY, FLAG_Z, MIN_SHARED, MIN_WEIGHT, REPORT_DIR,
+    CLUSTER_SIZE,
+    DEFAULT_ASSIGNMENT,
+    FLAG_SIMILARITY,
+    FLAG_Z,
+    MIN_SHARED,
+    MIN_WEIGHT,
+    REPORT_DIR,
 )
 
 __all__ = [
-    "Analysis", "CLUSTER_SIZE", "DEFAULT_ASSIGNMENT", "DeadCode", "FLAG_SIMILARITY", "FLAG_Z",
-    "MIN_SHARED", "MIN_WEIGHT", "Pair", "REPORT_DIR", "Reorder", "Submission", "Supplied", "Task",
-    "TaskStats", "analyse", "answer_similarity", "answer_terms", "canonical_order", "clusters",
-    "code_fingerprints", "code_similarity", "compare_task", "load_class", "normalise_answer",
-    "normalise_class", "normalise_code", "rank_pairs", "read_notebook", "render_html",
-    "supplied_material", "task_rows", "unused_locals", "write_csv", "write_report",
+    "Analysis",
+    "CLUSTER_SIZE",
+    "DEFAULT_ASSIGNMENT",
+    "DeadCode",
+    "FLAG_SIMILARITY",
+    "FLAG_Z",
+    "MIN_SHARED",
+    "MIN_WEIGHT",
+    "Pair",
+    "REPORT_DIR",
+    "Reorder",
+    "Submission",
+    "Supplied",
+    "Task",
+    "TaskStats",
+    "analyse",
+    "answer_similarity",
+    "answer_terms",
+    "canonical_order",
+    "clusters",
+    "code_fingerprints",
+    "code_similarity",
+    "compare_task",
+    "load_class",
+    "normalise_answer",
+    "normalise_class",
+    "normalise_code",
+    "rank_pairs",
+    "read_notebook",
+    "render_html",
+    "supplied_material",
+    "task_rows",
+    "unused_locals",
+    "write_csv",
+    "write_report",
 ]

@@ -1,4 +1,5 @@
 """Command line: ``python -m neurograder.similarity [--course grader] [--out DIR]``."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,10 @@ def main(argv=None) -> int:
         return 2
     page = write_report(an, args.out or args.course / REPORT_DIR)
     listed = sum(p.listed for p in an.pairs)
-    print(f"{len(an.students)} submissions, {len(an.pairs)} pairs, {listed} listed for review, "
-          f"{len(an.clusters)} groups; {an.seconds:.1f} s\nreport: {page}")
+    print(
+        f"{len(an.students)} submissions, {len(an.pairs)} pairs, {listed} listed for review, "
+        f"{len(an.clusters)} groups; {an.seconds:.1f} s\nreport: {page}"
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """Step 1: read a class's submissions and pick each student's solution cells and written
 answers by the source notebook's grade_ids (the grader's own :func:`student_solution_cells`)."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,14 @@ from .normalise import supplied_material
 @dataclass
 class Task:
     grade_id: str
-    kind: str                      # "code" or "answer"
+    kind: str  # "code" or "answer"
 
 
 @dataclass
 class Submission:
     student: str
-    cells: dict[str, str] = field(default_factory=dict)   # grade_id -> raw source
-    problem: str | None = None                             # why it is not compared at all
+    cells: dict[str, str] = field(default_factory=dict)  # grade_id -> raw source
+    problem: str | None = None  # why it is not compared at all
 
 
 def course_tasks(spec: SourceSpec) -> list[Task]:
@@ -40,6 +41,7 @@ def read_notebook(path: Path):
     Not validated against the schema (a student's stray metadata must not stop the report),
     and outputs are left as read (only sources are compared)."""
     import nbformat
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -51,7 +53,7 @@ def read_notebook(path: Path):
         if not isinstance(cell, dict):
             raise ValueError("is not a Jupyter notebook (a cell is not an object)")
         cell = nbformat.NotebookNode(cell)
-        if isinstance(cell.get("source"), list):       # as nbformat.read joins them
+        if isinstance(cell.get("source"), list):  # as nbformat.read joins them
             cell["source"] = "".join(str(line) for line in cell["source"])
         cells.append(cell)
     return nbformat.NotebookNode(cells=cells)
@@ -87,8 +89,11 @@ def load_submission(path: Path, student: str, spec: SourceSpec, tasks: list[Task
         nb = read_notebook(path)
         cells, _ = student_solution_cells(nb, spec)
     except (ValueError, AttributeError, TypeError) as exc:
-        sub.problem = f"notebook {exc}" if isinstance(exc, ValueError) else \
-            f"notebook has an unexpected structure ({type(exc).__name__})"
+        sub.problem = (
+            f"notebook {exc}"
+            if isinstance(exc, ValueError)
+            else f"notebook has an unexpected structure ({type(exc).__name__})"
+        )
         return sub
     sub.cells = {c["grade_id"]: _text(c["source"]) for c in cells}
     sub.cells.update(student_answers(nb, tasks))
@@ -102,8 +107,10 @@ def load_class(course: Path, assignment: str, notebook: str | None = None):
     spec = SourceSpec.load(course / "source" / assignment / nb_name)
     release = course / "release" / assignment / nb_name
     if not release.is_file():
-        raise FileNotFoundError(f"{release} is missing: run `make notebooks` (or nbgrader "
-                                "generate_assignment) first; it says what the course supplies")
+        raise FileNotFoundError(
+            f"{release} is missing: run `make notebooks` (or nbgrader "
+            "generate_assignment) first; it says what the course supplies"
+        )
     supplied = supplied_material(read_notebook(release))
     tasks = course_tasks(spec)
     root = course / "submitted"
@@ -115,6 +122,5 @@ def load_class(course: Path, assignment: str, notebook: str | None = None):
 def _only_notebook(folder: Path) -> str:
     found = sorted(p.name for p in folder.glob("*.ipynb"))
     if len(found) != 1:
-        raise FileNotFoundError(f"expected one notebook in {folder}, found {found or 'none'} "
-                                "(pass --notebook)")
+        raise FileNotFoundError(f"expected one notebook in {folder}, found {found or 'none'} (pass --notebook)")
     return found[0]

@@ -1,4 +1,5 @@
 """Step 5: judge each pair against the class's own distribution per task, rank, cluster."""
+
 from __future__ import annotations
 
 import math
@@ -6,23 +7,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .settings import (
-    CLUSTER_SIZE, FLAG_SIMILARITY, FLAG_Z, MIN_SHARED, MIN_WEIGHT, SPREAD_FLOOR, TAIL_QUANTILE,
-    TAIL_Z
-)
+from .settings import CLUSTER_SIZE, FLAG_SIMILARITY, FLAG_Z, MIN_SHARED, MIN_WEIGHT, SPREAD_FLOOR, TAIL_QUANTILE, TAIL_Z
 from .extract import Task
 
 
 @dataclass
 class TaskStats:
     task: Task
-    compared: int                 # students with enough own work to compare
+    compared: int  # students with enough own work to compare
     median: float
-    spread: float                 # robust standard deviation (see TAIL_QUANTILE)
+    spread: float  # robust standard deviation (see TAIL_QUANTILE)
     weight: float
-    sims: np.ndarray = field(repr=False)     # students x students, NaN where not compared
+    sims: np.ndarray = field(repr=False)  # students x students, NaN where not compared
     z: np.ndarray = field(repr=False)
-    shared: np.ndarray | None = field(default=None, repr=False)   # code: fingerprints shared
+    shared: np.ndarray | None = field(default=None, repr=False)  # code: fingerprints shared
     notable: np.ndarray | None = field(default=None, repr=False)  # see notable_matrix
 
 
@@ -34,24 +32,22 @@ def task_stats(task: Task, sim: np.ndarray) -> TaskStats:
     values = values[~np.isnan(values)]
     compared = int((~np.isnan(np.diag(sim))).sum()) if n else 0
     if values.size == 0:
-        return TaskStats(task, compared, float("nan"), float("nan"), 0.0, sim,
-                         np.full_like(sim, np.nan))
+        return TaskStats(task, compared, float("nan"), float("nan"), 0.0, sim, np.full_like(sim, np.nan))
     median = float(np.median(values))
     mad = float(np.median(np.abs(values - median)))
     tail = (float(np.quantile(values, TAIL_QUANTILE)) - median) / TAIL_Z
     spread = max(1.4826 * mad, tail, SPREAD_FLOOR)
     z = (sim - median) / spread
-    return TaskStats(task, compared, median, spread, float(np.clip(1.0 - median, 0.0, 1.0)),
-                     sim, z)
+    return TaskStats(task, compared, median, spread, float(np.clip(1.0 - median, 0.0, 1.0)), sim, z)
 
 
 @dataclass
 class Pair:
     a: str
     b: str
-    score: float                  # most unusual weighted task z of the pair
-    listed: bool                  # listed for a person to review
-    i: int                        # the students' rows in the task matrices
+    score: float  # most unusual weighted task z of the pair
+    listed: bool  # listed for a person to review
+    i: int  # the students' rows in the task matrices
     j: int
 
 
@@ -80,8 +76,10 @@ def rank_pairs(students: list[str], stats: list[TaskStats]) -> list[Pair]:
     ii, jj = np.triu_indices(n, 1)
     keep = compared[ii, jj]
     ii, jj = ii[keep], jj[keep]
-    pairs = [Pair(students[i], students[j], sc, li, i, j) for i, j, sc, li in
-             zip(ii.tolist(), jj.tolist(), score[ii, jj].tolist(), listed[ii, jj].tolist())]
+    pairs = [
+        Pair(students[i], students[j], sc, li, i, j)
+        for i, j, sc, li in zip(ii.tolist(), jj.tolist(), score[ii, jj].tolist(), listed[ii, jj].tolist())
+    ]
     pairs.sort(key=lambda p: (not p.listed, -p.score, p.a, p.b))
     return pairs
 
@@ -92,8 +90,7 @@ def task_rows(stats: list[TaskStats], p: Pair) -> list[tuple]:
     for st in stats:
         s = float(st.sims[p.i, p.j])
         if not math.isnan(s):
-            rows.append((st.task.grade_id, s, float(st.z[p.i, p.j]), st.weight,
-                         bool(st.notable[p.i, p.j])))
+            rows.append((st.task.grade_id, s, float(st.z[p.i, p.j]), st.weight, bool(st.notable[p.i, p.j])))
     return rows
 
 
@@ -114,5 +111,4 @@ def clusters(pairs: list[Pair]) -> list[list[str]]:
     groups = {}
     for x in list(parent):
         groups.setdefault(root(x), []).append(x)
-    return sorted((sorted(g) for g in groups.values() if len(g) >= CLUSTER_SIZE),
-                  key=lambda g: (-len(g), g))
+    return sorted((sorted(g) for g in groups.values() if len(g) >= CLUSTER_SIZE), key=lambda g: (-len(g), g))

@@ -1,5 +1,6 @@
 """Step 4: pair similarities of a task, all pairs at once (copydetect fingerprints for code,
 TF-IDF cosine for written answers)."""
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,7 @@ def kgram_hashes(text: str, k: int) -> np.ndarray:
     """CRC-32 of every k-gram of ``text``: the same in every run (copydetect's own
     ``hashed_kgrams`` uses Python's ``hash``, salted per process, so its picks would vary)."""
     data = text.encode("utf-8", "surrogatepass")
-    return np.array([zlib.crc32(data[i:i + k]) for i in range(len(data) - k + 1)],
-                    dtype=np.int64)
+    return np.array([zlib.crc32(data[i : i + k]) for i in range(len(data) - k + 1)], dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -24,11 +24,11 @@ def code_fingerprints(code: str) -> tuple[str, frozenset, dict]:
     """copydetect's filtered text (names -> V, no comments/space), the hashes copydetect's
     winnowing keeps, and where each occurs (hash -> k-gram starts)."""
     from copydetect.utils import filter_code, winnow
+
     filtered, _ = filter_code(code, "cell.py", language="python")
     if len(filtered.encode("utf-8", "surrogatepass")) < FINGERPRINT_K:
         return filtered, frozenset(), {}
-    hashes, idx = winnow(kgram_hashes(filtered, FINGERPRINT_K), WINNOW_WINDOW,
-                         remove_duplicates=False)
+    hashes, idx = winnow(kgram_hashes(filtered, FINGERPRINT_K), WINNOW_WINDOW, remove_duplicates=False)
     index: dict = {}
     for h, i in zip(hashes.tolist(), idx.tolist()):
         index.setdefault(h, []).append(i)
@@ -38,14 +38,14 @@ def code_fingerprints(code: str) -> tuple[str, frozenset, dict]:
 def _incidence(sets: list) -> "object":
     """Sparse students x features 0/1 matrix of a list of sets."""
     from scipy import sparse
+
     vocab = {}
     rows, cols = [], []
     for r, items in enumerate(sets):
         for item in items:
             rows.append(r)
             cols.append(vocab.setdefault(item, len(vocab)))
-    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                             shape=(len(sets), max(len(vocab), 1)))
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
 
 
 def code_similarity(fingerprints: list[set]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +65,7 @@ def code_similarity(fingerprints: list[set]) -> tuple[np.ndarray, np.ndarray]:
 def answer_similarity(term_lists: list[list[str]]) -> np.ndarray:
     """TF-IDF (smoothed idf, sublinear tf) cosine between answers; NaN for too-short ones."""
     from scipy import sparse
+
     vocab = {}
     rows, cols, vals = [], [], []
     for r, terms in enumerate(term_lists):

@@ -1,4 +1,5 @@
 """Steps 2-3: remove what the course supplies, normalise what copying disguises."""
+
 from __future__ import annotations
 
 import ast
@@ -19,8 +20,9 @@ def _unparse_lines(source: str) -> list[str]:
 @dataclass(frozen=True)
 class Supplied:
     """What the released notebook gives every student."""
-    code_lines: frozenset[str]      # normalised (unparsed) lines of every code cell
-    sentences: frozenset[str]       # normalised sentences of every markdown cell
+
+    code_lines: frozenset[str]  # normalised (unparsed) lines of every code cell
+    sentences: frozenset[str]  # normalised sentences of every markdown cell
 
 
 def supplied_material(release_nb) -> Supplied:
@@ -55,8 +57,7 @@ def _is_not_implemented(node) -> bool:
     exc = getattr(node, "exc", None)
     if isinstance(exc, ast.Call):
         exc = exc.func
-    return isinstance(node, ast.Raise) and isinstance(exc, ast.Name) \
-        and exc.id == "NotImplementedError"
+    return isinstance(node, ast.Raise) and isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
 
 
 class DeadCode(ast.NodeTransformer):
@@ -76,7 +77,8 @@ class DeadCode(ast.NodeTransformer):
                 out.extend(self._block(stmt.orelse) if isinstance(stmt, ast.If) else [])
                 continue
             if isinstance(stmt, ast.Assign) and all(
-                    isinstance(t, ast.Name) and t.id in self.local_names for t in stmt.targets):
+                isinstance(t, ast.Name) and t.id in self.local_names for t in stmt.targets
+            ):
                 continue
             stmt = self.visit(stmt)
             out.append(stmt)
@@ -116,8 +118,17 @@ def unused_locals(tree) -> frozenset[str]:
 
 
 #: statements that may leave the block they are in
-LEAVING = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global,
-           ast.Nonlocal, ast.Assert)
+LEAVING = (
+    ast.Return,
+    ast.Raise,
+    ast.Break,
+    ast.Continue,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.Global,
+    ast.Nonlocal,
+    ast.Assert,
+)
 
 
 def _is_constant_store(stmt) -> bool:
@@ -126,8 +137,11 @@ def _is_constant_store(stmt) -> bool:
     if isinstance(value, ast.UnaryOp):
         value = value.operand
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
-    return isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(value, ast.Constant) \
+    return (
+        isinstance(stmt, (ast.Assign, ast.AnnAssign))
+        and isinstance(value, ast.Constant)
         and all(isinstance(t, ast.Name) for t in targets)
+    )
 
 
 def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bool, str]:
@@ -157,8 +171,12 @@ def effects(stmt, local_names=frozenset()) -> tuple[set[str], set[str], bool, bo
                 base = base.value
             if isinstance(base, ast.Name):
                 writes.add(base.id)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and isinstance(node.func.value, ast.Name) and node.func.value.id in local_names:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in local_names
+        ):
             writes.add(node.func.value.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             writes.add(node.name)
@@ -202,8 +220,9 @@ class Reorder(ast.NodeTransformer):
     """Put every block of the tree in :func:`canonical_order`."""
 
     def __init__(self, tree):
-        self.local_names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-                                     and isinstance(n.ctx, ast.Store))
+        self.local_names = frozenset(
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        )
 
     def generic_visit(self, node):
         super().generic_visit(node)
@@ -214,7 +233,7 @@ class Reorder(ast.NodeTransformer):
         return node
 
 
-@functools.lru_cache(maxsize=4096)       # a class hands in many identical cells (stubs, one-liners)
+@functools.lru_cache(maxsize=4096)  # a class hands in many identical cells (stubs, one-liners)
 def normalise_code(source: str, supplied: Supplied) -> str:
     """Student-written code only, in canonical form (see the module docstring, steps 2-3).
 
@@ -222,12 +241,15 @@ def normalise_code(source: str, supplied: Supplied) -> str:
     try:
         tree = ast.parse(source)
         tree = DeadCode(unused_locals(tree)).visit(tree)
-        tree = DeadCode(unused_locals(tree)).visit(tree)     # a second pass frees chains
+        tree = DeadCode(unused_locals(tree)).visit(tree)  # a second pass frees chains
         lines = ast.unparse(Reorder(tree).visit(tree)).splitlines()
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         lines = [re.sub(r"#.*", "", ln) for ln in source.splitlines()]
-    kept = [ln for ln in lines if ln.strip() and ln.strip() not in supplied.code_lines
-            and not any(p in ln for p in PLACEHOLDERS)]
+    kept = [
+        ln
+        for ln in lines
+        if ln.strip() and ln.strip() not in supplied.code_lines and not any(p in ln for p in PLACEHOLDERS)
+    ]
     return "\n".join(kept)
 
 
@@ -237,15 +259,17 @@ def _sentences(text: str) -> list[str]:
 
 def normalise_answer(text: str, supplied: Supplied) -> str:
     """The written answer minus placeholders and sentences quoted from the notebook."""
-    kept = [s for s in _sentences(text) if s and s not in supplied.sentences
-            and not any(p.lower() in s for p in PLACEHOLDERS)]
+    kept = [
+        s
+        for s in _sentences(text)
+        if s and s not in supplied.sentences and not any(p.lower() in s for p in PLACEHOLDERS)
+    ]
     return " ".join(kept)
 
 
 def stem(word: str) -> str:
     """A crude suffix stripper: enough to match 'spikes'/'spiking'/'spiked' for cosine."""
-    for suffix in ("ations", "ation", "ingly", "ings", "ing", "edly", "ed", "ies", "es", "ly",
-                   "er", "s"):
+    for suffix in ("ations", "ation", "ingly", "ings", "ing", "edly", "ed", "ies", "es", "ly", "er", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word

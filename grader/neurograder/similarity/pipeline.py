@@ -1,4 +1,5 @@
 """The orchestrator: read, normalise, compare, judge (:func:`analyse`)."""
+
 from __future__ import annotations
 
 import time
@@ -16,13 +17,13 @@ from .judge import Pair, TaskStats, clusters, notable_matrix, rank_pairs, task_s
 class Analysis:
     assignment: str
     students: list[str]
-    problems: dict[str, str]              # student -> why not compared
+    problems: dict[str, str]  # student -> why not compared
     tasks: list[Task]
     stats: list[TaskStats]
     pairs: list[Pair]
     clusters: list[list[str]]
     normalised: dict = field(repr=False)  # (student, grade_id) -> normalised text
-    raw: dict = field(repr=False)         # (student, grade_id) -> raw source
+    raw: dict = field(repr=False)  # (student, grade_id) -> raw source
     seconds: float = 0.0
 
 
@@ -32,8 +33,9 @@ def normalise_class(subs: list[Submission], tasks: list[Task], supplied: Supplie
     for sub in subs:
         for task in tasks:
             raw = sub.cells.get(task.grade_id, "")
-            out[sub.student, task.grade_id] = (normalise_code(raw, supplied) if task.kind == "code"
-                                               else normalise_answer(raw, supplied))
+            out[sub.student, task.grade_id] = (
+                normalise_code(raw, supplied) if task.kind == "code" else normalise_answer(raw, supplied)
+            )
     return out
 
 
@@ -49,8 +51,7 @@ def compare_task(task: Task, students: list[str], normalised: dict) -> TaskStats
     return stats
 
 
-def analyse(course: Path, assignment: str = DEFAULT_ASSIGNMENT,
-            notebook: str | None = None) -> Analysis:
+def analyse(course: Path, assignment: str = DEFAULT_ASSIGNMENT, notebook: str | None = None) -> Analysis:
     """Read, normalise, compare and rank a whole class (no report written)."""
     start = time.perf_counter()
     _, tasks, supplied, subs = load_class(course, assignment, notebook)
@@ -61,5 +62,15 @@ def analyse(course: Path, assignment: str = DEFAULT_ASSIGNMENT,
     stats = [compare_task(t, students, normalised) for t in tasks]
     pairs = rank_pairs(students, stats)
     raw = {(s.student, g): src for s in ok for g, src in s.cells.items()}
-    return Analysis(assignment, students, problems, tasks, stats, pairs, clusters(pairs),
-                    normalised, raw, time.perf_counter() - start)
+    return Analysis(
+        assignment,
+        students,
+        problems,
+        tasks,
+        stats,
+        pairs,
+        clusters(pairs),
+        normalised,
+        raw,
+        time.perf_counter() - start,
+    )

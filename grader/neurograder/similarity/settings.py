@@ -1,8 +1,8 @@
 """Every tunable number and fixed text of the similarity report, each with a comment."""
+
 from __future__ import annotations
 
 from course.manifest import default_assignment
-
 
 
 #: characters of copydetect-filtered code per k-gram (one name is one character ``V``, so 12
@@ -64,12 +64,14 @@ MAX_SIDE_BY_SIDE = 100
 
 
 #: words too common to say anything about who wrote an answer
-STOPWORDS = frozenset("""a about above after again all also an and any are as at be because been
+STOPWORDS = frozenset(
+    """a about above after again all also an and any are as at be because been
 before being below between both but by can could did do does doing down during each few for from
 further had has have having here how i if in into is it its itself just more most much my no nor
 not of off on once only or other our out over own same so some such than that the their them
 then there these they this those through to too under until up very was we were what when where
-which while who why will with would you your one two thus get gets makes make""".split())
+which while who why will with would you your one two thus get gets makes make""".split()
+)
 
 
 #: bins of the per-task similarity histograms on the page
@@ -88,15 +90,27 @@ PLACEHOLDERS = ("YOUR ANSWER HERE", "YOUR CODE HERE")
 
 
 EXCLUDED_WHY = [
-    ("Docstrings and comments", "the stubs' docstrings are handed out; comments are free to add "
-     "or change, so copying hides behind them"),
-    ("Every line the released notebook contains", "function signatures, provided helpers, "
-     "setup and visible test cells are the same for everyone"),
-    ("The stub's <code>raise NotImplementedError()</code> and answer placeholders",
-     "left in by students who did not attempt the task"),
-    ("Dead code", "statements after return/raise, <code>if False:</code> blocks, unused local "
-     "assignments and stray literals change nothing and are a common disguise"),
-    ("Names and statement order", "every identifier counts as the same symbol and independent "
-     "statements are put in one canonical order, so renaming and reordering do not hide a match"),
+    (
+        "Docstrings and comments",
+        "the stubs' docstrings are handed out; comments are free to add or change, so copying hides behind them",
+    ),
+    (
+        "Every line the released notebook contains",
+        "function signatures, provided helpers, setup and visible test cells are the same for everyone",
+    ),
+    (
+        "The stub's <code>raise NotImplementedError()</code> and answer placeholders",
+        "left in by students who did not attempt the task",
+    ),
+    (
+        "Dead code",
+        "statements after return/raise, <code>if False:</code> blocks, unused local "
+        "assignments and stray literals change nothing and are a common disguise",
+    ),
+    (
+        "Names and statement order",
+        "every identifier counts as the same symbol and independent "
+        "statements are put in one canonical order, so renaming and reordering do not hide a match",
+    ),
     ("Sentences quoted from the notebook", "a written answer may repeat the question"),
 ]

@@ -215,14 +215,7 @@ def _grade_class(course: Path) -> None:
     for student, (kind, late) in GRADED_CLASS.items():
         corpus.write_submission(course, student, notebooks[kind], timestamp=corpus.LATE if late else corpus.ON_TIME)
     corpus.write_submission(course, "eve_corrupted", raw=b'{"cells": [ not json', timestamp=corpus.ON_TIME)
-    subprocess.run(
-        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
-        cwd=course,
-        env=corpus.venv_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    corpus.run_batch(course, timeout=600)
     done = subprocess.run(
         [sys.executable, "-m", "neurograder.report", "--course", str(course)],
         env=corpus.venv_env(),

@@ -92,13 +92,7 @@ def _copy(template: Path, dest: Path, extra_cfg: str = "") -> Path:
 
 
 def _batch(course: Path, *args, timeout=900):
-    return subprocess.run(
-        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=corpus.venv_env(),
-    )
+    return corpus.run_batch(course, *args, timeout=timeout)
 
 
 def _grade_corpus(template: Path, out: Path) -> dict:
@@ -413,14 +407,7 @@ def test_attacks_that_stop_plain_nbgrader_do_not_stop_ours(plain_stopped, ours):
 # ------------------------------------------------------------------------------ feedback
 def test_feedback_shows_results_and_plots_but_no_hidden_tests(ours):
     course = ours["course"]
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "generate_feedback", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    run = corpus.nbgrader(course, "generate_feedback", "module1", timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     html = {p.parts[-3]: p.read_text() for p in (course / "feedback").glob("*/module1/neurons.html")}
     assert "honest_partial" in html and "01_patch_allclose" in html
@@ -438,14 +425,7 @@ def test_feedback_shows_results_and_plots_but_no_hidden_tests(ours):
 
 def test_export_lists_every_student(ours):
     course = ours["course"]
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "export", "--to", "export.csv"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    run = corpus.nbgrader(course, "export", "--to", "export.csv", timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     with open(course / "export.csv") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
@@ -460,14 +440,7 @@ def test_nbgrader_autograde_cli_uses_the_sandbox(template, tmp_path, ours):
     attack = BY_NAME["01_patch_allclose"]
     corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack))
     corpus.write_submission(course, "honest_partial", corpus.honest_variants(course)["honest_partial"])
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "autograde", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    run = corpus.nbgrader(course, "autograde", "module1", timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     got = _scores(course)
     for name in (attack.name, "honest_partial"):

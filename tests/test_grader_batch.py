@@ -95,14 +95,7 @@ def batch(template, tmp_path_factory):
 def cli(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("cli") / "course")
     kinds = _odd_class(course)
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "autograde", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    run = corpus.nbgrader(course, "autograde", "module1", timeout=600)
     return {"course": course, "kinds": kinds, "run": run, "scores": _scores(course)}
 
 

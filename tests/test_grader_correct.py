@@ -10,7 +10,6 @@ give the same score to every graded cell: full marks for every autograded point.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -55,14 +54,7 @@ def template(tmp_path_factory, new_course):
 def _plain_scores(template: Path, out: Path) -> dict[str, dict[str, float]]:
     """The oracle: one ``NEUROGRADER_PLAIN=1 nbgrader autograde`` over the whole corpus."""
     course = _copy(template, out / "course", PLAIN_CFG)
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "autograde", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env=corpus.venv_env(NEUROGRADER_PLAIN="1"),
-    )
+    run = corpus.nbgrader(course, "autograde", "module1", timeout=1500, NEUROGRADER_PLAIN="1")
     assert run.returncode == 0, run.stderr[-3000:]
     return _cell_scores(course)
 
@@ -76,13 +68,7 @@ def plain(template, tmp_path_factory):
 @pytest.fixture(scope="module")
 def batch(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("batch") / "course")
-    run = subprocess.run(
-        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=corpus.venv_env(),
-    )
+    run = corpus.run_batch(course, timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     return _cell_scores(course)
 
@@ -90,14 +76,7 @@ def batch(template, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cli(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("cli") / "course")
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "autograde", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=corpus.venv_env(),
-    )
+    run = corpus.nbgrader(course, "autograde", "module1", timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     return _cell_scores(course)
 

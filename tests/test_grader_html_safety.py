@@ -14,7 +14,6 @@ sanitiser, no policy), so the checks can fail.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -77,22 +76,9 @@ def course(tmp_path_factory, new_course):
         corpus.write_submission(course, attack.name, corpus.attack_notebook(course, attack), timestamp=corpus.ON_TIME)
     for student in (HONEST, GAP):
         corpus.write_submission(course, student, corpus.honest_notebook(course), timestamp=corpus.ON_TIME)
-    run = subprocess.run(
-        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    run = corpus.run_batch(course, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    feedback = subprocess.run(
-        [corpus.tool("nbgrader"), "generate_feedback", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    feedback = corpus.nbgrader(course, "generate_feedback", "module1", timeout=600)
     assert feedback.returncode == 0, feedback.stderr[-3000:]
     _open_a_gap(course)
     page = course / "feedback" / GAP / "module1" / "neurons.html"

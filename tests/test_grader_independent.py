@@ -11,7 +11,6 @@ the fast model of solutions.neurons.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -224,24 +223,10 @@ def test_nbgrader_autograde_grades_tasks_independently(template, tmp_path):
     """``nbgrader autograde`` with the course config: the wrong LIF costs Task 2 only; the
     feedback page says how Task 4.2 was graded."""
     course = _copy(template, tmp_path / "course")
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "autograde", "module1"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=800,
-        env=corpus.venv_env(),
-    )
+    run = corpus.nbgrader(course, "autograde", "module1", timeout=800)
     assert run.returncode == 0, run.stderr[-3000:]
     _assert_graded_independently(course)
-    feedback = subprocess.run(
-        [corpus.tool("nbgrader"), "generate_feedback", "module1", "--student=wrong_lif"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    feedback = corpus.nbgrader(course, "generate_feedback", "module1", "--student=wrong_lif", timeout=600)
     assert feedback.returncode == 0, feedback.stderr[-3000:]
     page = (course / "feedback" / "wrong_lif" / "module1" / "neurons.html").read_text()
     assert WITH_REFERENCE_LIF.replace("`", "") in page.replace("`", ""), "not in feedback"
@@ -251,13 +236,7 @@ def test_nbgrader_autograde_grades_tasks_independently(template, tmp_path):
 def test_batch_grades_tasks_independently(template, tmp_path):
     """``python -m neurograder.batch`` (make grade): the same grades and texts."""
     course = _copy(template, tmp_path / "course")
-    run = subprocess.run(
-        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=800,
-        env=corpus.venv_env(),
-    )
+    run = corpus.run_batch(course, timeout=800)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     _assert_graded_independently(course)
 

@@ -48,7 +48,6 @@ def test_a_hand_grade_given_after_autograding_is_penalised_too(graded_class, tmp
     (formgrader writes the gradebook directly), do the export and the class report deduct
     the late penalty from the whole new score, with no regrade?"""
     import math
-    import subprocess
 
     from nbgrader.api import Gradebook
 
@@ -70,14 +69,7 @@ def test_a_hand_grade_given_after_autograding_is_penalised_too(graded_class, tmp
     # the policy written out (10 % per started day, at most 50 %), not the code under test
     fraction = min(50.0, 10.0 * math.ceil(seconds / 86400)) / 100
     assert seconds > 15 * 60 and fraction > 0
-    done = subprocess.run(
-        [corpus.tool("nbgrader"), "export", "--to=grades.csv", "--log-level=ERROR"],
-        cwd=course,
-        env=corpus.venv_env(),
-        capture_output=True,
-        text=True,
-        timeout=200,
-    )
+    done = corpus.nbgrader(course, "export", "--to=grades.csv", "--log-level=ERROR", timeout=200)
     assert done.returncode == 0, done.stderr[-3000:]
     import csv
 

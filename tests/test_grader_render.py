@@ -128,13 +128,7 @@ def course(tmp_path_factory):
         _student(course, STATIC, task41_li_surface_solution=WRONG_SURFACE, task42_lif_surface_solution=RAISES),
         timestamp=corpus.ON_TIME,
     )
-    run = subprocess.run(
-        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", "2", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=corpus.venv_env(),
-    )
+    run = corpus.run_batch(course, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     for student, nb in (
         ("hostile", _student(course, FOLLOWS_TAU, task1_leaky_integrator_solution=HANGS, task2_lif_solution=EXITS)),
@@ -319,13 +313,8 @@ def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):  # noqa:
 def test_feedback_shows_the_rerun_pictures(course):
     """Question: does the real ``nbgrader generate_feedback`` page of a student carry the
     re-run pictures and the widget's frames?"""
-    run = subprocess.run(
-        [corpus.tool("nbgrader"), "generate_feedback", corpus.ASSIGNMENT, "--student", "honest", "--force"],
-        cwd=course["path"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=corpus.venv_env(),
+    run = corpus.nbgrader(
+        course["path"], "generate_feedback", corpus.ASSIGNMENT, "--student", "honest", "--force", timeout=240
     )
     assert run.returncode == 0, run.stderr[-2000:]
     page = (course["path"] / "feedback" / "honest" / corpus.ASSIGNMENT / "neurons.html").read_text()

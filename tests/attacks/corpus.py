@@ -217,6 +217,19 @@ def tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def nbgrader(course: Path, *args: str, timeout: float, **extra_env) -> subprocess.CompletedProcess:
+    """The real ``nbgrader <args>`` run in the course folder ``course`` with the venv's tools
+    (``extra_env`` added to its environment); its output captured as text."""
+    return subprocess.run(
+        [tool("nbgrader"), *args],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=venv_env(**extra_env),
+    )
+
+
 def venv_env(**extra) -> dict:
     """Environment for the venv's CLIs (nbgrader runs `alembic` from PATH)."""
     import os
@@ -233,6 +246,18 @@ def honest_class(course: Path, count: int) -> list[str]:
     for name in names:
         write_submission(course, name, honest, timestamp=ON_TIME)
     return names
+
+
+def run_batch(course: Path, *args: str, jobs: int = 2, timeout: float) -> subprocess.CompletedProcess:
+    """``python -m neurograder.batch`` (``make grade``) on ``course`` with ``jobs`` workers and
+    ``args``, to its end (no progress bar; output captured as text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--jobs", str(jobs), "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=venv_env(),
+    )
 
 
 def start_batch(course: Path, jobs: int) -> subprocess.Popen:

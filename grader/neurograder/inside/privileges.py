@@ -117,12 +117,34 @@ def kill_others():
             continue
 
 
+#: how long a check's start may wait for the processes the last check left to be gone: killed,
+#: they still count against RLIMIT_NPROC until their new parent (the sandbox's init) has
+#: collected them, which lags on a loaded machine
+FORK_ROOM_S = 2.0
+
+
+def fork_when_possible(make_room, within=FORK_ROOM_S, fork=os.fork):
+    """``fork()``, retried while it fails for want of processes (EAGAIN), calling
+    ``make_room()`` (kill what is left) before each retry, for at most ``within`` seconds."""
+    deadline = time.monotonic() + within
+    delay = 0.005
+    while True:
+        try:
+            return fork()
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            make_room()
+            time.sleep(delay)  # (the killed processes end and are collected meanwhile)
+            delay = min(2 * delay, 0.1)
+
+
 def fork_and_wait(body):
     """Run ``body()`` in a child of the loader, alone; wait for it; kill whatever it left
     running. Returns the child's exit description."""
     kill_others()
     try:
-        pid = os.fork()
+        pid = fork_when_possible(kill_others)
     except OSError as exc:
         return "could not be started (%s)" % exc
     if pid == 0:

@@ -45,6 +45,25 @@ def course(tmp_path_factory):
     return course
 
 
+def _submitted(course, student: str) -> None:
+    """A submission of module1 by ``student`` in the course copy's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
+        gb.update_or_create_student(student)
+        gb.add_submission("module1", student)
+
+
+def _built_with(chapter, text: str):
+    """The build's result with the chapter source ``chapter`` replaced by ``text`` (restored after)."""
+    original = chapter.read_text()
+    chapter.write_text(text)
+    try:
+        return build(chapter.parents[2])
+    finally:
+        chapter.write_text(original)
+
+
 def _source_nb(course):
     return course / "grader" / "source" / "module1" / "neurons.ipynb"
 
@@ -75,20 +94,12 @@ def test_a_hand_edit_stops_the_build_and_names_the_source(course):
 def test_a_structural_change_after_submissions_is_refused_before_anything_is_written(course):
     """With a submission in the gradebook, is removing a graded cell refused, with what to do,
     and is nothing under grader/source or grader/release deleted or written?"""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
-        gb.update_or_create_student("ada")
-        gb.add_submission("module1", "ada")
+    _submitted(course, "ada")
     chapter = course / "book" / "module1" / "neurons.md"
     original = chapter.read_text()
     assert len(HIDDEN_TASK0.findall(original)) == 1
-    chapter.write_text(HIDDEN_TASK0.sub("", original))
     before = snapshot(course)
-    try:
-        done = build(course)
-    finally:
-        chapter.write_text(original)
+    done = _built_with(chapter, HIDDEN_TASK0.sub("", original))
     assert done.returncode == 3, done.stdout + done.stderr
     assert "removes task0_input_data" in done.stderr
     assert "add cases to the existing check" in done.stderr
@@ -99,11 +110,7 @@ def test_a_structural_change_after_submissions_is_refused_before_anything_is_wri
 def test_new_cases_in_an_existing_check_need_no_new_cell(course):
     """With a submission in the gradebook, does a change of the checks (new cases) rebuild through
     the real nbgrader generate_assignment?"""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
-        gb.update_or_create_student("bob")
-        gb.add_submission("module1", "bob")
+    _submitted(course, "bob")
     checks = course / "book" / "module1" / "checks.py"  # module 1's checks, named by its manifest
     text = checks.read_text()
     assert "BAND_PASS_PER_BAND = 2" in text
@@ -138,19 +145,11 @@ def test_new_prose_after_submissions_goes_through(course):
     """With a submission in the gradebook, does a new Markdown cell of prose (which renumbers the
     prose after it) rebuild through the real nbgrader generate_assignment, and does the student's
     notebook get it, read-only?"""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'grader' / 'gradebook.db'}") as gb:
-        gb.update_or_create_student("cyd")
-        gb.add_submission("module1", "cyd")
+    _submitted(course, "cyd")
     chapter = course / "book" / "module1" / "neurons.md"
     original = chapter.read_text()
     first_break = original.index("\n+++\n", original.index("\n+++\n") + 1)
-    chapter.write_text(original[:first_break] + f"\n+++\n\n{NEW_PROSE}\n" + original[first_break:])
-    try:
-        done = build(course)
-    finally:
-        chapter.write_text(original)
+    done = _built_with(chapter, original[:first_break] + f"\n+++\n\n{NEW_PROSE}\n" + original[first_break:])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "generate_assignment module1" in done.stdout
     release = nbformat.read(course / "grader" / "release" / "module1" / "neurons.ipynb", as_version=4)

@@ -232,15 +232,21 @@ def test_student_names_are_text_not_markup(broken_class):
     assert "zz_&lt;img src=x onerror=alert(1)&gt;" in page
 
 
-def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
-    out = tmp_path / "report"
-    run = subprocess.run(
-        [sys.executable, "-m", "neurograder.similarity", "--course", str(broken_class), "--out", str(out)],
+def _similarity_command(course, out, **env) -> subprocess.CompletedProcess:
+    """``python -m neurograder.similarity`` on ``course`` writing to ``out`` (``env`` added)."""
+    return subprocess.run(
+        [sys.executable, "-m", "neurograder.similarity", "--course", str(course), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=240,
         cwd=REPO,
+        env={**os.environ, **env},
     )
+
+
+def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
+    out = tmp_path / "report"
+    run = _similarity_command(broken_class, out)
     assert run.returncode == 0, run.stderr
     page = (out / "index.html").read_text()
     with open(out / "pairs.csv", newline="") as fh:
@@ -256,14 +262,7 @@ def test_same_class_same_report_in_every_process(broken_class, tmp_path):
     csvs = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        run = subprocess.run(
-            [sys.executable, "-m", "neurograder.similarity", "--course", str(broken_class), "--out", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            cwd=REPO,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        )
+        run = _similarity_command(broken_class, out, PYTHONHASHSEED=seed)
         assert run.returncode == 0, run.stderr
         csvs.append((out / "pairs.csv").read_text())
     assert csvs[0] == csvs[1]

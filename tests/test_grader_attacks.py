@@ -128,7 +128,7 @@ def plain(template, tmp_path_factory):
     run = _finished(_started([corpus.tool("nbgrader"), "autograde", "module1"], course, env), timeout=540)
     if run.stuck:
         pytest.fail(
-            "plain nbgrader hung (blocked, no CPU used) in a batch that should hold only "
+            "plain nbgrader hung (blocked, almost no CPU used) in a batch that should hold only "
             "attacks it survives; last lines:\n" + run.stderr[-3000:]
         )
     survivors = _pids_with(DETACHED_MARK, oracle=True)
@@ -159,8 +159,10 @@ def plain_stopped(template, tmp_path_factory):
         )
         for name, course in courses.items()
     }
+    # a run still going after 300 s has not graded the honest student: stopped
     return {
-        name: {"run": _finished(runs[name], timeout=540), "scores": _scores(course)} for name, course in courses.items()
+        name: {"run": _finished(runs[name], timeout=300, give_up=True), "scores": _scores(course)}
+        for name, course in courses.items()
     }
 
 
@@ -174,10 +176,14 @@ def _started(cmd: list[str], cwd: Path, env: dict) -> subprocess.Popen:
     return proc
 
 
-#: plain nbgrader is stuck when neither it nor anything it started has used any CPU for this
-#: long (longer than the course's 15 s cell timeout): it is blocked for ever, e.g. in
-#: jupyter_client's shutdown request to a kernel whose sockets a student's code broke
+#: plain nbgrader is stuck when it and everything it started used less than STUCK_CPU seconds
+#: of CPU over the last STUCK_AFTER seconds (longer than the course's 15 s cell timeout): it
+#: is blocked for ever, e.g. in jupyter_client's shutdown request to a kernel whose sockets a
+#: student's code broke. (A blocked run is not at exactly zero: its event loop and heartbeat
+#: threads still wake; a working run uses many seconds per window even on a loaded machine.)
 STUCK_AFTER = 30.0
+STUCK_CPU = 1.0
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _tree_cpu(pid: int) -> int:
@@ -198,19 +204,28 @@ def _tree_cpu(pid: int) -> int:
     return total
 
 
-def _finished(proc: subprocess.Popen, timeout: float) -> subprocess.CompletedProcess:
+def _blocked(samples: list[tuple[float, int]], now: float) -> bool:
+    """Whether the (time, CPU ticks) ``samples`` show less than STUCK_CPU seconds of CPU over a
+    whole STUCK_AFTER window ending at ``now`` (older samples are dropped from the list)."""
+    while len(samples) > 1 and now - samples[1][0] >= STUCK_AFTER:
+        samples.pop(0)
+    start, first = samples[0]
+    return now - start >= STUCK_AFTER and (samples[-1][1] - first) / TICKS < STUCK_CPU
+
+
+def _finished(proc: subprocess.Popen, timeout: float, give_up: bool = False) -> subprocess.CompletedProcess:
     """``proc``'s result as ``subprocess.run`` gives it, with ``stuck`` set when it was killed
-    for being blocked (:data:`STUCK_AFTER`); killed and raised after ``timeout`` s."""
+    for being blocked (:func:`_blocked`). After ``timeout`` s it is killed and, unless
+    ``give_up`` (a run that may hang either way, where still running counts as stopped),
+    TimeoutExpired is raised."""
     deadline = time.monotonic() + timeout
-    cpu, idle_since = -1, time.monotonic()
+    samples: list[tuple[float, int]] = []
     stuck = False
     try:
         while proc.poll() is None:
             now = time.monotonic()
-            used = _tree_cpu(proc.pid)
-            if used != cpu:
-                cpu, idle_since = used, now
-            stuck = now - idle_since >= STUCK_AFTER
+            samples.append((now, _tree_cpu(proc.pid)))
+            stuck = _blocked(samples, now) or (give_up and now > deadline)
             if stuck or now > deadline:
                 proc.kill()
                 proc.wait()

@@ -38,7 +38,9 @@ sandbox's uid); when it ends every process in its cgroup is killed and the cgrou
 the uid's user keyrings are emptied, and (fallback mode) files of that uid in the host's
 temp folders are removed (bubblewrap's ``/tmp``, ``/dev/shm`` and IPC namespace vanish with
 it, and nothing else of the host is writable inside). Uids: :mod:`neurograder.uids`; the
-pipes to a running sandbox: :mod:`neurograder.pipes`.
+pipes to a running sandbox: :mod:`neurograder.pipes`; the command line and the sandbox a
+grading process keeps started for its next student (its interpreter and NumPy up, no job
+yet): :mod:`neurograder.launch`.
 """
 
 from __future__ import annotations
@@ -48,26 +50,30 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import bounds, inside
-from .pipes import communicate, kill_tree
+from . import inside
+from .launch import (  # noqa: F401 (the API)
+    SHM_MB,
+    _dirs_for,
+    TMP_MB,
+    Spare,
+    Started,
+    bwrap_command,
+    keep_warm,
+    python_executable,
+)
+from .pipes import communicate
 from .uids import (
     HOST_TEMP_DIRS,  # noqa: F401
     LOCK_DIR,  # noqa: F401
     UID_BASE,  # noqa: F401
     UID_SLOTS,  # noqa: F401 (the API)
-    UidSlot,
+    UidSlot,  # noqa: F401
     remove_files_of,  # noqa: F401
 )
-
-#: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
-#: the sandbox's cgroup memory, see neurograder.bounds)
-TMP_MB = 64
-SHM_MB = 16
 
 
 @dataclass
@@ -111,125 +117,6 @@ class SandboxResult:
     timings: dict = field(default_factory=dict)  # seconds inside the sandbox
     cells: dict = field(default_factory=dict)  # cell index -> why it was cut down/left out
     payload: dict = field(default_factory=dict)  # the whole result message (other entries)
-
-
-def python_executable() -> str:
-    """The venv's interpreter (the same one the grader runs in)."""
-    return sys.executable
-
-
-def _ro_paths() -> list[str]:
-    """Host paths Python + numpy (+ torch, matplotlib) need, bound read-only."""
-    paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
-    prefixes = {
-        os.path.realpath(sys.prefix),
-        os.path.realpath(sys.base_prefix),
-        os.path.realpath(sys.exec_prefix),
-        sys.prefix,
-        os.path.dirname(os.path.realpath(sys.executable)),
-    }
-    # the venv's bin/python is a symlink into the base interpreter's prefix
-    paths += sorted(prefixes)
-    return paths
-
-
-ETC_FILES = [
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
-    "/etc/localtime",
-    "/etc/fonts",
-    "/etc/alternatives",
-    "/etc/nsswitch.conf",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/mime.types",
-    "/etc/ssl/certs/ca-certificates.crt",
-]
-
-
-def _dirs_for(path: str) -> list[str]:
-    parts = Path(path).parts[1:-1]
-    return ["/" + "/".join(parts[:k]) for k in range(1, len(parts) + 1)]
-
-
-def bwrap_command(assignment_dir: str | None) -> list[str]:
-    cmd = [
-        "bwrap",
-        "--unshare-pid",
-        "--unshare-net",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--cap-drop",
-        "ALL",
-        "--cap-add",
-        "CAP_SETUID",
-        "--cap-add",
-        "CAP_SETGID",
-        "--hostname",
-        "sandbox",
-    ]
-    # /dev, /proc and a private /tmp first: a venv that lives under the host's /tmp (a CI clone)
-    # is then bound read-only on top of the private /tmp instead of being hidden by it
-    cmd.extend(
-        [
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--perms",
-            "1777",
-            "--size",
-            str(TMP_MB * 2**20),
-            "--tmpfs",
-            "/tmp",
-            "--perms",
-            "1777",
-            "--size",
-            str(SHM_MB * 2**20),
-            "--tmpfs",
-            "/dev/shm",
-        ]
-    )
-    made = {"/tmp", "/dev", "/proc"}
-
-    def mkdirs(path):
-        for d in _dirs_for(path):
-            if d not in made and d not in ("/usr", "/lib", "/lib64"):
-                made.add(d)
-                cmd.extend(["--perms", "0755", "--dir", d])
-
-    for p in _ro_paths():
-        if os.path.exists(p):
-            mkdirs(p)
-            cmd.extend(["--ro-bind", p, p])
-    for p in ETC_FILES:
-        if os.path.exists(p):
-            mkdirs(p)
-            cmd.extend(["--ro-bind", p, p])
-    if assignment_dir:
-        cmd.extend(["--perms", "0755", "--dir", "/assignment", "--ro-bind", assignment_dir, "/assignment"])
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/tmp",
-        "USER": "student",
-        "LOGNAME": "student",
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": "/tmp/mpl",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for k, v in env.items():
-        cmd.extend(["--setenv", k, v])
-    cmd.extend(["--chdir", "/tmp"])
-    return cmd
 
 
 @functools.lru_cache(maxsize=1)
@@ -294,39 +181,19 @@ def run_job(
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     started = time.monotonic()
-    rfd, wfd = os.pipe()
-    with UidSlot(host_temp=mode != "bwrap") as slot, bounds.SandboxBounds() as box:
-        job = full_job(job, limits, slot.uid, wfd, assignment_dir, mode)
-        cmd = bwrap_command(assignment_dir) if mode == "bwrap" else []
-        cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
-        env = (
-            None
-            if mode == "bwrap"
-            else {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
-        )
+    box = Spare.take((assignment_dir, mode))
+    try:
+        job = full_job(job, limits, box.slot.uid, box.result_fd, assignment_dir, mode)
         n_checks = max(1, len(job.get("checks", [])))
         # a backstop only: the supervisor enforces total() itself, from the first student cell
         # on (start-up, e.g. importing torch under load, comes on top)
         budget = limits.total() + limits.timeout + 60.0
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            pass_fds=(wfd,),
-            env=env,
-            start_new_session=True,
-            cwd="/",
-            preexec_fn=box.preexec,
+        data, err = communicate(
+            box.proc, json.dumps(job).encode(), box.rfd, budget, cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks
         )
-        os.close(wfd)
-        try:
-            data, err = communicate(
-                proc, json.dumps(job).encode(), rfd, budget, cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks
-            )
-        finally:
-            os.close(rfd)
-            kill_tree(proc)
+    finally:
+        box.end()
+        Spare.prepare((assignment_dir, mode))
     seconds = time.monotonic() - started
     if data is None:
         return SandboxResult({}, mode=mode, seconds=seconds, error=err)

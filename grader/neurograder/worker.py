@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from neurograder import warm
+from neurograder import sandbox, warm
 
 MARKER = ".neurograder.json"
 
@@ -164,9 +164,11 @@ _SHARED: dict = {}
 
 def init(course: str, db_url: str | None = None) -> None:
     """Worker start-up: nbgrader's API and the course fingerprint, once per worker; the
-    gradebook's engine kept warm from one student to the next (:mod:`neurograder.warm`)."""
+    gradebook's engine kept warm from one student to the next (:mod:`neurograder.warm`); the
+    next student's sandbox started while one is graded (:func:`neurograder.launch.keep_warm`)."""
     install_phase_clocks()
     warm.install()
+    sandbox.keep_warm()  # the next student's sandbox starts while this one is graded
     # nbgrader resolves some paths from the course root and runs `alembic` from PATH when it
     # creates a gradebook: the same working folder and PATH as `nbgrader autograde`
     os.chdir(course)

@@ -3,9 +3,14 @@ stdin and makes the modules it carries (``job["modules"]``: dotted name -> sourc
 first, each module after those it imports) importable under their own names, so nothing of
 the project is read from disk inside the sandbox; then runs the ``main(job, started)`` of the
 module ``job["entry"]`` names (default ``neurograder.inside.main``; the render pass ships and
-names its own)."""
+names its own).
+
+Before it reads the job it imports NumPy (one BLAS thread) and ctypes, which every job needs:
+a sandbox started ahead of its job (``neurograder.launch.Spare``) has them ready when the job
+arrives. Nothing of the job, and no student code, exists in the process before the read."""
 
 import json
+import os
 import sys
 import time
 import types
@@ -26,8 +31,18 @@ def install(modules):
             setattr(sys.modules[parent], leaf, mod)
 
 
+def warm_up():
+    """Import what every job needs."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # read by the BLAS when NumPy loads
+    import ctypes  # noqa: F401
+    import numpy  # noqa: F401
+
+
 if __name__ == "__main__":
-    started = time.monotonic()
-    job = json.loads(sys.stdin.buffer.read())
+    warm_up()
+    data = sys.stdin.buffer.read()  # a sandbox started ahead of its job waits here
+    started = time.monotonic()  # the job's clock starts when the job arrives
+    job = json.loads(data)
     install(job.pop("modules"))
     sys.modules[job.pop("entry", "neurograder.inside.main")].main(job, started)

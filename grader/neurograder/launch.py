@@ -1,0 +1,246 @@
+"""How a sandbox is started: the bubblewrap command line, and sandboxes started ahead of
+their jobs.
+
+:class:`Started` is one sandbox up and waiting for its job: uid slot and cgroup taken, the
+interpreter running ``inside/boot.py`` with NumPy imported, nothing of any job inside.
+:func:`keep_warm` makes a process keep the next one started while the current student is
+graded (:class:`Spare`), so the interpreter start and the NumPy import are off the student's
+path. Each student still gets a sandbox of their own that nothing ran in before; the waiting
+one holds no job, no student code and no file of any course but the released folder bound
+read-only, and it is ended (cgroup removed, uid released) when it is not used.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from . import bounds, inside
+from .pipes import kill_tree
+from .uids import UidSlot
+
+#: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
+#: the sandbox's cgroup memory, see neurograder.bounds)
+TMP_MB = 64
+SHM_MB = 16
+
+
+def python_executable() -> str:
+    """The venv's interpreter (the same one the grader runs in)."""
+    return sys.executable
+
+
+def _ro_paths() -> list[str]:
+    """Host paths Python + numpy (+ torch, matplotlib) need, bound read-only."""
+    paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
+    prefixes = {
+        os.path.realpath(sys.prefix),
+        os.path.realpath(sys.base_prefix),
+        os.path.realpath(sys.exec_prefix),
+        sys.prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    }
+    # the venv's bin/python is a symlink into the base interpreter's prefix
+    paths += sorted(prefixes)
+    return paths
+
+
+ETC_FILES = [
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/fonts",
+    "/etc/alternatives",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/mime.types",
+    "/etc/ssl/certs/ca-certificates.crt",
+]
+
+
+def _dirs_for(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[:k]) for k in range(1, len(parts) + 1)]
+
+
+def bwrap_command(assignment_dir: str | None) -> list[str]:
+    cmd = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CAP_SETUID",
+        "--cap-add",
+        "CAP_SETGID",
+        "--hostname",
+        "sandbox",
+    ]
+    # /dev, /proc and a private /tmp first: a venv that lives under the host's /tmp (a CI clone)
+    # is then bound read-only on top of the private /tmp instead of being hidden by it
+    cmd.extend(
+        [
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--perms",
+            "1777",
+            "--size",
+            str(TMP_MB * 2**20),
+            "--tmpfs",
+            "/tmp",
+            "--perms",
+            "1777",
+            "--size",
+            str(SHM_MB * 2**20),
+            "--tmpfs",
+            "/dev/shm",
+        ]
+    )
+    made = {"/tmp", "/dev", "/proc"}
+
+    def mkdirs(path):
+        for d in _dirs_for(path):
+            if d not in made and d not in ("/usr", "/lib", "/lib64"):
+                made.add(d)
+                cmd.extend(["--perms", "0755", "--dir", d])
+
+    for p in _ro_paths():
+        if os.path.exists(p):
+            mkdirs(p)
+            cmd.extend(["--ro-bind", p, p])
+    for p in ETC_FILES:
+        if os.path.exists(p):
+            mkdirs(p)
+            cmd.extend(["--ro-bind", p, p])
+    if assignment_dir:
+        cmd.extend(["--perms", "0755", "--dir", "/assignment", "--ro-bind", assignment_dir, "/assignment"])
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/mpl",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for k, v in env.items():
+        cmd.extend(["--setenv", k, v])
+    cmd.extend(["--chdir", "/tmp"])
+    return cmd
+
+
+class Started:
+    """One sandbox started and waiting for its job: its uid slot and cgroup taken, its
+    interpreter up with NumPy imported (``inside/boot.py``), nothing of any job inside yet."""
+
+    def __init__(self, assignment_dir: str | None, mode: str):
+        self.key = (assignment_dir, mode)
+        self.rfd, wfd = os.pipe()
+        self.result_fd = wfd  # the same number in the sandbox (pass_fds)
+        self.slot = UidSlot(host_temp=mode != "bwrap").__enter__()
+        try:
+            self.box = bounds.SandboxBounds().__enter__()
+            self._spawn(assignment_dir, mode, wfd)
+        except BaseException:
+            os.close(self.rfd)
+            if hasattr(self, "box"):
+                self.box.__exit__(None, None, None)
+            self.slot.__exit__(None, None, None)
+            raise
+        finally:
+            os.close(wfd)
+
+    def _spawn(self, assignment_dir: str | None, mode: str, wfd: int) -> None:
+        cmd = bwrap_command(assignment_dir) if mode == "bwrap" else []
+        cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
+        env = (
+            None
+            if mode == "bwrap"
+            else {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+        )
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(wfd,),
+            env=env,
+            start_new_session=True,
+            cwd="/",
+            preexec_fn=self.box.preexec,
+        )
+
+    def usable_for(self, key: tuple) -> bool:
+        return self.key == key and self.proc.poll() is None
+
+    def end(self) -> None:
+        """Kill everything of the sandbox, remove its cgroup, clear and release its uid."""
+        try:
+            os.close(self.rfd)
+        except OSError:
+            pass
+        kill_tree(self.proc)
+        self.box.__exit__(None, None, None)
+        self.slot.__exit__(None, None, None)
+
+
+class Spare:
+    """Keeps the next sandbox of this process started while the current student is graded
+    (:func:`keep_warm`), so its interpreter start and NumPy import are off the student's
+    path. Each student still gets a sandbox of their own that nothing ran in before."""
+
+    started: Started | None = None
+    enabled = False
+
+    @classmethod
+    def take(cls, key: tuple) -> Started:
+        ready, cls.started = cls.started, None
+        if ready is not None and ready.usable_for(key):
+            return ready
+        if ready is not None:
+            ready.end()
+        return Started(*key)
+
+    @classmethod
+    def prepare(cls, key: tuple) -> None:
+        if cls.enabled and cls.started is None:
+            cls.started = Started(*key)
+
+    @classmethod
+    def discard(cls) -> None:
+        ready, cls.started = cls.started, None
+        if ready is not None:
+            ready.end()
+
+
+def keep_warm(on: bool = True) -> None:
+    """Start each sandbox of this process ahead of its job (the batch's workers do); the
+    waiting one is ended when the process exits (or at ``keep_warm(False)``)."""
+    if on == Spare.enabled:
+        return
+    Spare.enabled = on
+    if not on:
+        Spare.discard()
+        return
+    import atexit
+    from multiprocessing import util
+
+    atexit.register(Spare.discard)  # a plain process
+    util.Finalize(Spare, Spare.discard, exitpriority=10)  # a multiprocessing worker

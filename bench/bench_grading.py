@@ -92,17 +92,55 @@ def scaled(template: Path, dest: Path, kinds: dict[str, str], size: int) -> dict
     return out
 
 
-def scores(course: Path) -> dict[str, float]:
+def scores(course: Path) -> dict[str, dict[str, float]]:
+    """student -> {grade cell: score} from the course's gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for s in gb.students:
             try:
-                out[s.id] = gb.find_submission("module1", s.id).score
+                sub = gb.find_submission("module1", s.id)
             except MissingEntry:
-                pass
+                continue
+            out[s.id] = {g.name: g.score for nb in sub.notebooks for g in nb.grades}
     return out
+
+
+#: what our feedback says on a test graded with the reference of an earlier function the
+#: student got wrong (neurograder.independent): plain nbgrader fails such a test by design
+WITH_REFERENCE = "graded with the reference"
+
+
+def graded_with_reference(course: Path, student: str) -> set[str]:
+    """Grade cells our autograded notebook of ``student`` says were graded with a reference."""
+    import nbformat
+
+    found = set()
+    for path in (course / "autograded" / student / "module1").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            text = " ".join(str(o.get("text", "")) + str(o.get("evalue", "")) for o in cell.get("outputs", []))
+            if gid and WITH_REFERENCE in text:
+                found.add(gid)
+    return found
+
+
+def compare_with_plain(course: Path, ours: dict, plain: dict, honest: list[str]) -> tuple[int, list, list]:
+    """(honest students graded cell for cell as plain nbgrader, those who differ only in
+    cells ours graded with a reference, those who differ otherwise)."""
+    same, independent, other = 0, [], []
+    for s in honest:
+        diff = {
+            c for c in set(ours.get(s, {})) | set(plain.get(s, {})) if ours.get(s, {}).get(c) != plain.get(s, {}).get(c)
+        }
+        if not diff:
+            same += 1
+        elif diff <= graded_with_reference(course, s):
+            independent.append(s)
+        else:
+            other.append((s, sorted(diff)))
+    return same, independent, other
 
 
 def timed(cmd, cwd, env) -> tuple[float, float, str]:
@@ -274,13 +312,17 @@ def main() -> int:
                 seconds, plain_scores = run_plain(course)
                 plain_t.append(seconds)
                 print(f"  run {r + 1}: plain nbgrader autograde {seconds:7.1f} s")
-                disagree = [
-                    s
-                    for s, k in size_kinds.items()
-                    if k == "honest" and plain_scores.get(s) != ours[size][-1]["scores"].get(s)
-                ]
-                if disagree:
-                    print("  honest submissions graded differently:", disagree)
+                honest = [s for s, k in size_kinds.items() if k == "honest"]
+                same, independent, other = compare_with_plain(
+                    work / f"ours{size}_{r}", ours[size][-1]["scores"], plain_scores, honest
+                )
+                print(
+                    f"  honest submissions: {same} of {len(honest)} graded cell for cell as plain nbgrader; "
+                    f"{len(independent)} differ only in tests ours graded with the reference of an "
+                    f"earlier function they got wrong (independent tasks): {independent}"
+                )
+                if other:
+                    print("  HONEST SUBMISSIONS GRADED DIFFERENTLY (student, cells):", other)
     n = len(kinds)
     if before:
         report_size(n, before, args.jobs, label=f"earlier version ({args.before})")

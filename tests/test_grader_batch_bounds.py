@@ -2,7 +2,8 @@
 
 Every test runs real sandboxes (neurograder.sandbox.run_job through the probe helper of
 test_grader_sandbox) and measures from the outside (waitpid statuses, CPU seconds against
-wall seconds, the cgroup's own peak counter) or from a second sandbox.
+wall seconds, the cgroup's own peak counter) or from a second sandbox. Each test runs with
+sandboxes started cold and forked warm (the ``start`` fixture of test_grader_sandbox).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_grader_sandbox import probe  # noqa: E402
+from test_grader_sandbox import probe, start  # noqa: E402, F401  (start: cold and warm)
 
 from neurograder import bounds, sandbox  # noqa: E402
 

@@ -2,7 +2,9 @@
 
 Each test runs a real sandbox (bubblewrap here; the fallback where stated) on a tiny job
 whose "student cell" probes its surroundings and reports numbers through a 'value' check,
-the same channel the grader reads.
+the same channel the grader reads. Every test runs twice: with the sandbox started cold by
+bubblewrap, and forked by the warm fork server the batch's workers use
+(neurograder.zygote), which must keep every promise the cold one does.
 
 (One file of ~460 lines: each test is a small probe of the same sandbox, and together they
 are the list of what the README's Security section promises.)
@@ -18,10 +20,20 @@ from pathlib import Path
 
 import pytest
 
-from neurograder import sandbox
+from neurograder import launch, sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = sandbox.Limits(timeout=5, cpu=5)
+
+
+@pytest.fixture(autouse=True, params=["cold", "warm"])
+def start(request):
+    """How each sandbox of the test starts: cold (bubblewrap starts a new interpreter) or
+    warm (forked by a fork server, :class:`neurograder.launch.Servers`)."""
+    launch.Servers.enabled = request.param == "warm"
+    yield request.param
+    launch.Servers.enabled = False
+    launch.Servers.end_all()
 
 
 def probe(code: str, mode=None, limits=LIMITS, name="probe"):
@@ -74,6 +86,28 @@ pids = [p for p in os.listdir('/proc') if p.isdigit()]
 probe = [float(found), float(len(pids) <= 4), float(os.getuid() != 0), float(os.geteuid() != 0)]
 """
     assert probe(code) == [0.0, 1.0, 1.0, 1.0]
+
+
+CAPS = """
+def caps(path):
+    fields = dict(line.split(':\\t') for line in open(path).read().splitlines() if line.startswith('Cap'))
+    return [float(int(fields[k], 16)) for k in ('CapPrm', 'CapEff', 'CapBnd')]
+probe = caps('/proc/self/status') + caps('/proc/1/status')
+"""
+
+
+def test_student_code_holds_no_capability(start):
+    """No capability for student code in either start; a forked sandbox also has only
+    CAP_SETUID/CAP_SETGID in its bounding set and an init without any (the fork server's
+    CAP_SYS_ADMIN never reaches a student's side), and really came from a fork server."""
+    prm, eff, bnd, init_prm, init_eff, _ = probe(CAPS)
+    assert prm == eff == 0
+    if start == "warm":
+        assert launch.Servers.running, "the sandbox was not forked by a fork server"
+        assert bnd == (1 << 6) | (1 << 7)
+        assert init_prm == init_eff == 0
+    else:
+        assert not launch.Servers.running
 
 
 def test_no_network_even_to_localhost():

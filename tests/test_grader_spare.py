@@ -1,11 +1,13 @@
-"""Does starting each sandbox ahead of its job (neurograder.sandbox.keep_warm, as the batch's
-workers do) keep every promise of a sandbox per student?
+"""Do warm sandboxes (neurograder.launch.keep_warm, as the batch's workers use them: each
+forked by a fork server that holds NumPy, and the next one started ahead of its job) keep
+every promise of a sandbox per student?
 
-Each test runs real sandboxes (bubblewrap here) with the spare on: the student after another
+Each test runs real sandboxes (bubblewrap here) with both on: the student after another
 must find nothing the one before left (files in /tmp and /dev/shm, keyring notes, module
-globals of the NumPy both imported, the uid), the waiting sandbox must end with its process,
-cgroup and uid when it is not needed, and a spare that died or was made for another
-assignment must never be handed a job.
+globals of the NumPy both use, the environment, the uid, and the other's data in memory), the
+waiting sandbox and the fork server must end with their processes, cgroup and uid when no
+longer needed, and a sandbox that died or was made for another assignment must never be
+handed a job. (Every probe of test_grader_sandbox also runs forked: its ``start`` fixture.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_grader_batch_bounds import KEY_CODE  # noqa: E402
 from test_grader_sandbox import probe  # noqa: E402
 
-from neurograder import bounds, sandbox  # noqa: E402
+from neurograder import bounds, launch, sandbox  # noqa: E402
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -52,16 +54,16 @@ def warm(monkeypatch):
     """The spare on for this test, with every sandbox it starts recorded; off (its waiting
     sandbox ended) afterwards."""
     started = []
-    init = sandbox.Started.__init__
+    init = launch.Started.__init__
 
     def recording_init(self, *args):
         init(self, *args)
         started.append((time.monotonic(), self))
 
-    monkeypatch.setattr(sandbox.Started, "__init__", recording_init)
-    sandbox.keep_warm()
+    monkeypatch.setattr(launch.Started, "__init__", recording_init)
+    launch.keep_warm()
     yield started
-    sandbox.keep_warm(False)
+    launch.keep_warm(False)
 
 
 def _run(code: str) -> tuple[list, float]:
@@ -82,14 +84,59 @@ def test_the_next_student_finds_nothing_the_previous_one_left(warm):
     assert len(warm) >= 2 and warm[1][0] < handed
 
 
+#: a student who keeps 8 MB of a recognisable pattern in memory while graded
+REMEMBER = """
+import numpy
+pattern = bytes((i * 7 + 13) % 251 for i in range(251)) * 33000
+"""
+#: the next student counts how often a 64-byte piece of that pattern occurs in all the memory
+#: of its own process (its own copy of the piece counts a few times, the other's 8 MB would
+#: count ~33,000 times)
+SEARCH = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+
+class IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+needle = bytes((i * 7 + 13) % 251 for i in range(64))
+chunk = 1 << 20
+buf = ctypes.create_string_buffer(chunk)
+count = 0
+with open('/proc/self/maps') as maps:
+    for line in maps:
+        span, perms = line.split()[:2]
+        if 'r' not in perms:
+            continue
+        start, end = (int(x, 16) for x in span.split('-'))
+        for at in range(start, end, chunk):
+            n = min(chunk, end - at)
+            local, remote = IoVec(ctypes.addressof(buf), n), IoVec(at, n)
+            # (a copy of this process's own memory that fails on unmapped pages, never faults)
+            got = libc.process_vm_readv(os.getpid(), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+            if got > 0:
+                count += buf.raw[:got].count(needle)
+probe = float(count)
+"""
+
+
+def test_the_next_student_finds_nothing_of_the_previous_one_in_memory(warm):
+    """The fork server never holds a student's data, so a sandbox forked from it after
+    another student's has none of that student's memory."""
+    assert probe(REMEMBER + "probe = float(len(pattern))") > 8e6
+    assert launch.Servers.running, "the sandboxes were not forked by a fork server"
+    found = probe(SEARCH)
+    assert 1 <= found < 100, found  # (>= 1: the search works: it finds its own needle)
+
+
 def test_a_waiting_sandbox_ends_with_its_cgroup_when_no_longer_kept(warm):
     """keep_warm(False) ends the started sandbox: its process is gone and its cgroup removed."""
     probe("probe = 1.0")
-    spare = sandbox.Spare.started
+    spare = launch.Spare.started
     assert spare is not None and spare.proc.poll() is None
     dirs = list(spare.box.cgroup.dirs)
     assert dirs and all(d.exists() for d in dirs)
-    sandbox.keep_warm(False)
+    launch.keep_warm(False)
     assert spare.proc.poll() is not None
     assert [d for d in dirs if d.exists()] == []
 
@@ -97,7 +144,7 @@ def test_a_waiting_sandbox_ends_with_its_cgroup_when_no_longer_kept(warm):
 def test_a_spare_that_died_is_not_handed_a_job(warm):
     """A waiting sandbox killed from outside is replaced: the student is still graded."""
     probe("probe = 1.0")
-    spare = sandbox.Spare.started
+    spare = launch.Spare.started
     os.killpg(spare.proc.pid, 9)
     spare.proc.wait(timeout=30)
     assert probe("probe = 2.0") == 2.0
@@ -107,7 +154,7 @@ def test_a_spare_that_died_is_not_handed_a_job(warm):
 def test_a_spare_for_another_assignment_is_ended_not_used(warm, tmp_path):
     """A sandbox started with one released folder bound in never grades another assignment."""
     probe("probe = 1.0")
-    spare = sandbox.Spare.started
+    spare = launch.Spare.started
     other = tmp_path / "other"
     other.mkdir()
     (other / "data.txt").write_text("42.5")
@@ -123,15 +170,16 @@ def test_a_spare_for_another_assignment_is_ended_not_used(warm, tmp_path):
 
 def _grade_in_worker() -> tuple[int, list[str]]:
     """(In a pool worker) one job with the spare on; the waiting sandbox's pid and cgroup."""
-    sandbox.keep_warm()
+    launch.keep_warm()
     probe("probe = 1.0")
-    spare = sandbox.Spare.started
+    spare = launch.Spare.started
     return spare.proc.pid, [str(d) for d in spare.box.cgroup.dirs]
 
 
 def test_a_worker_that_exits_ends_its_waiting_sandbox():
     """The batch's workers are multiprocessing processes (no atexit): the sandbox one started
-    for a next student ends with it, cgroup included."""
+    for a next student ends with it, cgroup included (and its fork server, whose sandbox
+    that was)."""
     with ProcessPoolExecutor(max_workers=1) as pool:
         pid, dirs = pool.submit(_grade_in_worker).result(timeout=90)
     assert dirs

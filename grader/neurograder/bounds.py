@@ -177,11 +177,12 @@ class SandboxCgroup:
             _write(cpu / "cpu.cfs_quota_us", quota)
         return self
 
-    def enter(self) -> None:
-        """Move the calling process into the cgroup (runs in the child before exec)."""
+    def enter(self, pid: int | None = None) -> None:
+        """Move process ``pid`` into the cgroup (default: the calling process, as the child
+        before exec does)."""
         for d in self.dirs:
             with open(d / "cgroup.procs", "w") as fh:
-                fh.write(str(os.getpid()))
+                fh.write(str(pid or os.getpid()))
 
     def _pids(self) -> set[int]:
         found = set()

@@ -20,6 +20,12 @@ from pathlib import Path
 from . import bounds, inside
 from .pipes import kill_tree
 from .uids import UidSlot
+from .zygote import RESULT_FD, Warm, Zygote, ZygoteError
+
+#: NEUROGRADER_WARM=0 turns both off for a grading process: the next student's sandbox started
+#: ahead (Spare) and the fork server each sandbox comes from (Servers); each student then gets
+#: a cold sandbox, started by bubblewrap when the job is there (slower, same isolation)
+WARM = os.environ.get("NEUROGRADER_WARM", "1") != "0"
 
 #: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
 #: the sandbox's cgroup memory, see neurograder.bounds)
@@ -67,7 +73,9 @@ def _dirs_for(path: str) -> list[str]:
     return ["/" + "/".join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
-def bwrap_command(assignment_dir: str | None) -> list[str]:
+def bwrap_command(assignment_dir: str | None, extra_caps: tuple = ()) -> list[str]:
+    """The bubblewrap command line of a sandbox (``extra_caps``: kept besides
+    CAP_SETUID/CAP_SETGID, for the fork server only)."""
     cmd = [
         "bwrap",
         "--unshare-pid",
@@ -84,6 +92,7 @@ def bwrap_command(assignment_dir: str | None) -> list[str]:
         "CAP_SETUID",
         "--cap-add",
         "CAP_SETGID",
+        *[arg for cap in extra_caps for arg in ("--cap-add", cap)],
         "--hostname",
         "sandbox",
     ]
@@ -152,22 +161,27 @@ class Started:
 
     def __init__(self, assignment_dir: str | None, mode: str):
         self.key = (assignment_dir, mode)
-        self.rfd, wfd = os.pipe()
-        self.result_fd = wfd  # the same number in the sandbox (pass_fds)
         self.slot = UidSlot(host_temp=mode != "bwrap").__enter__()
         try:
             self.box = bounds.SandboxBounds().__enter__()
-            self._spawn(assignment_dir, mode, wfd)
+            server = Servers.get(assignment_dir) if mode == "bwrap" else None
+            try:
+                if server is None:
+                    raise ZygoteError("no fork server")
+                self.proc, self.rfd = server.fork(self.box.cgroup)
+                self.result_fd = RESULT_FD
+            except ZygoteError:
+                self._spawn(assignment_dir, mode)
         except BaseException:
-            os.close(self.rfd)
             if hasattr(self, "box"):
                 self.box.__exit__(None, None, None)
             self.slot.__exit__(None, None, None)
             raise
-        finally:
-            os.close(wfd)
 
-    def _spawn(self, assignment_dir: str | None, mode: str, wfd: int) -> None:
+    def _spawn(self, assignment_dir: str | None, mode: str) -> None:
+        """A cold sandbox: bubblewrap (or the fallback) starts a new interpreter."""
+        self.rfd, wfd = os.pipe()
+        self.result_fd = wfd  # the same number in the sandbox (pass_fds)
         cmd = bwrap_command(assignment_dir) if mode == "bwrap" else []
         cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
         env = (
@@ -186,6 +200,7 @@ class Started:
             cwd="/",
             preexec_fn=self.box.preexec,
         )
+        os.close(wfd)
 
     def usable_for(self, key: tuple) -> bool:
         return self.key == key and self.proc.poll() is None
@@ -197,8 +212,36 @@ class Started:
         except OSError:
             pass
         kill_tree(self.proc)
+        if isinstance(self.proc, Warm):
+            self.proc.close()
         self.box.__exit__(None, None, None)
         self.slot.__exit__(None, None, None)
+
+
+class Servers:
+    """The fork servers of this process (:mod:`neurograder.zygote`), one per released folder,
+    when :func:`keep_warm` is on; a server that died is replaced at the next student."""
+
+    enabled = False
+    running: dict = {}
+
+    @classmethod
+    def get(cls, assignment_dir: str | None) -> Zygote | None:
+        if not cls.enabled:
+            return None
+        server = cls.running.get(assignment_dir)
+        if server is None or not server.alive():
+            try:
+                server = cls.running[assignment_dir] = Zygote(assignment_dir)
+            except ZygoteError:
+                return None
+        return server
+
+    @classmethod
+    def end_all(cls) -> None:
+        running, cls.running = dict(cls.running), {}
+        for server in running.values():
+            server.end()
 
 
 class Spare:
@@ -231,16 +274,23 @@ class Spare:
 
 
 def keep_warm(on: bool = True) -> None:
-    """Start each sandbox of this process ahead of its job (the batch's workers do); the
-    waiting one is ended when the process exits (or at ``keep_warm(False)``)."""
+    """Give this process's sandboxes from a fork server, and start each one ahead of its job
+    (the batch's workers do); the waiting sandbox and the servers end when the process exits
+    (or at ``keep_warm(False)``). No effect when :data:`WARM` is off."""
+    on = on and WARM
     if on == Spare.enabled:
         return
-    Spare.enabled = on
+    Spare.enabled = Servers.enabled = on
     if not on:
-        Spare.discard()
+        _end_warm()
         return
     import atexit
     from multiprocessing import util
 
-    atexit.register(Spare.discard)  # a plain process
-    util.Finalize(Spare, Spare.discard, exitpriority=10)  # a multiprocessing worker
+    atexit.register(_end_warm)  # a plain process
+    util.Finalize(Spare, _end_warm, exitpriority=10)  # a multiprocessing worker
+
+
+def _end_warm() -> None:
+    Spare.discard()
+    Servers.end_all()

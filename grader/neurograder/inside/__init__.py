@@ -78,7 +78,7 @@ HERE = Path(__file__).resolve().parent
 #: the text run as ``python -I -c``
 BOOT = HERE / "boot.py"
 #: the runner's modules, each after those it imports (boot.py installs them in this order)
-ORDER = ("framing", "privileges", "cells", "calls", "loader", "supervisor", "main")
+ORDER = ("framing", "privileges", "cells", "calls", "loader", "supervisor", "main", "fork_server")
 #: argument/result conversion shared with the plain in-kernel grader
 WIRE = HERE.parent / "wire.py"
 

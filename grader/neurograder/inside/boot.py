@@ -16,9 +16,14 @@ import time
 import types
 
 
+#: dotted name -> source of every module installed so far
+installed = {}
+
+
 def install(modules):
     """Create each module from its source, in order, under its dotted name."""
     for name, source in modules:
+        installed[name] = source
         mod = types.ModuleType(name)
         mod.__package__ = name if source is None else name.rpartition(".")[0]
         if source is None:  # a package: only a namespace for its modules

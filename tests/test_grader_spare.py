@@ -188,3 +188,33 @@ def test_a_worker_that_exits_ends_its_waiting_sandbox():
         time.sleep(0.05)  # polled with a bound: the worker's exit runs the clean-up
     assert not bounds._alive(pid)
     assert [d for d in dirs if Path(d).exists()] == []
+
+
+def _job(source: str, prewarm: list[str]) -> dict:
+    return {
+        "setup": [],
+        "prewarm": prewarm,
+        "cells": [{"grade_id": "cell", "source": source}],
+        "checks": [{"grade_id": "t", "name": "probe", "kind": "value", "after": 1, "cases": [[]]}],
+    }
+
+
+#: which of scipy, scipy.signal and json.tool the sandbox has loaded (names built at run
+#: time: written out, they would count as the code mentioning them)
+LOADED = "import sys\nprobe = [float(m in sys.modules) for m in ('sci' + 'py', 'sci' + 'py.signal', 'js' + 'on.tool')]"
+
+
+@pytest.mark.timeout(300)
+def test_a_heavy_module_a_student_uses_is_loaded_once_for_the_students_after(warm):
+    """A student whose code uses scipy (on the course's prewarm list) has the fork server
+    import it: the next student's sandbox starts with it loaded. Only top-level names of the
+    prewarm list are ever loaded there, whatever the code names (a submodule, another module)."""
+    limits = sandbox.Limits(timeout=60, cpu=60)
+    first = sandbox.run_job(_job(LOADED, ["scipy"]), limits)
+    assert first.checks["t"]["outputs"][0]["value"] == [0.0, 0.0, 0.0]  # nothing before
+    use = "import scipy.signal\nimport json.tool\nprobe = 1.0"
+    assert sandbox.run_job(_job(use, ["scipy", "json"]), limits).checks["t"]["outputs"][0]["value"] == 1.0
+    (server,) = launch.Servers.running.values()
+    assert server.loaded == {"scipy", "json"}  # top-level names only
+    after = sandbox.run_job(_job(LOADED, []), limits)
+    assert after.checks["t"]["outputs"][0]["value"] == [1.0, 0.0, 0.0]  # scipy, not what it named

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import bounds, inside
+from .inside.cells import mentioned
 from .pipes import kill_tree
 from .uids import UidSlot
 from .zygote import RESULT_FD, Warm, Zygote, ZygoteError
@@ -236,6 +237,16 @@ class Servers:
             except ZygoteError:
                 return None
         return server
+
+    @classmethod
+    def preload(cls, assignment_dir: str | None, mode: str, job: dict) -> bool:
+        """Heavy modules of the job's prewarm list its student's cells mention (top-level
+        names only), loaded by the server before it forks again; whether any was new."""
+        server = cls.get(assignment_dir) if mode == "bwrap" else None
+        if server is None:
+            return False
+        prewarm = set(job.get("prewarm", []))
+        return server.load([n for n in {m.split(".")[0] for m in mentioned(job)} if n in prewarm])
 
     @classmethod
     def end_all(cls) -> None:

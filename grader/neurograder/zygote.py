@@ -33,8 +33,10 @@ from . import inside
 #: the descriptor on which a forked sandbox's supervisor writes its result (``job["result_fd"]``)
 RESULT_FD = 3
 
-#: seconds a forked sandbox may take to report (a fork and four mounts: milliseconds)
+#: seconds a forked sandbox may take to report (a fork and four mounts: milliseconds), and
+#: on top of it after a load request (the server imports first: torch takes seconds)
 START_S = 10.0
+LOAD_S = 120.0
 #: capabilities the server keeps besides CAP_SETUID/CAP_SETGID, for the namespaces, mounts and
 #: capability drop of each student's side
 SERVER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
@@ -77,6 +79,8 @@ class Zygote:
     def __init__(self, assignment_dir: str | None):
         from .launch import SHM_MB, TMP_MB, _ro_paths, bwrap_command, python_executable
 
+        self.loaded: set[str] = set()
+        self.loading = False  # a load request went out since the last fork
         self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cmd = bwrap_command(assignment_dir, extra_caps=SERVER_CAPS)
         cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
@@ -106,6 +110,19 @@ class Zygote:
             self.end()
             raise ZygoteError(f"the fork server did not start: {exc}") from exc
 
+    def load(self, names: list[str]) -> bool:
+        """Have the server import these top-level modules (trusted, from the venv) once, for
+        the sandboxes it forks from now on; whether any was new to it."""
+        todo = sorted(set(names) - self.loaded)
+        if todo:
+            self.loaded.update(todo)
+            self.loading = True
+            try:
+                self.ctl.send(b"load " + json.dumps(todo).encode())
+            except OSError:
+                pass  # a dead server is replaced at the next fork
+        return bool(todo)
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -124,7 +141,8 @@ class Zygote:
                 for fd in (job_r, wfd, err_w):
                     os.close(fd)
                 theirs.close()
-            mine.settimeout(START_S)
+            mine.settimeout(START_S + (LOAD_S if self.loading else 0.0))
+            self.loading = False
             msg, ancdata, _, _ = mine.recvmsg(16, socket.CMSG_SPACE(_UCRED.size))
             pid = next(
                 (_UCRED.unpack(d[: _UCRED.size])[0] for lvl, typ, d in ancdata if typ == socket.SCM_CREDENTIALS), 0

@@ -180,11 +180,12 @@ def setup_namespace(job):
     return base_ns, setup_errors
 
 
-def prewarm(job):
-    """Heavy modules the student's cells mention are imported once here (the real module from
-    the read-only venv, before any student code runs), not once per loader or check. A plain
-    text search (an import of the module, or an attribute of it such as ``torch.zeros``):
-    student code is never parsed in this process."""
+def mentioned(job):
+    """The modules of ``job["prewarm"]`` (and their submodules) the student's cells import or
+    use, at most 20 per module. A plain text search (an import of the module, or an attribute
+    of it such as ``torch.zeros``): student code is never parsed here. (The grader runs it too,
+    to have a warm sandbox's fork server load them for the students after.)"""
+    found = []
     for mod in job.get("prewarm", []):
         imports = re.compile(r"^[ \t]*(?:import|from)[ \t]+(%s(?:\.\w+)*)" % re.escape(mod), re.M)
         attribute = re.compile(r"\b%s[ \t]*\." % re.escape(mod))
@@ -193,8 +194,16 @@ def prewarm(job):
             names.update(imports.findall(cell["source"]))
             if attribute.search(cell["source"]):
                 names.add(mod)
-        for name in sorted(names)[:20]:
-            try:
-                __import__(name)
-            except Exception:
-                pass
+        found += sorted(names)[:20]
+    return found
+
+
+def prewarm(job):
+    """Heavy modules the student's cells mention (:func:`mentioned`) are imported once here
+    (the real module from the read-only venv, before any student code runs), not once per
+    loader or check."""
+    for name in mentioned(job):
+        try:
+            __import__(name)
+        except Exception:
+            pass

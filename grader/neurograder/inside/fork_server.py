@@ -6,6 +6,9 @@ CAP_SYS_ADMIN and CAP_SETPCAP besides CAP_SETUID/CAP_SETGID for the set-up below
 reads a job or any student data: per student, the grader sends it only four fresh descriptors
 (job in, result out, errors out, a credentials socket) and a forked child does the rest:
 
+(The grader may also ask it to import a heavy module of the course's prewarm list, such as
+torch, once a student's code mentions it: the sandboxes forked after then have it loaded.)
+
 1. leaves the server's namespaces: new PID, mount and IPC namespaces, a new session and
    session keyring, fresh tmpfs ``/tmp`` and ``/dev/shm`` (paths of the venv that lie under
    ``/tmp`` bound again, read-only), a ``/proc`` of its own PID namespace;
@@ -146,17 +149,31 @@ def student(boot, fds, installed):
     _init(pid)
 
 
+def load(names):
+    """Import heavy modules (top-level names the grader sends, from the course's prewarm list)
+    once here, so the sandboxes forked after have them."""
+    for name in names:
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - a sandbox then imports it itself, as a cold one does
+            pass
+
+
 def main(boot, started):
-    """Fork a student's sandbox for each request on the grader's socket until it closes."""
+    """Fork a student's sandbox for each ``fork`` request on the grader's socket, load the
+    modules of each ``load`` request, until the socket closes."""
     os.close(0)
     os.open("/dev/null", os.O_RDONLY)
     ctl = socket.socket(fileno=boot["ctl_fd"])
     installed = dict(sys.modules["__main__"].installed)  # boot.py's record of its modules
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(ctl, 16, 4)
+            msg, fds, _, _ = socket.recv_fds(ctl, 4096, 4)
         except OSError:
             break
+        if msg.startswith(b"load ") and not fds:
+            load(json.loads(msg[5:]))
+            continue
         if msg != b"fork" or len(fds) != 4:
             for fd in fds:
                 os.close(fd)

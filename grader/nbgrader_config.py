@@ -119,6 +119,9 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
     c.SandboxExecute.timeout = 10.0
     c.SandboxExecute.cpu_seconds = 10
     c.SandboxExecute.memory_mb = 1024
+    # each student's sandbox forked from a warm fork server of the grading process (NumPy and
+    # the runner loaded once; same isolation as a cold one); False: bubblewrap starts each cold
+    c.SandboxExecute.warm = True
     # a submission holding symlinks, pipes or devices is refused before nbgrader copies it
     from neurograder.intake import guard_autograde
 

@@ -29,7 +29,7 @@ import copy
 from pathlib import Path
 
 from nbformat.v4 import new_output
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
@@ -229,11 +229,17 @@ class SandboxExecute(NbGraderPreprocessor):
         "", help="Module with CHECKS (default $NEUROGRADER_CHECKS, or the one the assignment's manifest names)."
     ).tag(config=True)
     sandbox_mode = Unicode("", help="'bwrap', 'fallback' or '' (auto).").tag(config=True)
+    warm = Bool(
+        True,
+        help="Fork each student's sandbox from a fork server of this process and start the next "
+        "one ahead (neurograder.launch.keep_warm); False: a cold sandbox per student.",
+    ).tag(config=True)
 
     def limits(self):
         return sandbox.Limits(timeout=self.timeout, cpu=self.cpu_seconds, mem_mb=self.memory_mb)
 
     def preprocess(self, nb, resources):
+        sandbox.keep_warm(self.warm)
         src_path, release_dir = _source_paths(self.config, resources)
         spec = grading.load_spec(src_path)
         checks, failed = grading.load_checks(self.checks_module or None, resources["nbgrader"]["assignment"])

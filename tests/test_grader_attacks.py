@@ -126,11 +126,6 @@ def plain(template, tmp_path_factory):
     )
     env = corpus.venv_env(NEUROGRADER_PLAIN="1")
     run = _finished(_started([corpus.tool("nbgrader"), "autograde", "module1"], course, env), timeout=540)
-    if run.stuck:
-        pytest.fail(
-            "plain nbgrader hung (blocked, no CPU used) in a batch that should hold only "
-            "attacks it survives; last lines:\n" + run.stderr[-3000:]
-        )
     survivors = _pids_with(DETACHED_MARK, oracle=True)
     for pid in survivors:  # the plain run's leftovers: end them (we started them)
         try:
@@ -176,13 +171,13 @@ def _started(cmd: list[str], cwd: Path, env: dict) -> subprocess.Popen:
     return proc
 
 
-#: plain nbgrader is stuck when it and everything it started used at most ``idle_cpu`` seconds of
-#: CPU over the last STUCK_AFTER seconds (longer than the course's 15 s cell timeout): it is
-#: blocked for ever, e.g. in jupyter_client's shutdown request to a kernel whose sockets a
-#: student's code broke. A run of attacks plain nbgrader survives is judged by zero CPU (its
-#: cell timeouts, one after another, can leave it waiting with almost none for longer); a run
-#: meant to show an attack stopping it, by under STUCK_CPU (a blocked run is not always at
-#: exactly zero: its event loop and heartbeat threads may still wake).
+#: a plain-nbgrader run meant to show an attack stopping it is stuck when it and everything it
+#: started used under STUCK_CPU seconds of CPU over the last STUCK_AFTER seconds (longer than
+#: the course's 15 s cell timeout): blocked for ever, e.g. in jupyter_client's shutdown request
+#: to a kernel whose sockets a student's code broke (not always at exactly zero: its event loop
+#: and heartbeat threads may still wake). A run of attacks plain nbgrader survives is never
+#: judged so: it can sit idle for longer and then go on (cell timeouts one after another, a
+#: reply whose wake-up pyzmq missed, until jupyter_client's own timeout).
 STUCK_AFTER = 30.0
 STUCK_CPU = 1.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -216,12 +211,12 @@ def _blocked(samples: list[tuple[float, int]], now: float, idle_cpu: float) -> b
 
 
 def _finished(
-    proc: subprocess.Popen, timeout: float, give_up: bool = False, idle_cpu: float = 0.0
+    proc: subprocess.Popen, timeout: float, give_up: bool = False, idle_cpu: float | None = None
 ) -> subprocess.CompletedProcess:
     """``proc``'s result as ``subprocess.run`` gives it, with ``stuck`` set when it was killed
-    for being blocked (:func:`_blocked` with ``idle_cpu``). After ``timeout`` s it is killed
-    and, unless ``give_up`` (a run that may hang either way, where still running counts as
-    stopped), TimeoutExpired is raised."""
+    for being blocked (:func:`_blocked` with ``idle_cpu``; None: never judged blocked). After
+    ``timeout`` s it is killed and, unless ``give_up`` (a run that may hang either way, where
+    still running counts as stopped), TimeoutExpired is raised."""
     deadline = time.monotonic() + timeout
     samples: list[tuple[float, int]] = []
     stuck = False
@@ -229,7 +224,7 @@ def _finished(
         while proc.poll() is None:
             now = time.monotonic()
             samples.append((now, _tree_cpu(proc.pid)))
-            stuck = _blocked(samples, now, idle_cpu) or (give_up and now > deadline)
+            stuck = (idle_cpu is not None and _blocked(samples, now, idle_cpu)) or (give_up and now > deadline)
             if stuck or now > deadline:
                 proc.kill()
                 proc.wait()

@@ -186,7 +186,8 @@ def phases(course: Path) -> tuple[dict[str, float], int]:
             sums[phase] = sums.get(phase, 0.0) + seconds
         if "seconds" in data:  # (markers of earlier versions have no timings)
             sums["(whole student, worker)"] = sums.get("(whole student, worker)", 0.0) + data["seconds"]
-        if "cpu_seconds" in data:  # the worker's own CPU and its reaped children's
+        if "cpu_seconds" in data:  # the worker's own CPU and its reaped children's (not the
+            # sandboxes its fork server forked: those are in the whole command's CPU)
             sums["(whole student, worker CPU)"] = sums.get("(whole student, worker CPU)", 0.0) + data["cpu_seconds"]
     return {k: v / max(1, n) for k, v in sums.items()}, n
 

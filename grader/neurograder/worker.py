@@ -237,6 +237,7 @@ def write_marker_file(course: Path, assignment: str, result: dict) -> None:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and its finished children (the sandboxes)."""
+    """CPU seconds of this process and its finished children (cold sandboxes; sandboxes a
+    fork server forked count for the server, whose CPU reaches the grader when it ends)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system

@@ -1,13 +1,15 @@
-"""How a sandbox is started: the bubblewrap command line, and sandboxes started ahead of
-their jobs.
+"""How a sandbox is started: the bubblewrap command line, cold starts, forks from a warm
+fork server, and the next sandbox started ahead of its job.
 
-:class:`Started` is one sandbox up and waiting for its job: uid slot and cgroup taken, the
-interpreter running ``inside/boot.py`` with NumPy imported, nothing of any job inside.
-:func:`keep_warm` makes a process keep the next one started while the current student is
-graded (:class:`Spare`), so the interpreter start and the NumPy import are off the student's
-path. Each student still gets a sandbox of their own that nothing ran in before; the waiting
-one holds no job, no student code and no file of any course but the released folder bound
-read-only, and it is ended (cgroup removed, uid released) when it is not used.
+:class:`Started` is one sandbox up and waiting for its job: uid slot and cgroup taken, nothing
+of any job inside. It is forked by this process's fork server for its released folder
+(:class:`Servers`, :mod:`neurograder.zygote`: NumPy and the runner already loaded, a fork and
+four mounts instead of an interpreter start) when :func:`keep_warm` is on and bubblewrap is
+used; otherwise bubblewrap (or the fallback) starts a new interpreter that imports NumPy
+(``inside/boot.py``). With :func:`keep_warm` the process also keeps the next one started
+while the current student is graded (:class:`Spare`). Each student still gets a sandbox of
+their own that nothing ran in before; a waiting one holds no job and no student code, and it
+is ended (cgroup removed, uid released) when it is not used.
 """
 
 from __future__ import annotations

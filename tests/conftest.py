@@ -186,19 +186,20 @@ GRADED_CLASS_EXTENSIONS = "student_id,days\nfay_extended,3  # medical note\n"
 @pytest.fixture(scope="session")
 def new_course(tmp_path_factory):
     """A factory of fresh nbgrader courses: ``new_course(dest, overrides="")`` puts at ``dest``
-    (which must not exist) what ``corpus.make_course(dest, overrides)`` makes: our config
-    (+ ``overrides``), the source notebook, the release and gradebook made by the real
-    ``nbgrader generate_assignment``. Made once per run for each ``overrides`` (across xdist
+    (which must not exist) what ``corpus.make_course(dest)`` makes: our config, the source
+    notebook, the release and gradebook made by the real ``nbgrader generate_assignment``,
+    with ``overrides`` (grading settings, e.g. the sandbox's limits: the release and gradebook
+    do not depend on them) appended to the copy's config. Made once per run (across xdist
     workers) and copied, so every caller gets a course of its own."""
     from attacks import corpus
 
     def make(dest, overrides: str = "") -> Path:
-        folder, _ = sharing.built_once(
-            tmp_path_factory,
-            sharing.key("course", overrides),
-            lambda out: str(corpus.make_course(out / "course", overrides)),
-        )
-        return sharing.private_copy(folder / "course", Path(dest))
+        folder, _ = sharing.built_once(tmp_path_factory, "course", lambda out: str(corpus.make_course(out / "course")))
+        course = sharing.private_copy(folder / "course", Path(dest))
+        if overrides:
+            with open(course / "nbgrader_config.py", "a") as fh:
+                fh.write(overrides + "\n")
+        return course
 
     return make
 

@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 import sharing
+from attacks.corpus import ON_TIME
 from chapter_tools import make_submission, nbgrader_meta
 from course import notebooks
 from course.manifest import module
@@ -65,54 +66,65 @@ def _run(course: Path, *args: str, plain: bool) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
-def _release(course: Path) -> None:
-    """A fresh course at ``course``: the course config, the source notebook, the real
-    ``nbgrader generate_assignment``."""
-    course.mkdir()
-    shutil.copy(ROOT / "grader" / "nbgrader_config.py", course / "nbgrader_config.py")
-    notebooks.write_source(course / "source" / notebooks.ASSIGNMENT)
-    _run(course, "generate_assignment", notebooks.ASSIGNMENT, "--force", plain=True)
-
-
-def _released_course(course: Path, tmp_path_factory):
-    """A private copy at ``course`` of the course :func:`_release` makes (once per run, across
-    xdist workers); returns its instructor and release notebooks."""
-    folder, _ = sharing.built_once(
-        tmp_path_factory,
-        sharing.key("released-course", "grader/nbgrader_config.py"),
-        lambda out: _release(out / "course"),
-    )
-    sharing.private_copy(folder / "course", course)
+def _released_course(course: Path, new_course):
+    """A fresh course at ``course`` (the ``new_course`` fixture: the course config, the source
+    notebook, the real ``nbgrader generate_assignment``); returns its instructor and release
+    notebooks."""
+    new_course(course)
     instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
     return instructor, release
 
 
+def _graded_course(course: Path, new_course, chain: str):
+    """``course`` released, with two on-time submissions graded by the real ``nbgrader autograde``
+    through ``chain`` ("sandboxed" or "plain"): "everything" did every task, "core" left the
+    optional tasks' solution cells as released. Returns the instructor notebook."""
+    instructor, release = _released_course(course, new_course)
+    stubs = {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in release.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("solution")
+    }
+    optional = {gid: src for gid, src in stubs.items() if notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS}
+    assert optional, "no optional task to leave out"
+    for name, nb in {
+        "core": make_submission(instructor, release, optional),
+        "everything": make_submission(instructor, release),
+    }.items():
+        dest = course / "submitted" / name / notebooks.ASSIGNMENT
+        shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
+        nbformat.write(nb, dest / notebooks.NOTEBOOK)
+        (dest / "timestamp.txt").write_text(ON_TIME)
+    _run(course, "autograde", notebooks.ASSIGNMENT, "--force", plain=chain == "plain")
+    return instructor
+
+
+@pytest.fixture(scope="module")
+def feedback_course(tmp_path_factory, new_course):
+    """A course graded by the real ``nbgrader autograde`` (sandboxed chain, :func:`_graded_course`)
+    with feedback from the real ``nbgrader generate_feedback``: "everything" did every task (the
+    optional band-pass passes; the optional code answer waits for a hand grade), "core" left the
+    optional tasks as released. Graded once for this module: the sandboxed chain's export test
+    reads a copy of it."""
+    course = tmp_path_factory.mktemp("feedback") / "course"
+    _graded_course(course, new_course, "sandboxed")
+    _run(course, "generate_feedback", notebooks.ASSIGNMENT, "--force", plain=False)
+    return course
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("chain", ["sandboxed", "plain"])
-def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(chain, tmp_path, tmp_path_factory):
+def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(chain, request, tmp_path, new_course):
     """Through real nbgrader autograde + export with the course config: does a student with every required
     task right and no optional one export as required/required, and one with everything right get the
     optional autograded points as extra credit on top?"""
     course = tmp_path / "course"
-    instructor, release = _released_course(course, tmp_path_factory)
-    stubs = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells if c.cell_type == "code"}
-    optional = {
-        gid
-        for gid in stubs
-        if gid.startswith("task")
-        and notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS
-        and nbgrader_meta(next(c for c in release.cells if nbgrader_meta(c).get("grade_id") == gid)).get("solution")
-    }
-    students = {
-        "core": make_submission(instructor, release, {gid: stubs[gid] for gid in optional}),
-        "everything": make_submission(instructor, release),
-    }
-    for name, nb in students.items():
-        dest = course / "submitted" / name / notebooks.ASSIGNMENT
-        shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
-        nbformat.write(nb, dest / notebooks.NOTEBOOK)
-    _run(course, "autograde", notebooks.ASSIGNMENT, "--force", plain=chain == "plain")
+    if chain == "sandboxed":  # the module's sandboxed autograde (feedback_course), copied
+        sharing.private_copy(request.getfixturevalue("feedback_course"), course)
+        instructor = nbformat.read(course / "source" / notebooks.ASSIGNMENT / notebooks.NOTEBOOK, as_version=4)
+    else:
+        instructor = _graded_course(course, new_course, chain)
     _run(course, "export", plain=True)
     with open(course / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
@@ -127,32 +139,6 @@ def test_gradebook_maximum_is_the_required_points_and_optional_work_is_extra(cha
     assert float(rows["core"]["max_score"]) == float(rows["everything"]["max_score"]) == required
     assert float(rows["core"]["score"]) == required - hand
     assert float(rows["everything"]["score"]) == required - hand + auto_extra
-
-
-@pytest.fixture(scope="module")
-def feedback_course(tmp_path_factory):
-    """A course graded by the real ``nbgrader autograde`` (sandboxed chain) with feedback from the
-    real ``nbgrader generate_feedback``: "everything" did every task (the optional band-pass
-    passes; the optional code answer waits for a hand grade), "core" left the optional tasks as
-    released."""
-    course = tmp_path_factory.mktemp("feedback") / "course"
-    instructor, release = _released_course(course, tmp_path_factory)
-    stubs = {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in release.cells
-        if c.cell_type == "code" and nbgrader_meta(c).get("solution")
-    }
-    optional = {gid: src for gid, src in stubs.items() if notebooks.task_of(gid) in notebooks.OPTIONAL_TASKS}
-    for name, nb in {
-        "core": make_submission(instructor, release, optional),
-        "everything": make_submission(instructor, release),
-    }.items():
-        dest = course / "submitted" / name / notebooks.ASSIGNMENT
-        shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
-        nbformat.write(nb, dest / notebooks.NOTEBOOK)
-    _run(course, "autograde", notebooks.ASSIGNMENT, "--force", plain=False)
-    _run(course, "generate_feedback", notebooks.ASSIGNMENT, "--force", plain=False)
-    return course
 
 
 def _feedback(course: Path, student: str) -> str:

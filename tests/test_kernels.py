@@ -4,6 +4,7 @@ stuck notebook stopped instead of hanging the suite? (helper: ``tests/kernels.py
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import nbformat
 import pytest
@@ -61,3 +62,34 @@ def _gone_or_zombie(pid: int, within: float = 5.0) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)  # polling a state change the kernel gives no event for
+
+
+#: cells that each show a matplotlib figure through an ``interactive`` widget: after such
+#: cells pyzmq's asyncio poll missed the reply's wake-up in about every other run of 20
+PLOT_CELLS = 40
+
+
+def _kernel_time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+@pytest.mark.timeout(300)
+def test_replies_are_picked_up_without_waiting_out_the_cell_limit():
+    """Does the test see each cell's reply as soon as the kernel sends it, or does it wait
+    out nbclient's per-cell limit before running the next cell? The gap between the kernel's
+    reply to a cell and its start of the next one (both kernel timestamps) is the client's
+    latency alone."""
+    limit = 30
+    setup = "import numpy as np, matplotlib.pyplot as plt, ipywidgets as w\nfrom IPython.display import display"
+    plots = [
+        f"def show(tau):\n    plt.imshow(np.random.default_rng({i}).random((40, 120)) * tau); plt.show()\n"
+        "display(w.interactive(show, tau=w.IntSlider(3)))"
+        for i in range(PLOT_CELLS)
+    ]
+    nb = execute(_notebook(setup, *plots), timeout=limit, overall=240, kernel_name="python3")
+    timing = [c.metadata["execution"] for c in nb.cells]
+    gaps = [
+        (_kernel_time(b["iopub.status.busy"]) - _kernel_time(a["shell.execute_reply"])).total_seconds()
+        for a, b in zip(timing, timing[1:])
+    ]
+    assert max(gaps) < limit / 3, f"a reply waited {max(gaps):.1f} s (cell limit {limit} s) to be picked up"

@@ -35,10 +35,11 @@ MISSING_MARKERS = ("Not drawn yet", "not attempted", "skipped")
 
 RUNNER = r"""
 import sys, nbformat
-from nbclient import NotebookClient
+sys.path.insert(0, sys.argv[4])  # tests/, for kernels.py
+from kernels import SlicedWaitClient  # nbclient's client, without lost-wake-up stalls
 nb = nbformat.read(sys.argv[1], as_version=4)
 allow = sys.argv[3] == "allow-errors"
-client = NotebookClient(nb, timeout=300, allow_errors=allow, kernel_name="python3",
+client = SlicedWaitClient(nb, timeout=300, allow_errors=allow, kernel_name="python3",
                         resources={"metadata": {"path": sys.argv[2]}})
 try:
     client.execute()
@@ -86,6 +87,7 @@ def run_all(nb, tmp_path: Path, python: str = sys.executable, allow_errors: bool
             str(work / notebooks.NOTEBOOK),
             str(work),
             "allow-errors" if allow_errors else "stop",
+            str(Path(__file__).resolve().parent),
         ],
         capture_output=True,
         text=True,

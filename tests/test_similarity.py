@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import html
 import itertools
 import os
@@ -45,21 +46,29 @@ pytestmark = pytest.mark.timeout(300)
 REPO = Path(__file__).resolve().parents[1]
 
 
-def copy_groups() -> dict[str, set[str]]:
-    """Student -> every student sharing copied work with them (ground truth)."""
-    groups = {}
-    for s in corpus.students():
+@functools.cache
+def _ground_truth() -> tuple[dict, dict[str, set[str]]]:
+    """(student name -> corpus student, student -> every student sharing copied work with
+    them), read from the corpus files once per run."""
+    studs = {s.name: s for s in corpus.students()}
+    groups: dict[str, set[str]] = {}
+    for s in studs.values():
         if s.copy_of:
             group = groups.get(s.copy_of, {s.copy_of}) | groups.get(s.name, {s.name})
             for member in group:
                 groups[member] = group
-    return groups
+    return studs, groups
+
+
+def copy_groups() -> dict[str, set[str]]:
+    """Student -> every student sharing copied work with them (ground truth)."""
+    return _ground_truth()[1]
 
 
 def copied_tasks(a: str, b: str) -> set[str]:
     """The tasks students a and b share through copying (empty: they did not copy)."""
-    studs = {s.name: s for s in corpus.students()}
-    group = copy_groups().get(a, set())
+    studs, groups = _ground_truth()
+    group = groups.get(a, set())
     if b not in group:
         return set()
     sets = [studs[x].copied for x in (a, b) if studs[x].copy_of]
@@ -212,8 +221,13 @@ def broken_class(tmp_path_factory):
     return course
 
 
-def test_bad_submissions_are_named_and_the_rest_compared(broken_class, analysis):
-    an = S.analyse(broken_class)
+@pytest.fixture(scope="module")
+def broken_analysis(broken_class):
+    return S.analyse(broken_class)
+
+
+def test_bad_submissions_are_named_and_the_rest_compared(broken_analysis, analysis):
+    an = broken_analysis
     assert set(an.problems) == {"zz_corrupted", "zz_empty_folder"}
     assert "cannot be read" in an.problems["zz_corrupted"]
     assert "no notebook" in an.problems["zz_empty_folder"]
@@ -225,9 +239,9 @@ def test_bad_submissions_are_named_and_the_rest_compared(broken_class, analysis)
     assert "zz_corrupted" in page and "zz_empty_folder" in page
 
 
-def test_student_names_are_text_not_markup(broken_class):
+def test_student_names_are_text_not_markup(broken_analysis):
     """A folder name full of markup shows as text everywhere on the page."""
-    page = S.render_html(S.analyse(broken_class))
+    page = S.render_html(broken_analysis)
     assert "<img src=x" not in page
     assert "zz_&lt;img src=x onerror=alert(1)&gt;" in page
 
@@ -244,9 +258,22 @@ def _similarity_command(course, out, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
-    out = tmp_path / "report"
-    run = _similarity_command(broken_class, out)
+#: PYTHONHASHSEED of each run of the command on the broken class (string hashing differs)
+HASH_SEEDS = ("1", "2")
+
+
+@pytest.fixture(scope="module")
+def command_runs(broken_class, tmp_path_factory) -> dict:
+    """The command run on the broken class once per hash seed: {seed: (process, out folder)}."""
+    runs = {}
+    for seed in HASH_SEEDS:
+        out = tmp_path_factory.mktemp(f"report-{seed}")
+        runs[seed] = (_similarity_command(broken_class, out, PYTHONHASHSEED=seed), out)
+    return runs
+
+
+def test_command_writes_page_and_csv_that_agree(command_runs):
+    run, out = command_runs[HASH_SEEDS[0]]
     assert run.returncode == 0, run.stderr
     page = (out / "index.html").read_text()
     with open(out / "pairs.csv", newline="") as fh:
@@ -257,12 +284,11 @@ def test_command_writes_page_and_csv_that_agree(broken_class, tmp_path):
     assert "What was left out, and why" in page
 
 
-def test_same_class_same_report_in_every_process(broken_class, tmp_path):
+def test_same_class_same_report_in_every_process(command_runs):
     """Fingerprints do not depend on Python's per-process string hash salt."""
     csvs = []
-    for seed in ("1", "2"):
-        out = tmp_path / seed
-        run = _similarity_command(broken_class, out, PYTHONHASHSEED=seed)
+    for seed in HASH_SEEDS:
+        run, out = command_runs[seed]
         assert run.returncode == 0, run.stderr
         csvs.append((out / "pairs.csv").read_text())
     assert csvs[0] == csvs[1]

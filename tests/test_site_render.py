@@ -9,31 +9,47 @@ Questions answered, for every page of the built site (discovered from its files)
 * is no Markdown table left as raw text (a rendered paragraph or cell output starting with
   "| ")?
 
-Fixtures and the page list come from tests/conftest.py, helpers from tests/browser.py.
+Fixtures and the page list come from tests/conftest.py, helpers from tests/browser.py. Each
+page is loaded once per window width for the module (``opened``): the checks only read it.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from browser import open_page, redirect_target
+from browser import PageRecord, open_page, redirect_target
 
 CHAPTER = "book/module1/neurons.html"
 WIDTHS = (1280, 400)  # a desktop window and a phone
 HEIGHT = 900
 
 
-def _open(site, page, page_path, width=WIDTHS[0]):
-    rec = page(viewport={"width": width, "height": HEIGHT})
-    open_page(rec, site.page_url(page_path), redirect=redirect_target(site.root, page_path))
-    return rec
+@pytest.fixture(scope="module")
+def opened(site, browser):
+    """``opened(page_path, width)``: the page loaded and settled in a window ``width`` px
+    wide, once per module (its own browser context); the checks only read the page, and
+    opening collapsed cells (the clipping check) changes no text, number or table."""
+    contexts, loaded = [], {}
+
+    def get(page_path, width=WIDTHS[0]) -> PageRecord:
+        if (page_path, width) not in loaded:
+            context = browser.new_context(viewport={"width": width, "height": HEIGHT})
+            contexts.append(context)
+            rec = PageRecord.attach(context.new_page())
+            open_page(rec, site.page_url(page_path), redirect=redirect_target(site.root, page_path))
+            loaded[page_path, width] = rec
+        return loaded[page_path, width]
+
+    yield get
+    for context in contexts:
+        context.close()
 
 
 @pytest.mark.timeout(120)
-def test_equations_are_numbered_from_one_on_each_page(site, page, page_path):
+def test_equations_are_numbered_from_one_on_each_page(opened, page_path):
     """Are this page's equation numbers (1), (2), ... in page order, and does each "Eq. N"
     link lead to the equation numbered (N)?"""
-    rec = _open(site, page, page_path)
+    rec = opened(page_path)
     found = rec.evaluate(
         """() => ({
             numbers: [...document.querySelectorAll('.eqno')]
@@ -79,20 +95,20 @@ JS_CLIPPED = """() => {
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_code_block_is_clipped(site, page, page_path, width):
+def test_no_code_block_is_clipped(opened, page_path, width):
     """Does every code block and cell output of this page wrap or scroll instead of being cut
     off, in a window `width` px wide (collapsed code cells opened)?"""
-    rec = _open(site, page, page_path, width)
+    rec = opened(page_path, width)
     rec.evaluate("() => document.querySelectorAll('article details').forEach(d => d.open = true)")
     found = rec.evaluate(JS_CLIPPED)
     assert not found["clipped"], f"{page_path} at {width} px: clipped code: {found['clipped']}"
 
 
 @pytest.mark.timeout(120)
-def test_no_markdown_table_is_left_as_raw_text(site, page, page_path):
+def test_no_markdown_table_is_left_as_raw_text(opened, page_path):
     """Is every Markdown table rendered as a table, none left as raw "| a | b |" text in a
     paragraph or a cell output?"""
-    rec = _open(site, page, page_path)
+    rec = opened(page_path)
     raw = rec.evaluate(
         r"""() => [...document.querySelectorAll('article p, article div.cell_output pre, article div.output pre')]
             .filter(e => !e.closest('div.cell_input'))

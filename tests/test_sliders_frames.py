@@ -123,13 +123,13 @@ def test_surface_frames_accept_torch_and_lists(raster, li_surface):
     assert f1.pngs == li_surface.pngs == f2.pngs
 
 
-def test_default_frames_fit_the_page_budget():
+def test_default_frames_fit_the_page_budget(li_trace, lif_trace):
     """Question: are all four sliders' default frames (surfaces of the real 700-channel
     raster) small enough that, base64-encoded, they stay well under the 3 MB page budget?"""
     raster = sliders.sample_raster()
     frames = [
-        sliders.li_trace_frames(),
-        sliders.lif_trace_frames(),
+        li_trace,  # the trace sliders' defaults, as drawn once for the module
+        lif_trace,
         sliders.li_surface_frames(raster),
         sliders.lif_surface_frames(raster, 0.1),
     ]

@@ -25,6 +25,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from queue import Empty
 
 from nbclient import NotebookClient
@@ -59,6 +60,30 @@ class SlicedWaitClient(NotebookClient):
         for channel in (kc.shell_channel, kc.iopub_channel):
             channel.get_msg = in_slices(channel.get_msg)
         return kc
+
+
+def sliced_execute():
+    """nbgrader's own Execute preprocessor with the same sliced channel waits, for the
+    plain-nbgrader oracle runs (:data:`PLAIN_WAITS_CFG`): what it runs and how it grades are
+    nbgrader's; only a lost wake-up no longer costs a whole cell limit."""
+    from nbgrader.preprocessors import Execute
+
+    class SlicedExecute(Execute):
+        async_start_new_kernel_client = SlicedWaitClient.async_start_new_kernel_client
+
+    return SlicedExecute
+
+
+#: appended to a course's nbgrader_config.py for a plain-nbgrader oracle run
+#: (``NEUROGRADER_PLAIN=1``): nbgrader's chain with :func:`sliced_execute` for its Execute
+PLAIN_WAITS_CFG = f"""
+import sys as _sys
+_sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from kernels import sliced_execute as _sliced_execute
+c.Autograde.autograde_preprocessors = [
+    _sliced_execute() if p.__name__ == "Execute" else p for p in c.Autograde.autograde_preprocessors
+]
+"""
 
 
 def _kill_kernel(client) -> int | None:

@@ -27,12 +27,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sharing  # noqa: E402
 from attacks import corpus  # noqa: E402
+from kernels import PLAIN_WAITS_CFG  # noqa: E402
 
 ATTACKS = corpus.load_attacks()
 BY_NAME = {a.name: a for a in ATTACKS}
 #: test-course limits: a timeout costs this much wall time per graded function
 OURS_CFG = "c.SandboxExecute.timeout = 5.0\nc.SandboxExecute.cpu_seconds = 5\n"
-PLAIN_CFG = "c.Execute.timeout = 15\n"  # roomy: torch imports in a loaded kernel
+#: plain nbgrader's limits (roomy: torch imports in a loaded kernel), its kernel waits in slices
+PLAIN_CFG = "c.Execute.timeout = 15\n" + PLAIN_WAITS_CFG
 DETACHED_MARK = "neurograder-attack-detached"
 AUTO_TESTS = None  # filled from the source notebook
 

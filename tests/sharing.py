@@ -15,7 +15,6 @@ same error if the cause persists).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import shutil
@@ -36,12 +35,6 @@ def run_temp(tmp_path_factory) -> Path:
     """
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get(WORKER_ENV) else base
-
-
-def key(*parts: str) -> str:
-    """A short name for a build from the inputs it depends on (readable prefix + digest)."""
-    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
-    return f"{parts[0]}-{digest}"
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> tuple[Path, object]:

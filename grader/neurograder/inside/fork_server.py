@@ -9,8 +9,9 @@ reads a job or any student data: per student, the grader sends it only four fres
 (The grader may also ask it to import a heavy module of the course's prewarm list, such as
 torch, once a student's code mentions it: the sandboxes forked after then have it loaded.)
 
-1. leaves the server's namespaces: new PID, mount and IPC namespaces, a new session and
-   session keyring, fresh tmpfs ``/tmp`` and ``/dev/shm`` (paths of the venv that lie under
+1. leaves the server's namespaces: new PID, mount and IPC namespaces (the network namespace,
+   loopback only, and the host name stay the server's: its owner never has two of its
+   sandboxes alive at once), a new session and session keyring, fresh tmpfs ``/tmp`` and ``/dev/shm`` (paths of the venv that lie under
    ``/tmp`` bound again, read-only), a ``/proc`` of its own PID namespace;
 2. sends one message on the credentials socket (the kernel stamps it with the child's pid as
    the grader sees it) and waits until the grader has moved it into the student's cgroup;

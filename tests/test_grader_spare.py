@@ -218,3 +218,63 @@ def test_a_heavy_module_a_student_uses_is_loaded_once_for_the_students_after(war
     assert server.loaded == {"scipy", "json"}  # top-level names only
     after = sandbox.run_job(_job(LOADED, []), limits)
     assert after.checks["t"]["outputs"][0]["value"] == [1.0, 0.0, 0.0]  # scipy, not what it named
+
+
+def test_sandboxes_of_one_process_run_one_at_a_time(warm):
+    """Two threads grading at once (a formgrader may) never have two sandboxes of the process's
+    fork server alive together: the spans their students' code ran in do not overlap."""
+    import threading
+
+    code = "import time\nstart = time.monotonic()\ntime.sleep(0.5)\nprobe = [start, time.monotonic()]"
+    spans, errors = [], []
+
+    def grade():
+        try:
+            spans.append(probe(code))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=grade) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert len(spans) == 2, (spans, errors)
+    (a0, a1), (b0, b1) = sorted(spans)
+    assert a1 <= b0, spans
+
+
+WORKER = """
+import sys
+sys.path.insert(0, {tests!r})
+from neurograder import launch
+from test_grader_sandbox import probe
+launch.keep_warm()
+probe("probe = 1.0")
+(server,) = launch.Servers.running.values()
+print(server.proc.pid, launch.Spare.started.proc.pid, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_a_killed_worker_leaves_no_fork_server_or_sandbox():
+    """A grading process killed with SIGKILL (no clean-up runs) takes its fork server and the
+    sandbox it had forked ahead with it: the server ends when its socket closes."""
+    import signal
+    import subprocess
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER.format(tests=str(Path(__file__).resolve().parent))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        server, spare = (int(x) for x in worker.stdout.readline().split())
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (bounds._alive(server) or bounds._alive(spare)):
+        time.sleep(0.05)  # polled with a bound: the server sees its socket close
+    assert not bounds._alive(server) and not bounds._alive(spare)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from . import bounds, inside
@@ -29,6 +30,13 @@ from .zygote import RESULT_FD, Warm, Zygote, ZygoteError
 #: ahead (Spare) and the fork server each sandbox comes from (Servers); each student then gets
 #: a cold sandbox, started by bubblewrap when the job is there (slower, same isolation)
 WARM = os.environ.get("NEUROGRADER_WARM", "1") != "0"
+
+
+#: held around each sandbox run (neurograder.sandbox.run_job): a process's sandboxes run one
+#: at a time, so those forked by its fork server, which share the server's network
+#: namespace, never meet (a formgrader may grade from several threads; the batch's workers
+#: are single-threaded and never wait on it)
+WARM_LOCK = threading.Lock()
 
 #: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
 #: the sandbox's cgroup memory, see neurograder.bounds)
@@ -76,9 +84,11 @@ def _dirs_for(path: str) -> list[str]:
     return ["/" + "/".join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
-def bwrap_command(assignment_dir: str | None, extra_caps: tuple = ()) -> list[str]:
+def bwrap_command(assignment_dir: str | None, extra_caps: tuple = (), die_with_parent: bool = True) -> list[str]:
     """The bubblewrap command line of a sandbox (``extra_caps``: kept besides
-    CAP_SETUID/CAP_SETGID, for the fork server only)."""
+    CAP_SETUID/CAP_SETGID, for the fork server only; ``die_with_parent``: killed when the
+    thread that started it ends, which the fork server, shared by a process's threads, must
+    not be: it ends when its socket to the grader closes)."""
     cmd = [
         "bwrap",
         "--unshare-pid",
@@ -86,7 +96,7 @@ def bwrap_command(assignment_dir: str | None, extra_caps: tuple = ()) -> list[st
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
-        "--die-with-parent",
+        *(["--die-with-parent"] if die_with_parent else []),
         "--new-session",
         "--clearenv",
         "--cap-drop",

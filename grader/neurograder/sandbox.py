@@ -57,6 +57,7 @@ from pathlib import Path
 from . import inside
 from .launch import (  # noqa: F401 (the API)
     SHM_MB,
+    WARM_LOCK,
     Servers,
     _dirs_for,
     TMP_MB,
@@ -182,21 +183,26 @@ def run_job(
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     started = time.monotonic()
-    if Servers.preload(assignment_dir, mode, job):
-        Spare.discard()  # forked before the server had them: this student gets one that has
-    box = Spare.take((assignment_dir, mode))
-    try:
-        job = full_job(job, limits, box.slot.uid, box.result_fd, assignment_dir, mode)
-        n_checks = max(1, len(job.get("checks", [])))
-        # a backstop only: the supervisor enforces total() itself, from the first student cell
-        # on (start-up, e.g. importing torch under load, comes on top)
-        budget = limits.total() + limits.timeout + 60.0
-        data, err = communicate(
-            box.proc, json.dumps(job).encode(), box.rfd, budget, cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks
-        )
-    finally:
-        box.end()
-        Spare.prepare((assignment_dir, mode))
+    with WARM_LOCK:  # one sandbox at a time per process (see launch.WARM_LOCK)
+        if Servers.preload(assignment_dir, mode, job):
+            Spare.discard()  # forked before the server had them: this student gets one that has
+        box = Spare.take((assignment_dir, mode))
+        try:
+            job = full_job(job, limits, box.slot.uid, box.result_fd, assignment_dir, mode)
+            n_checks = max(1, len(job.get("checks", [])))
+            # a backstop only: the supervisor enforces total() itself, from the first student
+            # cell on (start-up, e.g. importing torch under load, comes on top)
+            budget = limits.total() + limits.timeout + 60.0
+            data, err = communicate(
+                box.proc,
+                json.dumps(job).encode(),
+                box.rfd,
+                budget,
+                cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks,
+            )
+        finally:
+            box.end()
+            Spare.prepare((assignment_dir, mode))
     seconds = time.monotonic() - started
     if data is None:
         return SandboxResult({}, mode=mode, seconds=seconds, error=err)

@@ -82,7 +82,9 @@ class Zygote:
         self.loaded: set[str] = set()
         self.loading = False  # a load request went out since the last fork
         self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = bwrap_command(assignment_dir, extra_caps=SERVER_CAPS)
+        # not --die-with-parent (bubblewrap's signal follows the thread that started it): the
+        # server ends when its socket closes, i.e. when the last of this process ends
+        cmd = bwrap_command(assignment_dir, extra_caps=SERVER_CAPS, die_with_parent=False)
         cmd += [python_executable(), "-I", "-c", inside.BOOT.read_text()]
         self.proc = subprocess.Popen(
             cmd,

@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_grader_batch_bounds import KEY_CODE  # noqa: E402
-from test_grader_sandbox import probe  # noqa: E402
+from test_grader_sandbox import CAPS, probe  # noqa: E402
 
 from neurograder import bounds, launch, sandbox  # noqa: E402
 
@@ -278,3 +278,33 @@ def test_a_killed_worker_leaves_no_fork_server_or_sandbox():
     while time.monotonic() < deadline and (bounds._alive(server) or bounds._alive(spare)):
         time.sleep(0.05)  # polled with a bound: the server sees its socket close
     assert not bounds._alive(server) and not bounds._alive(spare)
+
+
+def test_a_student_whose_warm_start_fails_is_graded_in_a_cold_sandbox(warm, monkeypatch):
+    """A fork server that cannot give a sandbox (here: it says so at once) costs nothing but
+    speed: the student is graded in a sandbox bubblewrap starts cold."""
+    from neurograder import zygote
+
+    def refuse(self, cgroup):
+        raise zygote.ZygoteError("the fork server's sandbox did not start: (test)")
+
+    monkeypatch.setattr(zygote.Zygote, "fork", refuse)
+    launch.Spare.discard()
+    caps = probe(CAPS)
+    assert caps[2] > (1 << 6) | (1 << 7)  # a cold sandbox's full bounding set
+    assert probe("probe = 3.0") == 3.0
+
+
+def test_a_fork_server_that_died_is_replaced(warm):
+    """A fork server killed between two students (OOM killer, kill -9) is replaced: the next
+    student's sandbox is forked by a new one."""
+    import signal
+
+    probe("probe = 1.0")
+    (old,) = launch.Servers.running.values()
+    os.killpg(old.proc.pid, signal.SIGKILL)
+    old.proc.wait(timeout=30)
+    caps = probe(CAPS)
+    (new,) = launch.Servers.running.values()
+    assert new is not old and new.alive()
+    assert caps[2] == (1 << 6) | (1 << 7)  # forked (a cold sandbox's bounding set is full)

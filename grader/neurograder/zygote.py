@@ -136,6 +136,7 @@ class Zygote:
         err_r, err_w = os.pipe()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        warm = None
         try:
             try:
                 socket.send_fds(self.ctl, [b"fork"], [job_r, wfd, err_w, theirs.fileno()])
@@ -152,15 +153,22 @@ class Zygote:
             if msg != b"ready" or pid <= 0:
                 raise ZygoteError("the fork server's sandbox did not start: " + _read_some(err_r))
             cgroup.enter(pid)
+            warm = Warm(pid, job_w, err_r)  # (needs pidfd_open: Linux 5.3)
             mine.sendall(b"go")
         except (OSError, ZygoteError) as exc:
-            for fd in (job_w, rfd, err_r):
-                os.close(fd)
-            self.end()
+            if warm is not None:  # it owns job_w and err_r now
+                warm.stdin.close()
+                warm.stderr.close()
+                warm.close()
+                os.close(rfd)
+            else:
+                for fd in (job_w, rfd, err_r):
+                    os.close(fd)
+            self.end()  # (and with it the sandbox it had forked)
             raise exc if isinstance(exc, ZygoteError) else ZygoteError(f"warm sandbox: {exc}") from exc
         finally:
             mine.close()
-        return Warm(pid, job_w, err_r), rfd
+        return warm, rfd
 
     def end(self) -> None:
         """Stop the server (the sandboxes it forked have ended or are ended by their owners)."""

@@ -148,5 +148,5 @@ def test_correct_variant_gets_full_marks(name, instructor, release):
 
 
 def test_corpus_is_big_enough():
-    """Issue 5 asks for at least 15 wrong implementations and 8 correct variants."""
+    """Is the corpus big enough to trust: at least 15 wrong implementations and 8 correct variants?"""
     assert len(WRONG) >= 15 and len(CORRECT) >= 8

@@ -36,14 +36,17 @@ def start(request):
     launch.Servers.end_all()
 
 
-def probe(code: str, mode=None, limits=LIMITS, name="probe"):
-    """Run ``code`` as a student's solution cell; return the value of ``name`` (or status)."""
+def probe(code: str, mode=None, limits=LIMITS, name="probe", prewarm=(), assignment_dir=None):
+    """Run ``code`` as a student's solution cell (``prewarm``: the job's list of heavy modules;
+    ``assignment_dir``: the released folder bound in); return the value of ``name`` (or the
+    check's status)."""
     job = {
         "setup": ["import numpy as np"],
+        "prewarm": list(prewarm),
         "cells": [{"grade_id": "cell", "source": code}],
         "checks": [{"grade_id": "t", "name": name, "kind": "value", "after": 1, "cases": [[]]}],
     }
-    res = sandbox.run_job(job, limits, mode=mode)
+    res = sandbox.run_job(job, limits, assignment_dir=assignment_dir, mode=mode)
     assert res.error is None, res.error
     status = res.checks["t"]
     if status["status"] != "ok":

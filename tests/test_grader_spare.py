@@ -158,13 +158,7 @@ def test_a_spare_for_another_assignment_is_ended_not_used(warm, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "data.txt").write_text("42.5")
-    job = {
-        "setup": [],
-        "cells": [{"grade_id": "cell", "source": "probe = float(open('/assignment/data.txt').read())"}],
-        "checks": [{"grade_id": "t", "name": "probe", "kind": "value", "after": 1, "cases": [[]]}],
-    }
-    res = sandbox.run_job(job, sandbox.Limits(timeout=5, cpu=5), assignment_dir=str(other))
-    assert res.checks["t"].get("outputs", [{}])[0].get("value") == 42.5, res.checks
+    assert probe("probe = float(open('/assignment/data.txt').read())", assignment_dir=str(other)) == 42.5
     assert spare.proc.poll() is not None  # ended, not used
 
 
@@ -190,15 +184,6 @@ def test_a_worker_that_exits_ends_its_waiting_sandbox():
     assert [d for d in dirs if Path(d).exists()] == []
 
 
-def _job(source: str, prewarm: list[str]) -> dict:
-    return {
-        "setup": [],
-        "prewarm": prewarm,
-        "cells": [{"grade_id": "cell", "source": source}],
-        "checks": [{"grade_id": "t", "name": "probe", "kind": "value", "after": 1, "cases": [[]]}],
-    }
-
-
 #: which of scipy, scipy.signal and json.tool the sandbox has loaded (names built at run
 #: time: written out, they would count as the code mentioning them)
 LOADED = "import sys\nprobe = [float(m in sys.modules) for m in ('sci' + 'py', 'sci' + 'py.signal', 'js' + 'on.tool')]"
@@ -210,14 +195,12 @@ def test_a_heavy_module_a_student_uses_is_loaded_once_for_the_students_after(war
     import it: the next student's sandbox starts with it loaded. Only top-level names of the
     prewarm list are ever loaded there, whatever the code names (a submodule, another module)."""
     limits = sandbox.Limits(timeout=60, cpu=60)
-    first = sandbox.run_job(_job(LOADED, ["scipy"]), limits)
-    assert first.checks["t"]["outputs"][0]["value"] == [0.0, 0.0, 0.0]  # nothing before
+    assert probe(LOADED, limits=limits, prewarm=["scipy"]) == [0.0, 0.0, 0.0]  # nothing before
     use = "import scipy.signal\nimport json.tool\nprobe = 1.0"
-    assert sandbox.run_job(_job(use, ["scipy", "json"]), limits).checks["t"]["outputs"][0]["value"] == 1.0
+    assert probe(use, limits=limits, prewarm=["scipy", "json"]) == 1.0
     (server,) = launch.Servers.running.values()
     assert server.loaded == {"scipy", "json"}  # top-level names only
-    after = sandbox.run_job(_job(LOADED, []), limits)
-    assert after.checks["t"]["outputs"][0]["value"] == [1.0, 0.0, 0.0]  # scipy, not what it named
+    assert probe(LOADED, limits=limits) == [1.0, 0.0, 0.0]  # scipy, not what it named
 
 
 def test_sandboxes_of_one_process_run_one_at_a_time(warm):

@@ -23,6 +23,8 @@ import signal
 import uuid
 from pathlib import Path
 
+from .inside.privileges import SYS_KEYCTL, new_session_keyring
+
 #: memory (RAM + swap, tmpfs pages included) of one whole sandbox: every process it runs
 SANDBOX_MEMORY_MB = 1536
 #: processes + threads of one whole sandbox (supervisor, checks and all they fork)
@@ -39,9 +41,8 @@ FALLBACK_NOTE = (
     "(RLIMIT_AS, RLIMIT_NPROC per uid, RLIMIT_CPU), not for the sandbox as a whole"
 )
 
-# keyctl(2) operations and special keyring ids (linux/keyctl.h)
-_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
-_KEYCTL_JOIN_SESSION_KEYRING = 1
+# keyctl(2) operations and special keyring ids (linux/keyctl.h; the syscall number and the
+# join of a new session keyring: neurograder.inside.privileges, which the sandbox runs too)
 _KEYCTL_CLEAR = 7
 _KEY_SPEC_USER_KEYRING = -4
 _KEY_SPEC_USER_SESSION_KEYRING = -5
@@ -49,19 +50,19 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _keyctl(op: int, *args) -> int:
-    if _SYS_KEYCTL is None:
+    if SYS_KEYCTL is None:
         return -1
-    return _libc.syscall(_SYS_KEYCTL, ctypes.c_int(op), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+    return _libc.syscall(SYS_KEYCTL, ctypes.c_int(op), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
 
 
 def fresh_session_keyring() -> None:
     """Join a new anonymous session keyring (call in the sandbox's first process)."""
-    _keyctl(_KEYCTL_JOIN_SESSION_KEYRING, ctypes.c_char_p(None))
+    new_session_keyring()
 
 
 def clear_user_keyrings(uid: int) -> bool:
     """Empty ``uid``'s user and user-session keyrings (as that uid, in a short child)."""
-    if _SYS_KEYCTL is None or os.geteuid() != 0:
+    if SYS_KEYCTL is None or os.geteuid() != 0:
         return False
     pid = os.fork()
     if pid == 0:  # child: only syscalls, then _exit

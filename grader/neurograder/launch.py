@@ -36,7 +36,7 @@ WARM = os.environ.get("NEUROGRADER_WARM", "1") != "0"
 #: at a time, so those forked by its fork server, which share the server's network
 #: namespace, never meet (a formgrader may grade from several threads; the batch's workers
 #: are single-threaded and never wait on it)
-WARM_LOCK = threading.Lock()
+SANDBOX_LOCK = threading.Lock()
 
 #: sizes of the sandbox's private tmpfs /tmp and /dev/shm (their pages also count against
 #: the sandbox's cgroup memory, see neurograder.bounds)

@@ -57,7 +57,7 @@ from pathlib import Path
 from . import inside
 from .launch import (  # noqa: F401 (the API)
     SHM_MB,
-    WARM_LOCK,
+    SANDBOX_LOCK,
     Servers,
     _dirs_for,
     TMP_MB,
@@ -183,7 +183,7 @@ def run_job(
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     started = time.monotonic()
-    with WARM_LOCK:  # one sandbox at a time per process (see launch.WARM_LOCK)
+    with SANDBOX_LOCK:  # one sandbox at a time per process (see launch.SANDBOX_LOCK)
         if Servers.preload(assignment_dir, mode, job):
             Spare.discard()  # forked before the server had them: this student gets one that has
         box = Spare.take((assignment_dir, mode))

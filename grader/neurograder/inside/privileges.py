@@ -1,10 +1,23 @@
 """Who runs what inside the sandbox: the private uid, its resource limits, and the reaping of
 everything that uid started."""
 
+import ctypes
 import os
 import resource
 import signal
 import time
+
+#: keyctl(2): its syscall number here and the operation that joins a new session keyring
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def new_session_keyring():
+    """Join a new anonymous session keyring; its serial number (negative on failure)."""
+    if SYS_KEYCTL is None:
+        return -1
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(SYS_KEYCTL, ctypes.c_int(KEYCTL_JOIN_SESSION_KEYRING), ctypes.c_char_p(None))
 
 
 def drop_privileges(uid):

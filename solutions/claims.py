@@ -11,6 +11,10 @@ The chapter (``book/module1/neurons.md``) and ``solutions/answers.md`` quote a c
 (MyST-NB's ``glue``); in the notebooks ``course.notebooks`` substitutes the same text. A claim
 that stops being true raises :class:`ClaimError` wherever it is quoted, so the page fails to
 build and ``tests/test_claims.py`` fails.
+
+(A little over 300 lines: one registry, read top to bottom, of the chapter's claims next to
+the computations that prove them; the figure captions' claims are in
+:mod:`solutions.figure_claims`.)
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ Read from the cell's code, never from a list kept here. Units the text uses are 
 (``figsize``, ``fontsize``, ...) are not parameters. The leaky integrator's own formula
 (``1/tau``), task names ("Task 3") and the grading rubric after "Full marks:" are not
 statements about behaviour.
+
+(A little over 300 lines: the scanner the tests use and the tests that prove it fails on a
+raw, a false or a misplaced number stay together, so the rules are read in one place.)
 """
 
 from __future__ import annotations

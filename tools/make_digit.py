@@ -48,6 +48,9 @@ Usage (from the repository root)::
 Needs numpy, scipy, h5py, tqdm and the ``espeak-ng`` program. The book and the
 tests never need this script; the tests only compare its output, when
 ``espeak-ng`` is present, with the committed file.
+
+(A little over 300 lines: one pipeline from speech to spikes whose steps are listed above, in
+the order the functions below run them.)
 """
 
 from __future__ import annotations

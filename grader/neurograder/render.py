@@ -19,6 +19,9 @@ same time and memory limits as grading, from ``nbgrader_config.py``'s ``SandboxE
 Scoring never waits for this pass, and it is cached: a notebook is rendered again only when
 the submission, the source notebook or the renderer changed, or the autograded notebook was
 rewritten (a fingerprint file ``.<notebook>.render.json`` beside it).
+
+(A little over 300 lines: the command, its cache and its parallel workers are one pass; the
+sandbox side is :mod:`neurograder._render_child`, the widget driver :mod:`neurograder.widgets`.)
 """
 
 from __future__ import annotations

@@ -143,6 +143,31 @@ def compare_with_plain(course: Path, ours: dict, plain: dict, honest: list[str])
     return same, independent, other
 
 
+def outcome(course: Path) -> dict[str, tuple]:
+    """student -> (their gradebook record: every field autograde writes, and the sha256 of
+    each file of their autograded folder but the timing marker)."""
+    import hashlib
+
+    sys.path.insert(0, str(REPO / "grader"))
+    from neurograder.records import submission_record
+
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    out = {}
+    for folder in sorted((course / "autograded").iterdir()):
+        files = {
+            str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".neurograder.json"
+        }
+        out[folder.name] = (submission_record(db_url, "module1", folder.name), files)
+    return out
+
+
+def differing(ours: dict, earlier: dict) -> list[str]:
+    """Students whose gradebook record or autograded files differ between two runs."""
+    return sorted(s for s in set(ours) | set(earlier) if ours.get(s) != earlier.get(s))
+
+
 def timed(cmd, cwd, env) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the command and all its descendants, stdout)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -215,7 +240,11 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
         "--force",
         "--no-progress",
     ]
-    env = corpus.venv_env(**({"PYTHONPATH": str(code)} if code else {}))
+    # one course secret for every run (the hidden cases depend on it): runs of two versions
+    # then grade the same cases and can be compared file for file
+    env = corpus.venv_env(
+        NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"), **({"PYTHONPATH": str(code)} if code else {})
+    )
     wall, cpu, out = timed(cmd, course, env)
     per_phase, graded = phases(course)
     return {
@@ -225,12 +254,14 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
         "graded": graded,
         "screening": screening_seconds(out),
         "scores": scores(course),
+        "outcome": outcome(course),
     }
 
 
 def run_plain(course: Path) -> tuple[float, dict]:
     cmd = [corpus.tool("nbgrader"), "autograde", "module1"]
-    wall, _, _ = timed(cmd, course, corpus.venv_env(NEUROGRADER_PLAIN="1"))
+    env = corpus.venv_env(NEUROGRADER_PLAIN="1", NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"))
+    wall, _, _ = timed(cmd, course, env)
     return wall, scores(course)
 
 
@@ -301,9 +332,12 @@ def main() -> int:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
                 before.append(run_ours(course, args.jobs, args.before / "grader"))
+                differ = differing(ours[size][-1]["outcome"], before[-1]["outcome"])
                 print(
                     f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
-                    f"{before[-1]['cpu']:.1f} s CPU",
+                    f"{before[-1]['cpu']:.1f} s CPU; gradebook records and autograded folders equal "
+                    f"to ours for {size - len(differ)} of {size} students"
+                    + (f"; DIFFERENT: {differ}" if differ else ""),
                     flush=True,
                 )
             if size == len(kinds) and not (args.no_plain or args.plain_seconds):

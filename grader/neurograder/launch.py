@@ -324,9 +324,19 @@ class Spare:
         cls.pending.start()
 
     @classmethod
-    def _turn_over(cls, box: Started, key: tuple) -> None:
+    def ahead(cls, key: tuple) -> None:
+        """When kept warm and no sandbox waits: start one for ``key`` in the background (a
+        grading process's first, with its fork server, while its first student is read)."""
+        cls.settle()
+        if cls.enabled and cls.started is None:
+            cls.pending = threading.Thread(target=cls._turn_over, args=(None, key), name="next sandbox", daemon=True)
+            cls.pending.start()
+
+    @classmethod
+    def _turn_over(cls, box: Started | None, key: tuple) -> None:
         try:
-            box.end()
+            if box is not None:
+                box.end()
             if cls.started is None:
                 cls.started = Started(*key, cold=False)
         except ZygoteError:
@@ -358,6 +368,13 @@ def keep_warm(on: bool = True) -> None:
 
     atexit.register(_end_warm)  # a plain process
     util.Finalize(Spare, _end_warm, exitpriority=10)  # a multiprocessing worker
+
+
+def start_ahead(assignment_dir: str | None, mode: str) -> None:
+    """Start this process's next sandbox for ``assignment_dir`` now, in the background (see
+    :meth:`Spare.ahead`; nothing without :func:`keep_warm`)."""
+    with SANDBOX_LOCK:
+        Spare.ahead((assignment_dir, mode))
 
 
 def _end_warm() -> None:

@@ -66,6 +66,7 @@ from .launch import (  # noqa: F401 (the API)
     bwrap_command,
     keep_warm,
     python_executable,
+    start_ahead,
 )
 from .pipes import communicate
 from .uids import (

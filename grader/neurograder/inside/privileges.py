@@ -77,9 +77,10 @@ def reap(uid):
     os.waitpid(pid, 0)
 
 
-#: longest wait for a killed loader to end before the next reaping pass (it is woken at once
-#: by the loader's end when its pidfd is given)
-REAP_WAIT_S = 0.01
+#: longest wait for a killed loader to end before the next reaping pass: on its pidfd (woken
+#: by its end, which a SIGKILL makes certain), or, without one, a pause between passes
+REAP_EVENT_S = 1.0
+REAP_PAUSE_S = 0.01
 
 
 def reap_until_gone(uid, pid, tries=100, pidfd=None):
@@ -90,7 +91,7 @@ def reap_until_gone(uid, pid, tries=100, pidfd=None):
     for _ in range(tries):
         reap(uid)
         if pidfd is not None:
-            select.select([pidfd], [], [], REAP_WAIT_S)
+            select.select([pidfd], [], [], REAP_EVENT_S)
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
@@ -98,7 +99,7 @@ def reap_until_gone(uid, pid, tries=100, pidfd=None):
         if done:
             return
         if pidfd is None:
-            time.sleep(REAP_WAIT_S)
+            time.sleep(REAP_PAUSE_S)
     os.kill(pid, signal.SIGKILL)  # (the supervisor may signal its own child directly)
     os.waitpid(pid, 0)
 

@@ -43,6 +43,8 @@ def course_api(course: Path, db_url: str | None = None):
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     cfg.CourseDirectory.root = str(course)
+    if "exporter_class" not in cfg.Autograde:  # (unless the course chose one)
+        cfg.Autograde.exporter_class = warm.ReadOnceNotebookExporter
     if db_url:
         cfg.CourseDirectory.db_url = db_url
     coursedir = CourseDirectory(config=cfg)

@@ -1,7 +1,8 @@
 """Benchmark: where grading time goes, the machine's floor, and plain ``nbgrader autograde``.
 
     .venv/bin/python bench/bench_grading.py [--repeat N] [--jobs J] [--sizes 30,300]
-                                            [--no-plain | --plain-seconds S] [--keep DIR]
+                                            [--no-plain | --plain-seconds S] [--before DIR]
+                                            [--keep DIR]
 
 Makes a fresh course with the real ``nbgrader generate_assignment`` (from grader/source, built
 by ``make notebooks``), writes 30 submissions (honest, partly wrong, empty stubs and hostile
@@ -19,8 +20,10 @@ them under other student names. Then, in the same run:
   the ``timings`` every student's marker records (worker seconds per submission).
 
 Both graders run the instructor's whole command (start-up included), each on its own copy of
-the course; medians over ``--repeat`` runs. Also checks that both graders agree on every
-honest submission. Goals: ours <= 0.1 s per submission amortised, >= 40x plain nbgrader, and
+the course and with one course secret (the same hidden cases); medians over ``--repeat``
+runs. Also checks that both graders agree on every honest submission, and, with
+``--before DIR`` (an earlier version's batch, timed alternately in the same run), that every
+student's gradebook record and autograded folder are equal to that version's. Goals: ours <= 0.1 s per submission amortised, >= 40x plain nbgrader, and
 no more per submission at 300 than at 30.
 """
 

@@ -9,7 +9,11 @@ used; otherwise bubblewrap (or the fallback) starts a new interpreter that impor
 (``inside/boot.py``). With :func:`keep_warm` the process also keeps the next one started
 while the current student is graded (:class:`Spare`). Each student still gets a sandbox of
 their own that nothing ran in before; a waiting one holds no job and no student code, and it
-is ended (cgroup removed, uid released) when it is not used.
+is ended (cgroup removed, uid released) when it is not used; a used one is ended, and the
+next one started, in the background while the student is judged (:meth:`Spare.release`).
+
+(Over 300 lines: the command line, the cold start, the fork servers and the spare are the
+steps of one sandbox's start, sharing :class:`Started` and :data:`SANDBOX_LOCK`.)
 """
 
 from __future__ import annotations

@@ -284,8 +284,9 @@ class Spare:
     while the worker judges and records the grades; its waits (the fork server's fork, the
     kernel's cgroup moves and removals, the uid's keyring clearing) then overlap that work.
     Every other method first waits for that thread (:meth:`settle`), and all of them are
-    called under :data:`SANDBOX_LOCK` (or by :func:`keep_warm` and the process's end). The thread starts a sandbox only from a fork server
-    (a cold start, which forks with a pre-exec hook, happens in :meth:`take` instead)."""
+    called under :data:`SANDBOX_LOCK` (or by :func:`keep_warm` and the process's end). The
+    thread starts a sandbox only from a fork server (a cold start, which forks with a
+    pre-exec hook, happens in :meth:`take` instead)."""
 
     started: Started | None = None
     enabled = False

@@ -1,7 +1,8 @@
 """Benchmark: where grading time goes, the machine's floor, and plain ``nbgrader autograde``.
 
     .venv/bin/python bench/bench_grading.py [--repeat N] [--jobs J] [--sizes 30,300]
-                                            [--no-plain | --plain-seconds S] [--keep DIR]
+                                            [--no-plain | --plain-seconds S] [--before DIR]
+                                            [--keep DIR]
 
 Makes a fresh course with the real ``nbgrader generate_assignment`` (from grader/source, built
 by ``make notebooks``), writes 30 submissions (honest, partly wrong, empty stubs and hostile
@@ -19,8 +20,10 @@ them under other student names. Then, in the same run:
   the ``timings`` every student's marker records (worker seconds per submission).
 
 Both graders run the instructor's whole command (start-up included), each on its own copy of
-the course; medians over ``--repeat`` runs. Also checks that both graders agree on every
-honest submission. Goals: ours <= 0.1 s per submission amortised, >= 40x plain nbgrader, and
+the course and with one course secret (the same hidden cases); medians over ``--repeat``
+runs. Also checks that both graders agree on every honest submission, and, with
+``--before DIR`` (an earlier version's batch, timed alternately in the same run), that every
+student's gradebook record and autograded folder are equal to that version's. Goals: ours <= 0.1 s per submission amortised, >= 40x plain nbgrader, and
 no more per submission at 300 than at 30.
 """
 
@@ -143,6 +146,31 @@ def compare_with_plain(course: Path, ours: dict, plain: dict, honest: list[str])
     return same, independent, other
 
 
+def outcome(course: Path) -> dict[str, tuple]:
+    """student -> (their gradebook record: every field autograde writes, and the sha256 of
+    each file of their autograded folder but the timing marker)."""
+    import hashlib
+
+    sys.path.insert(0, str(REPO / "grader"))
+    from neurograder.records import submission_record
+
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    out = {}
+    for folder in sorted((course / "autograded").iterdir()):
+        files = {
+            str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".neurograder.json"
+        }
+        out[folder.name] = (submission_record(db_url, "module1", folder.name), files)
+    return out
+
+
+def differing(ours: dict, earlier: dict) -> list[str]:
+    """Students whose gradebook record or autograded files differ between two runs."""
+    return sorted(s for s in set(ours) | set(earlier) if ours.get(s) != earlier.get(s))
+
+
 def timed(cmd, cwd, env) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the command and all its descendants, stdout)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -215,7 +243,11 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
         "--force",
         "--no-progress",
     ]
-    env = corpus.venv_env(**({"PYTHONPATH": str(code)} if code else {}))
+    # one course secret for every run (the hidden cases depend on it): runs of two versions
+    # then grade the same cases and can be compared file for file
+    env = corpus.venv_env(
+        NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"), **({"PYTHONPATH": str(code)} if code else {})
+    )
     wall, cpu, out = timed(cmd, course, env)
     per_phase, graded = phases(course)
     return {
@@ -225,12 +257,14 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
         "graded": graded,
         "screening": screening_seconds(out),
         "scores": scores(course),
+        "outcome": outcome(course),
     }
 
 
 def run_plain(course: Path) -> tuple[float, dict]:
     cmd = [corpus.tool("nbgrader"), "autograde", "module1"]
-    wall, _, _ = timed(cmd, course, corpus.venv_env(NEUROGRADER_PLAIN="1"))
+    env = corpus.venv_env(NEUROGRADER_PLAIN="1", NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"))
+    wall, _, _ = timed(cmd, course, env)
     return wall, scores(course)
 
 
@@ -301,9 +335,12 @@ def main() -> int:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
                 before.append(run_ours(course, args.jobs, args.before / "grader"))
+                differ = differing(ours[size][-1]["outcome"], before[-1]["outcome"])
                 print(
                     f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
-                    f"{before[-1]['cpu']:.1f} s CPU",
+                    f"{before[-1]['cpu']:.1f} s CPU; gradebook records and autograded folders equal "
+                    f"to ours for {size - len(differ)} of {size} students"
+                    + (f"; DIFFERENT: {differ}" if differ else ""),
                     flush=True,
                 )
             if size == len(kinds) and not (args.no_plain or args.plain_seconds):

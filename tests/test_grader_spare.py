@@ -56,8 +56,8 @@ def warm(monkeypatch):
     started = []
     init = launch.Started.__init__
 
-    def recording_init(self, *args):
-        init(self, *args)
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
         started.append((time.monotonic(), self))
 
     monkeypatch.setattr(launch.Started, "__init__", recording_init)
@@ -67,7 +67,9 @@ def warm(monkeypatch):
 
 
 def _run(code: str) -> tuple[list, float]:
-    """``code``'s ``probe`` and the time its job was handed over."""
+    """``code``'s ``probe`` and the time its job was handed over (once the sandbox started
+    for it in the background, if any, is up)."""
+    launch.Spare.settle()
     handed = time.monotonic()
     return probe(code), handed
 
@@ -132,7 +134,7 @@ def test_the_next_student_finds_nothing_of_the_previous_one_in_memory(warm):
 def test_a_waiting_sandbox_ends_with_its_cgroup_when_no_longer_kept(warm):
     """keep_warm(False) ends the started sandbox: its process is gone and its cgroup removed."""
     probe("probe = 1.0")
-    spare = launch.Spare.started
+    spare = launch.Spare.settle()
     assert spare is not None and spare.proc.poll() is None
     dirs = list(spare.box.cgroup.dirs)
     assert dirs and all(d.exists() for d in dirs)
@@ -144,7 +146,7 @@ def test_a_waiting_sandbox_ends_with_its_cgroup_when_no_longer_kept(warm):
 def test_a_spare_that_died_is_not_handed_a_job(warm):
     """A waiting sandbox killed from outside is replaced: the student is still graded."""
     probe("probe = 1.0")
-    spare = launch.Spare.started
+    spare = launch.Spare.settle()
     os.killpg(spare.proc.pid, 9)
     spare.proc.wait(timeout=30)
     assert probe("probe = 2.0") == 2.0
@@ -154,7 +156,7 @@ def test_a_spare_that_died_is_not_handed_a_job(warm):
 def test_a_spare_for_another_assignment_is_ended_not_used(warm, tmp_path):
     """A sandbox started with one released folder bound in never grades another assignment."""
     probe("probe = 1.0")
-    spare = launch.Spare.started
+    spare = launch.Spare.settle()
     other = tmp_path / "other"
     other.mkdir()
     (other / "data.txt").write_text("42.5")
@@ -166,7 +168,7 @@ def _grade_in_worker() -> tuple[int, list[str]]:
     """(In a pool worker) one job with the spare on; the waiting sandbox's pid and cgroup."""
     launch.keep_warm()
     probe("probe = 1.0")
-    spare = launch.Spare.started
+    spare = launch.Spare.settle()
     return spare.proc.pid, [str(d) for d in spare.box.cgroup.dirs]
 
 
@@ -235,7 +237,7 @@ from test_grader_sandbox import probe
 launch.keep_warm()
 probe("probe = 1.0")
 (server,) = launch.Servers.running.values()
-print(server.proc.pid, launch.Spare.started.proc.pid, flush=True)
+print(server.proc.pid, launch.Spare.settle().proc.pid, flush=True)
 sys.stdin.read()  # until killed
 """
 

@@ -32,6 +32,8 @@ from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .gradebook_rows import NotebookRows
+
 #: folder (under the course root) of the per-student records
 RECORD_DIR = "hand_grades"
 
@@ -110,19 +112,22 @@ class FollowHandGrades(NbGraderPreprocessor):
         assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
         path = record_path(CourseDirectory(config=self.config).root, assignment, student)
         record = load_record(path)
+        unchanged = json.dumps(record, sort_keys=True)
         dropped = []
-        with Gradebook(info["db_url"]) as gb:
-            for cell in nb.cells:
-                if not (nbutils.is_solution(cell) and nbutils.is_grade(cell)):
-                    continue
-                gid = cell.metadata["nbgrader"]["grade_id"]
-                grade = gb.find_grade(gid, notebook, assignment, student)
-                comment = gb.find_comment(gid, notebook, assignment, student)
-                source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-                if follow(grade, comment, f"{notebook}/{gid}", source, record) == "dropped":
-                    dropped.append(gid)
-            gb.db.commit()
-        save_record(path, record)
+        hand_graded = [c for c in nb.cells if nbutils.is_solution(c) and nbutils.is_grade(c)]
+        if hand_graded:
+            with Gradebook(info["db_url"]) as gb:
+                rows = NotebookRows(gb, notebook, assignment, student)  # (two queries for all cells)
+                for cell in hand_graded:
+                    gid = cell.metadata["nbgrader"]["grade_id"]
+                    grade = rows.find_grade(gid, notebook, assignment, student)
+                    comment = rows.find_comment(gid, notebook, assignment, student)
+                    source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+                    if follow(grade, comment, f"{notebook}/{gid}", source, record) == "dropped":
+                        dropped.append(gid)
+                gb.db.commit()
+        if json.dumps(record, sort_keys=True) != unchanged or not path.exists():
+            save_record(path, record)
         if dropped:
             self.log.warning(
                 "%s: answers changed since they were graded by hand; their scores "

@@ -9,7 +9,11 @@ used; otherwise bubblewrap (or the fallback) starts a new interpreter that impor
 (``inside/boot.py``). With :func:`keep_warm` the process also keeps the next one started
 while the current student is graded (:class:`Spare`). Each student still gets a sandbox of
 their own that nothing ran in before; a waiting one holds no job and no student code, and it
-is ended (cgroup removed, uid released) when it is not used.
+is ended (cgroup removed, uid released) when it is not used; a used one is ended, and the
+next one started, in the background while the student is judged (:meth:`Spare.release`).
+
+(Over 300 lines: the command line, the cold start, the fork servers and the spare are the
+steps of one sandbox's start, sharing :class:`Started` and :data:`SANDBOX_LOCK`.)
 """
 
 from __future__ import annotations
@@ -172,7 +176,8 @@ class Started:
     """One sandbox started and waiting for its job: its uid slot and cgroup taken, its
     interpreter up with NumPy imported (``inside/boot.py``), nothing of any job inside yet."""
 
-    def __init__(self, assignment_dir: str | None, mode: str):
+    def __init__(self, assignment_dir: str | None, mode: str, cold: bool = True):
+        """``cold``: when no fork server gives one, start it cold (False: raise ZygoteError)."""
         self.key = (assignment_dir, mode)
         self.slot = UidSlot(host_temp=mode != "bwrap").__enter__()
         try:
@@ -184,6 +189,8 @@ class Started:
                 self.proc, self.rfd = server.fork(self.box.cgroup)
                 self.result_fd = RESULT_FD
             except ZygoteError:
+                if not cold:
+                    raise
                 self._spawn(assignment_dir, mode)
         except BaseException:
             if hasattr(self, "box"):
@@ -269,14 +276,40 @@ class Servers:
 
 class Spare:
     """Keeps the next sandbox of this process started while the current student is graded
-    (:func:`keep_warm`), so its interpreter start and NumPy import are off the student's
-    path. Each student still gets a sandbox of their own that nothing ran in before."""
+    (:func:`keep_warm`), so its start is off the student's path. Each student still gets a
+    sandbox of their own that nothing ran in before.
+
+    When a student's sandbox has returned its result, :meth:`release` ends it and starts the
+    next one in a background thread, in that order (a fork server's sandboxes never overlap),
+    while the worker judges and records the grades; its waits (the fork server's fork, the
+    kernel's cgroup moves and removals, the uid's keyring clearing) then overlap that work.
+    Every other method first waits for that thread (:meth:`settle`), and all of them are
+    called under :data:`SANDBOX_LOCK` (or by :func:`keep_warm` and the process's end). The
+    thread starts a sandbox only from a fork server (a cold start, which forks with a
+    pre-exec hook, happens in :meth:`take` instead)."""
 
     started: Started | None = None
     enabled = False
+    #: the thread ending the last sandbox and starting the next, while one runs
+    pending: threading.Thread | None = None
+    #: what that thread raised (re-raised by the next settle, so the next student sees it)
+    failed: BaseException | None = None
+
+    @classmethod
+    def settle(cls) -> Started | None:
+        """Wait until the last sandbox has ended and the next one is started (or not); the
+        started one."""
+        thread, cls.pending = cls.pending, None
+        if thread is not None:
+            thread.join()
+        failed, cls.failed = cls.failed, None
+        if failed is not None:
+            raise failed
+        return cls.started
 
     @classmethod
     def take(cls, key: tuple) -> Started:
+        cls.settle()
         ready, cls.started = cls.started, None
         if ready is not None and ready.usable_for(key):
             return ready
@@ -285,12 +318,40 @@ class Spare:
         return Started(*key)
 
     @classmethod
-    def prepare(cls, key: tuple) -> None:
+    def release(cls, box: Started, key: tuple) -> None:
+        """``box``'s student is done: end it and, when kept warm, start the next sandbox for
+        ``key``, in the background (without :func:`keep_warm`: end it now)."""
+        cls.settle()
+        if not cls.enabled:
+            box.end()
+            return
+        cls.pending = threading.Thread(target=cls._turn_over, args=(box, key), name="next sandbox", daemon=True)
+        cls.pending.start()
+
+    @classmethod
+    def ahead(cls, key: tuple) -> None:
+        """When kept warm and no sandbox waits: start one for ``key`` in the background (a
+        grading process's first, with its fork server, while its first student is read)."""
+        cls.settle()
         if cls.enabled and cls.started is None:
-            cls.started = Started(*key)
+            cls.pending = threading.Thread(target=cls._turn_over, args=(None, key), name="next sandbox", daemon=True)
+            cls.pending.start()
+
+    @classmethod
+    def _turn_over(cls, box: Started | None, key: tuple) -> None:
+        try:
+            if box is not None:
+                box.end()
+            if cls.started is None:
+                cls.started = Started(*key, cold=False)
+        except ZygoteError:
+            pass  # no fork server now: the next take() starts one (cold if need be)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the next settle()
+            cls.failed = exc
 
     @classmethod
     def discard(cls) -> None:
+        cls.settle()
         ready, cls.started = cls.started, None
         if ready is not None:
             ready.end()
@@ -312,6 +373,13 @@ def keep_warm(on: bool = True) -> None:
 
     atexit.register(_end_warm)  # a plain process
     util.Finalize(Spare, _end_warm, exitpriority=10)  # a multiprocessing worker
+
+
+def start_ahead(assignment_dir: str | None, mode: str) -> None:
+    """Start this process's next sandbox for ``assignment_dir`` now, in the background (see
+    :meth:`Spare.ahead`; nothing without :func:`keep_warm`)."""
+    with SANDBOX_LOCK:
+        Spare.ahead((assignment_dir, mode))
 
 
 def _end_warm() -> None:

@@ -51,12 +51,12 @@ def communicate(proc, stdin_data, rfd, budget, cap):
                     sel.unregister(proc.stderr)
                     open_reads -= 1
                 errbuf = (errbuf + chunk)[-8192:]
-    try:
-        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        pass
     err = errbuf.decode(errors="replace")
-    if not out:
+    if not out:  # (a sandbox that answered ends later, in kill_tree: its exit says nothing)
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
         return None, "sandbox failed (exit %s): %s" % (proc.returncode, err[-1000:])
     return bytes(out), err
 

@@ -117,7 +117,6 @@ class NormalizeSubmission(NbGraderPreprocessor):
                 self.log.warning(
                     "cell with grade_id %r is not a (unique) source cell; treated as an ordinary cell", gid
                 )
-                cell = copy.deepcopy(cell)
                 cell.metadata.pop("nbgrader", None)
                 md, gid, ref = {}, None, None
             if ref is not None:
@@ -133,11 +132,11 @@ class NormalizeSubmission(NbGraderPreprocessor):
                         restored.outputs = clean_outputs(cell.get("outputs"))
                     new_cells.append(restored)
                     continue
-                cell = copy.deepcopy(cell)
                 cell.metadata["nbgrader"] = copy.deepcopy(rmd)
                 if gid in checksums:  # what "no response" is measured against
                     cell.metadata["nbgrader"]["checksum"] = checksums[gid][0]
-            cell = copy.deepcopy(cell)
+            # (the submission's own cells are changed in place: nbconvert hands each
+            # preprocessor a copy of the notebook, and nb.cells is replaced below)
             if cell.cell_type == "code":
                 cell.outputs = clean_outputs(cell.get("outputs"))
                 cell.execution_count = None

@@ -66,6 +66,7 @@ from .launch import (  # noqa: F401 (the API)
     bwrap_command,
     keep_warm,
     python_executable,
+    start_ahead,
 )
 from .pipes import communicate
 from .uids import (
@@ -184,6 +185,7 @@ def run_job(
     mode = mode or sandbox_mode()
     started = time.monotonic()
     with SANDBOX_LOCK:  # one sandbox at a time per process (see launch.SANDBOX_LOCK)
+        Spare.settle()  # the last sandbox ended, the next one started (in the background)
         if Servers.preload(assignment_dir, mode, job):
             Spare.discard()  # forked before the server had them: this student gets one that has
         box = Spare.take((assignment_dir, mode))
@@ -201,8 +203,7 @@ def run_job(
                 cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks,
             )
         finally:
-            box.end()
-            Spare.prepare((assignment_dir, mode))
+            Spare.release(box, (assignment_dir, mode))  # ended, and the next one started, while judged
     seconds = time.monotonic() - started
     if data is None:
         return SandboxResult({}, mode=mode, seconds=seconds, error=err)

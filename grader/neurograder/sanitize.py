@@ -22,6 +22,8 @@ and the feedback chain):
 
 from __future__ import annotations
 
+import functools
+
 import html5lib
 import nh3
 from html5lib.serializer import HTMLSerializer
@@ -120,12 +122,28 @@ def _one_block(html: str) -> str:
     return "<div>" + html.replace("\r", "").replace("\n", "&#10;") + "</div>"
 
 
+#: Markdown texts whose sanitised form a process remembers (most of a class's Markdown cells
+#: are the chapter's own text, the same in every submission), and the longest one remembered
+MARKDOWN_CACHE = 4096
+MARKDOWN_CACHE_CHARS = 20_000
+
+
 def sanitize_markdown(source: str) -> str:
-    """A Markdown cell's source that renders to allowed HTML only (see the module doc)."""
+    """A Markdown cell's source that renders to allowed HTML only (see the module doc). A pure
+    function of ``source``: a text seen before gets the answer it got then."""
+    if isinstance(source, str) and len(source) <= MARKDOWN_CACHE_CHARS:
+        return _sanitize_markdown_cached(source)
+    return _sanitize_markdown(source)
+
+
+def _sanitize_markdown(source: str) -> str:
     html = render_markdown(source)
     if is_allowed(html):
         return source
     return _one_block(clean_html(html))
+
+
+_sanitize_markdown_cached = functools.lru_cache(maxsize=MARKDOWN_CACHE)(_sanitize_markdown)
 
 
 def _text(value) -> str | None:

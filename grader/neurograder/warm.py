@@ -10,9 +10,18 @@ It changes no grade, gradebook row or written file:
   first open of a ``db_url`` does all that; later opens reuse its engine (pooled connection,
   compiled statements) and skip the table and course-row creation that the first open
   already did. Each open still gets its own session, as before.
+* :class:`ReadOnceNotebookExporter` (the exporter of the workers' ``Autograde``, see
+  :func:`neurograder.worker.course_api`): nbconvert deep-copies each notebook it converts
+  three times (``from_notebook_node``, ``_preprocess``, the validator's ``normalize``) so that
+  the caller's notebook object stays unchanged; when it has read the notebook from a file
+  itself, there is no caller's object, and those copies are skipped.
 """
 
 from __future__ import annotations
+
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbformat.notebooknode import NotebookNode
 
 #: db_url -> the SQLAlchemy engine every later Gradebook of this process shares
 _ENGINES: dict = {}
@@ -53,3 +62,19 @@ def share_gradebook_engines() -> None:
 def install() -> None:
     """Everything this module keeps warm or checks once (idempotent)."""
     share_gradebook_engines()
+
+
+class _ReadHere(NotebookNode):
+    """A notebook just read from a file, held by nothing but the conversion that read it: a
+    deep copy of it (made to protect someone else's object) is the notebook itself."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class ReadOnceNotebookExporter(NotebookExporter):
+    """nbconvert's NotebookExporter, without the copies of a notebook it read itself."""
+
+    def from_file(self, file_stream, resources=None, **kw):
+        nb = _ReadHere(nbformat.read(file_stream, as_version=4))
+        return self.from_notebook_node(nb, resources=resources, **kw)

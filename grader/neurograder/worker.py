@@ -43,6 +43,8 @@ def course_api(course: Path, db_url: str | None = None):
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     cfg.CourseDirectory.root = str(course)
+    if "exporter_class" not in cfg.Autograde:  # (unless the course chose one)
+        cfg.Autograde.exporter_class = warm.ReadOnceNotebookExporter
     if db_url:
         cfg.CourseDirectory.db_url = db_url
     coursedir = CourseDirectory(config=cfg)
@@ -160,6 +162,22 @@ def split_sandbox(phases: dict) -> dict:
 # ---------------------------------------------------------------- one student
 _APIS: dict = {}
 _SHARED: dict = {}
+#: (course, assignment, gradebook) whose first sandbox this process has started ahead
+_STARTED: set = set()
+
+
+def prepare_class(course: str, assignment: str) -> None:
+    """What every worker would otherwise do for its first student, done once in the batch's
+    process before its local workers are forked (they inherit it): the course fingerprint,
+    the checks module imported and its hidden cases drawn."""
+    from neurograder import grading
+    from neurograder.preprocessors import SandboxExecute
+
+    _SHARED[(course, assignment)] = course_fingerprint(Path(course), assignment)
+    api = course_api(Path(course))
+    checks, _ = grading.load_checks(SandboxExecute(config=api.config).checks_module or None, assignment)
+    for check in checks.values():
+        grading.check_cases(check)
 
 
 def init(course: str, db_url: str | None = None) -> None:
@@ -180,6 +198,17 @@ def init(course: str, db_url: str | None = None) -> None:
         _APIS[key] = course_api(Path(course), db_url)
 
 
+def start_first_sandbox(api, assignment: str) -> None:
+    """The worker's first sandbox for ``assignment`` (and its fork server) started in the
+    background while its first student's grading begins, with the released folder and mode
+    the sandboxed preprocessor will ask for."""
+    from neurograder.preprocessors import SandboxExecute, _source_paths
+
+    _, release = _source_paths(api.config, {"nbgrader": {"assignment": assignment, "notebook": ""}})
+    mode = SandboxExecute(config=api.config).sandbox_mode or sandbox.sandbox_mode()
+    sandbox.start_ahead(release, mode)
+
+
 def grade_one(
     course: str, assignment: str, student: str, force: bool, db_url: str | None = None, write_marker: bool = True
 ) -> dict:
@@ -188,6 +217,9 @@ def grade_one(
     course_path = Path(course)
     started, cpu0 = time.monotonic(), _cpu()
     init(course, db_url)
+    if (course, assignment, db_url) not in _STARTED:
+        _STARTED.add((course, assignment, db_url))
+        start_first_sandbox(_APIS[(course, db_url)], assignment)
     if (course, assignment) not in _SHARED:
         _SHARED[(course, assignment)] = course_fingerprint(course_path, assignment)
     fp = fingerprint(course_path, assignment, student, _SHARED[(course, assignment)])

@@ -4,6 +4,7 @@ everything that uid started."""
 import ctypes
 import os
 import resource
+import select
 import signal
 import time
 
@@ -76,19 +77,29 @@ def reap(uid):
     os.waitpid(pid, 0)
 
 
-def reap_until_gone(uid, pid, tries=100):
+#: longest wait for a killed loader to end before the next reaping pass: on its pidfd (woken
+#: by its end, which a SIGKILL makes certain), or, without one, a pause between passes
+REAP_EVENT_S = 1.0
+REAP_PAUSE_S = 0.01
+
+
+def reap_until_gone(uid, pid, tries=100, pidfd=None):
     """:func:`reap` until the loader ``pid`` (a child of the caller) has ended, then collect
     it: a process of ``uid`` that a reaping pass missed (one forked while it ran) is caught
-    by the next, so the supervisor never waits on a loader that is still running."""
+    by the next, so the supervisor never waits on a loader that is still running. With the
+    loader's ``pidfd`` each pass waits for its end as an event (readable when it exits)."""
     for _ in range(tries):
         reap(uid)
+        if pidfd is not None:
+            select.select([pidfd], [], [], REAP_EVENT_S)
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             return
         if done:
             return
-        time.sleep(0.01)
+        if pidfd is None:
+            time.sleep(REAP_PAUSE_S)
     os.kill(pid, signal.SIGKILL)  # (the supervisor may signal its own child directly)
     os.waitpid(pid, 0)
 

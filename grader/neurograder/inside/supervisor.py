@@ -86,7 +86,7 @@ class Supervisor:
         try:
             self.follow(FrameReader(evt_r, pidfd), pipes)
         finally:
-            reap_until_gone(job["uid"], pid)
+            reap_until_gone(job["uid"], pid, pidfd=pidfd)
             for fd in [evt_r] + [fd for p in pipes.values() for fd in p] + ([pidfd] if pidfd is not None else []):
                 try:
                     os.close(fd)

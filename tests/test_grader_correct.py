@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sharing  # noqa: E402
 from attacks import corpus  # noqa: E402
 from corpus import correct  # noqa: E402
-from kernels import PLAIN_WAITS_CFG  # noqa: E402
+from kernels import ORACLE_ENV, PLAIN_WAITS_CFG  # noqa: E402
 from test_grader_attacks import _copy  # noqa: E402
 
 #: plain nbgrader's limit (roomy: torch and scipy imports in a loaded kernel), its kernel waits
@@ -55,9 +55,10 @@ def template(tmp_path_factory, new_course):
 
 
 def _plain_scores(template: Path, out: Path) -> dict[str, dict[str, float]]:
-    """The oracle: one ``NEUROGRADER_PLAIN=1 nbgrader autograde`` over the whole corpus."""
+    """The oracle: one plain ``nbgrader autograde`` (tests/kernels.py's ``ORACLE_ENV``) over
+    the whole corpus."""
     course = _copy(template, out / "course", PLAIN_CFG)
-    run = corpus.nbgrader(course, "autograde", "module1", timeout=1500, NEUROGRADER_PLAIN="1")
+    run = corpus.nbgrader(course, "autograde", "module1", timeout=1500, **ORACLE_ENV)
     assert run.returncode == 0, run.stderr[-3000:]
     return _cell_scores(course)
 

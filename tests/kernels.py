@@ -79,14 +79,15 @@ def sliced_execute():
 #: selects nbgrader's own chain in the course config (and marks the run's processes:
 #: test_grader_attacks._pids_with). ``MPLBACKEND=agg`` is the one difference from an
 #: instructor's plain run: the kernel draws with matplotlib's non-interactive Agg backend
-#: instead of ipykernel's inline one, so ``plt.show()`` renders no PNG (about 40 % of a
-#: notebook's kernel time: the chapter's plotting cells). The plotting code itself runs
+#: instead of ipykernel's inline one, so ``plt.show()`` renders no PNG (the chapter's
+#: plotting cells: a third of an oracle run's CPU time). The plotting code itself runs
 #: the same (a student's function that raises still raises); only the picture is not made,
 #: ``plt.show()`` writes a warning to stderr instead, and figures stay open until the
 #: kernel ends. No grade can depend on that: nbgrader scores a test cell by whether its
 #: outputs hold an error (``nbgrader.utils.determine_grade``), no autograded test cell draws
 #: (the checks of book/module1/checks.py compute numbers), and warnings on stderr are not
-#: errors. Checked once on the correct corpus: every gradebook row equal with and without.
+#: errors. Checked once on the correct corpus (20 students) and the attack corpus' plain
+#: batch (16): every gradebook row equal with and without.
 ORACLE_ENV = {"NEUROGRADER_PLAIN": "1", "MPLBACKEND": "agg"}
 
 #: appended to a course's nbgrader_config.py for a plain-nbgrader oracle run

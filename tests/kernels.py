@@ -81,12 +81,11 @@ def sliced_execute():
 #: instructor's plain run: the kernel draws with matplotlib's non-interactive Agg backend
 #: instead of ipykernel's inline one, so ``plt.show()`` renders no PNG (the chapter's
 #: plotting cells: a third of an oracle run's CPU time). The plotting code itself runs
-#: the same (a student's function that raises still raises); only the picture is not made,
-#: ``plt.show()`` writes a warning to stderr instead, and figures stay open until the
-#: kernel ends. No grade can depend on that: nbgrader scores a test cell by whether its
-#: outputs hold an error (``nbgrader.utils.determine_grade``), no autograded test cell draws
-#: (the checks of book/module1/checks.py compute numbers), and warnings on stderr are not
-#: errors. Checked once on the correct corpus (20 students) and the attack corpus' plain
+#: the same (a student's function that raises still raises); only the picture is not made
+#: (no image output) and figures stay open until the kernel ends. No grade can depend on
+#: that: nbgrader scores a test cell by whether its outputs hold an error
+#: (``nbgrader.utils.determine_grade``), and no autograded test cell draws (the checks of
+#: book/module1/checks.py compute numbers). Checked once on the correct corpus (20 students) and the attack corpus' plain
 #: batch (16): every gradebook row equal with and without.
 ORACLE_ENV = {"NEUROGRADER_PLAIN": "1", "MPLBACKEND": "agg"}
 

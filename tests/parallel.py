@@ -70,10 +70,10 @@ PER_TEST: frozenset[str] = frozenset(
 #: (browsers, servers) fill the other workers meanwhile. Re-measure when the suite changes.
 SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_attacks.py",  # 62 s: our batch on the corpus, round 2 (CPU_ALONE)
-    "test_grader_dask.py",  # ~110 s: the 30 benchmark notebooks, local + LocalCluster
-    "test_grader_correct.py::test_plain_nbgrader_gives_the_correct_corpus_full_marks",  # ~34 s each part
+    "test_grader_dask.py",  # 54 s: the 30 benchmark notebooks, local + LocalCluster
+    "test_grader_correct.py::test_plain_nbgrader_gives_the_correct_corpus_full_marks",  # 37 s and 49 s: the two parts
     "test_term_journey.py",  # 109 s: an instructor's term, make commands + formgrader
-    "test_grader_attacks.py:plain",  # 79 s: plain nbgrader on the corpus
+    "test_grader_attacks.py:plain",  # 61 s: plain nbgrader on the corpus
     "test_notebooks_build.py",  # 74 s: the notebook build, again and again
     "test_chapter_grading.py",  # ~40 s: nbgrader validate / autograde round trip
     "test_chapter_extra_credit.py",  # ~36 s: two autogrades and a feedback

@@ -74,8 +74,23 @@ def sliced_execute():
     return SlicedExecute
 
 
+#: added to the environment of every plain-nbgrader oracle run (the real ``nbgrader
+#: autograde``; its kernel and what the kernel starts inherit it). ``NEUROGRADER_PLAIN=1``
+#: selects nbgrader's own chain in the course config (and marks the run's processes:
+#: test_grader_attacks._pids_with). ``MPLBACKEND=agg`` is the one difference from an
+#: instructor's plain run: the kernel draws with matplotlib's non-interactive Agg backend
+#: instead of ipykernel's inline one, so ``plt.show()`` renders no PNG (the chapter's
+#: plotting cells: a third of an oracle run's CPU time). The plotting code itself runs
+#: the same (a student's function that raises still raises); only the picture is not made
+#: (no image output) and figures stay open until the kernel ends. No grade can depend on
+#: that: nbgrader scores a test cell by whether its outputs hold an error
+#: (``nbgrader.utils.determine_grade``), and no autograded test cell draws (the checks of
+#: book/module1/checks.py compute numbers). Checked once on the correct corpus (20 students) and the attack corpus' plain
+#: batch (16): every gradebook row equal with and without.
+ORACLE_ENV = {"NEUROGRADER_PLAIN": "1", "MPLBACKEND": "agg"}
+
 #: appended to a course's nbgrader_config.py for a plain-nbgrader oracle run
-#: (``NEUROGRADER_PLAIN=1``): nbgrader's chain with :func:`sliced_execute` for its Execute
+#: (:data:`ORACLE_ENV`): nbgrader's chain with :func:`sliced_execute` for its Execute
 PLAIN_WAITS_CFG = f"""
 import sys as _sys
 _sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})

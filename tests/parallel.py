@@ -40,8 +40,9 @@ SPLIT_BY_FIXTURE: dict[str, tuple[str, ...]] = {
     # the Tab walk of the chapter (once per colour mode); its page-by-page checks: PER_TEST
     "test_site_a11y.py": ("chapter_walk",),
 }
-#: module -> tests (function names) that each form a group of their own: slow tests of a
-#: split module that need no fixture of another group except the ones built once per run
+#: module -> tests (function names) that each form a group of their own (a parametrized one:
+#: each of its cases): slow tests of a split module that need no fixture of another group
+#: except the ones built once per run
 ALONE: dict[str, tuple[str, ...]] = {
     # feedback for the graded corpus, an interrupted batch, `nbgrader autograde` through the
     # sandbox: minutes each, beside the module's group (our batch on the corpus, round 2)
@@ -50,6 +51,9 @@ ALONE: dict[str, tuple[str, ...]] = {
         "test_interrupted_batch_resumes_where_it_stopped",
         "test_nbgrader_autograde_cli_uses_the_sandbox",
     ),
+    # the parts of plain nbgrader's run over the correct corpus, each built once per run and
+    # read by the module's groups that compare with it
+    "test_grader_correct.py": ("test_plain_nbgrader_gives_the_correct_corpus_full_marks",),
 }
 #: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
 #: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
@@ -66,10 +70,10 @@ PER_TEST: frozenset[str] = frozenset(
 #: (browsers, servers) fill the other workers meanwhile. Re-measure when the suite changes.
 SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_attacks.py",  # 62 s: our batch on the corpus, round 2 (CPU_ALONE)
-    "test_grader_dask.py",  # ~110 s: the 30 benchmark notebooks, local + LocalCluster
-    "test_grader_correct.py",  # 113 s: plain nbgrader over the correct corpus
+    "test_grader_dask.py",  # 54 s: the 30 benchmark notebooks, local + LocalCluster
+    "test_grader_correct.py::test_plain_nbgrader_gives_the_correct_corpus_full_marks",  # 37 s and 49 s: the two parts
     "test_term_journey.py",  # 109 s: an instructor's term, make commands + formgrader
-    "test_grader_attacks.py:plain",  # 79 s: plain nbgrader on the corpus
+    "test_grader_attacks.py:plain",  # 61 s: plain nbgrader on the corpus
     "test_notebooks_build.py",  # 74 s: the notebook build, again and again
     "test_chapter_grading.py",  # ~40 s: nbgrader validate / autograde round trip
     "test_chapter_extra_credit.py",  # ~36 s: two autogrades and a feedback
@@ -139,7 +143,7 @@ def xdist_group(item) -> str | None:
     """The xdist group of a collected test (None: scheduled on its own)."""
     module = item.path.name
     if item.originalname in ALONE.get(module, ()):
-        return f"{module}::{item.originalname}"
+        return f"{module}::{item.name}"
     for fixture in SPLIT_BY_FIXTURE.get(module, ()):
         if fixture in item.fixturenames:
             return f"{module}:{fixture}"
@@ -148,7 +152,7 @@ def xdist_group(item) -> str | None:
 
 def queue_order(item, group: str | None) -> int:
     """Sort key of a test in the queue: the slowest groups first, the rest after them."""
-    name = group or item.path.name
+    name = (group or item.path.name).split("[")[0]  # a parametrized ALONE test: every case
     return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
 
 

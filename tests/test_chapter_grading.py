@@ -20,17 +20,19 @@ import pytest
 from chapter_tools import graded_cells, make_submission, nbgrader_meta, score_in_process
 from corpus.module1 import CORRECT, WRONG
 from course import notebooks
+from kernels import ORACLE_ENV
 
 NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
 NB = notebooks.NOTEBOOK
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run a real nbgrader command in ``course`` (plain nbgrader: no project config)."""
+    """Run a real nbgrader command in ``course`` (plain nbgrader: no project config). Autograde
+    runs as every plain-nbgrader oracle run does (tests/kernels.py's ``ORACLE_ENV``); validate
+    as a student does."""
     quiet = [] if args[0] == "validate" else ["--log-level=WARN"]  # validate has no --log-level
-    return subprocess.run(
-        [NBGRADER, *args, *quiet], cwd=course, capture_output=True, text=True, timeout=600, env=notebooks.venv_env()
-    )
+    env = {**notebooks.venv_env(), **(ORACLE_ENV if args[0] == "autograde" else {})}
+    return subprocess.run([NBGRADER, *args, *quiet], cwd=course, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")

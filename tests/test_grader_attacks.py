@@ -27,7 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sharing  # noqa: E402
 from attacks import corpus  # noqa: E402
-from kernels import PLAIN_WAITS_CFG  # noqa: E402
+from kernels import ORACLE_ENV, PLAIN_WAITS_CFG  # noqa: E402
 
 ATTACKS = corpus.load_attacks()
 BY_NAME = {a.name: a for a in ATTACKS}
@@ -58,8 +58,9 @@ def _scores(course: Path) -> dict[str, dict]:
 
 
 #: in the environment of every process a plain-nbgrader oracle run starts (its kernel and
-#: what the kernel starts inherit it); our sandbox starts student code with no environment
-ORACLE_ENV = b"NEUROGRADER_PLAIN=1"
+#: what the kernel starts inherit it: kernels.ORACLE_ENV); our sandbox starts student code
+#: with no environment
+ORACLE_MARK = b"NEUROGRADER_PLAIN=1"
 
 
 def _pids_with(mark: str, oracle: bool = False) -> list[int]:
@@ -72,7 +73,7 @@ def _pids_with(mark: str, oracle: bool = False) -> list[int]:
             try:
                 if (
                     mark.encode() in (d / "cmdline").read_bytes()
-                    and (ORACLE_ENV in (d / "environ").read_bytes().split(b"\0")) == oracle
+                    and (ORACLE_MARK in (d / "environ").read_bytes().split(b"\0")) == oracle
                 ):
                     pids.append(int(d.name))
             except OSError:
@@ -126,7 +127,7 @@ def plain(template, tmp_path_factory):
     kinds = corpus.populate(
         course, ATTACKS, plain=True, honest=("honest_partial", "honest_torch", "honest_lost_metadata")
     )
-    env = corpus.venv_env(NEUROGRADER_PLAIN="1")
+    env = corpus.venv_env(**ORACLE_ENV)
     run = _finished(_started([corpus.tool("nbgrader"), "autograde", "module1"], course, env), timeout=540)
     survivors = _pids_with(DETACHED_MARK, oracle=True)
     for pid in survivors:  # the plain run's leftovers: end them (we started them)
@@ -151,9 +152,7 @@ def plain_stopped(template, tmp_path_factory):
         courses[attack.name] = course
     # the courses share nothing: their commands run at the same time
     runs = {
-        name: _started(
-            [corpus.tool("nbgrader"), "autograde", "module1"], course, corpus.venv_env(NEUROGRADER_PLAIN="1")
-        )
+        name: _started([corpus.tool("nbgrader"), "autograde", "module1"], course, corpus.venv_env(**ORACLE_ENV))
         for name, course in courses.items()
     }
     # a run still going after 300 s has not graded the honest student: stopped

@@ -34,9 +34,11 @@ from neurograder import records, worker
 #: times a student is started again after their grading worker died (killed by the OOM
 #: killer or an operator); then the student is reported as "error" and the batch goes on
 WORKER_RETRIES = 1
-#: students per Dask task: large enough to pay a worker's nbgrader start-up (~1-2 s) over
-#: several students, small enough to spread a class over many workers
-SHARD_SIZE = 8
+#: students per Dask task: each shard pays a start-up of its own (a Python process,
+#: nbgrader's imports, a warm fork server: ~3 s of CPU, measured), so large enough to spread
+#: it over many students (the 30 of the benchmark: two shards, not four), small enough to
+#: spread a class over many workers (300 students: 19 shards)
+SHARD_SIZE = 16
 #: file name of the gradebook snapshot the Dask workers copy (in the course folder)
 SNAPSHOT = ".neurograder-gradebook-snapshot.db"
 

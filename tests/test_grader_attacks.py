@@ -473,15 +473,16 @@ def test_interrupted_batch_resumes_where_it_stopped(template, tmp_path):
     """Ctrl-C during the batch: it stops soon, and the same command finishes the rest,
     skipping the students already graded; the grades are those of an uninterrupted run."""
     course = _copy(template, tmp_path / "resume")
-    # enough students that the batch is still grading when a loaded test process gets round
-    # to pressing Ctrl-C (a few tenths of a second per student on a quiet machine)
+    # 24 students at a few tenths of a second each; the test waits and presses Ctrl-C ahead
+    # of the batch's priority, so a loaded machine cannot let the batch finish first
     names = corpus.honest_class(course, 24)
     proc = corpus.start_batch(course, jobs=1)
     markers = lambda: list(course.glob("autograded/*/module1/.neurograder.json"))  # noqa: E731
     deadline = time.monotonic() + 300
-    while not markers() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    with corpus.ahead_of_the_batch():
+        while not markers() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=300)
     first = len(markers())
     assert proc.returncode == 130, out + err[-2000:]

@@ -220,14 +220,15 @@ def test_a_killed_worker_costs_at_most_its_student(template, tmp_path):
     proc = corpus.start_batch(course, jobs=2)
     deadline = time.monotonic() + 300
     victim = None
-    while victim is None and time.monotonic() < deadline and proc.poll() is None:
-        # a worker is busy once it has started a sandbox (a child of its own)
-        busy = [w for w in _children(proc.pid) if _children(w)]
-        victim = busy[0] if busy else None
-        if victim is None:
-            time.sleep(0.05)
-    assert victim is not None, "no worker was ever seen grading"
-    os.kill(victim, signal.SIGKILL)
+    with corpus.ahead_of_the_batch():  # the batch cannot finish before the test acts
+        while victim is None and time.monotonic() < deadline and proc.poll() is None:
+            # a worker is busy once it has started a sandbox (a child of its own)
+            busy = [w for w in _children(proc.pid) if _children(w)]
+            victim = busy[0] if busy else None
+            if victim is None:
+                time.sleep(0.05)
+        assert victim is not None, "no worker was ever seen grading"
+        os.kill(victim, signal.SIGKILL)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err[-3000:]
     scores = _scores(course)

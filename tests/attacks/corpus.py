@@ -13,6 +13,7 @@ import copy
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -264,10 +265,17 @@ def run_batch(course: Path, *args: str, jobs: int = 2, timeout: float) -> subpro
 
 def start_batch(course: Path, jobs: int) -> subprocess.Popen:
     """``python -m neurograder.batch`` on ``course`` with ``jobs`` workers, in the background
-    (no progress bar; output captured as text)."""
+    (no progress bar; output captured as text), with Ctrl-C (SIGINT) at its default as from a
+    terminal: an ignored SIGINT is inherited, and a test worker may have it ignored (an earlier
+    test's library), which would make the batch ignore a test's Ctrl-C."""
     return subprocess.Popen([sys.executable, "-m", "neurograder.batch", "--course", str(course),
                              "--jobs", str(jobs), "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=venv_env())
+                            stderr=subprocess.PIPE, text=True, env=venv_env(),
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

@@ -8,9 +8,9 @@
   the memory, pids and cpu controllers; otherwise cgroup v1 (memory, pids, cpu hierarchies
   mounted read-write under /sys/fs/cgroup). Without either (:func:`cgroup_mode` is "none")
   only the per-process rlimits of each check hold: :data:`FALLBACK_NOTE` says what that means.
-* :func:`fresh_session_keyring`: the sandbox's first process joins a new anonymous session
-  keyring, so nothing a student adds to ``@s`` is visible to the grader or to the next
-  sandbox.
+* :func:`neurograder.inside.privileges.new_session_keyring`: the sandbox's first process
+  joins a new anonymous session keyring, so nothing a student adds to ``@s`` is visible to
+  the grader or to the next sandbox.
 * :func:`clear_user_keyrings`: a private uid's user keyrings (``@u``, ``@us``) are emptied
   when its sandbox ends (they live in the kernel as long as the uid, not the process).
 """
@@ -53,11 +53,6 @@ def _keyctl(op: int, *args) -> int:
     if SYS_KEYCTL is None:
         return -1
     return _libc.syscall(SYS_KEYCTL, ctypes.c_int(op), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
-
-
-def fresh_session_keyring() -> None:
-    """Join a new anonymous session keyring (call in the sandbox's first process)."""
-    new_session_keyring()
 
 
 def clear_user_keyrings(uid: int) -> bool:
@@ -267,7 +262,7 @@ class SandboxBounds:
         return self
 
     def preexec(self) -> None:
-        fresh_session_keyring()
+        new_session_keyring()
         self.cgroup.enter()
 
     def __exit__(self, *exc):

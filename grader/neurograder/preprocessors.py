@@ -135,8 +135,9 @@ class NormalizeSubmission(NbGraderPreprocessor):
                 cell.metadata["nbgrader"] = copy.deepcopy(rmd)
                 if gid in checksums:  # what "no response" is measured against
                     cell.metadata["nbgrader"]["checksum"] = checksums[gid][0]
-            # (the submission's own cells are changed in place: nbconvert hands each
-            # preprocessor a copy of the notebook, and nb.cells is replaced below)
+            # (the submission's own cells are changed in place: the notebook is this
+            # conversion's own, nbconvert's copy or one read for it alone, and nb.cells is
+            # replaced below)
             if cell.cell_type == "code":
                 cell.outputs = clean_outputs(cell.get("outputs"))
                 cell.execution_count = None

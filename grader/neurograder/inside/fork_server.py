@@ -11,8 +11,9 @@ torch, once a student's code mentions it: the sandboxes forked after then have i
 
 1. leaves the server's namespaces: new PID, mount and IPC namespaces (the network namespace,
    loopback only, and the host name stay the server's: its owner never has two of its
-   sandboxes alive at once), a new session and session keyring, fresh tmpfs ``/tmp`` and ``/dev/shm`` (paths of the venv that lie under
-   ``/tmp`` bound again, read-only), a ``/proc`` of its own PID namespace;
+   sandboxes alive at once), a new session and session keyring, fresh tmpfs ``/tmp`` and
+   ``/dev/shm`` (paths of the venv that lie under ``/tmp`` bound again, read-only), a
+   ``/proc`` of its own PID namespace;
 2. sends one message on the credentials socket (the kernel stamps it with the child's pid as
    the grader sees it) and waits until the grader has moved it into the student's cgroup;
 3. keeps only CAP_SETUID/CAP_SETGID (bounding, effective and permitted sets), as a sandbox

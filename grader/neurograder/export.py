@@ -4,7 +4,8 @@
 ``timestamp``, ``student_id``, ``last_name``, ``first_name``, ``email``, ``raw_score``,
 ``late_submission_penalty``, ``score``, ``max_score``: scores agree with nbgrader's
 ``CsvExportPlugin``) plus, per task, the points earned (``task1``, ``task31`` ...: the grade_id prefix of the cell's
-task in the module manifest's ``[tasks]``, with the task's maximum in the header) and the
+task in the module manifest's ``[tasks]``, with the task's maximum in the header, or "extra credit"
+for an optional task, whose column holds only extra credit) and the
 ``extra_credit`` given. Values are quoted by the ``csv`` module (a name with a comma stays one
 field) and control characters are removed, so an LMS gradebook import reads it as written.
 """
@@ -34,6 +35,12 @@ BASE_COLUMNS = [
     "max_score",
 ]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def column_name(task: str, maximum: float) -> str:
+    """A task's column header: ``task2 (of 5)``; an optional task (no points of its own, only
+    extra credit): ``task43 (extra credit)``."""
+    return f"{task} (of {maximum:g})" if maximum else f"{task} (extra credit)"
 
 
 def task_of(assignment: str, cell_name: str) -> str:
@@ -104,7 +111,7 @@ class TaskCsvExportPlugin(ExportPlugin):
         for a in assignments:
             for t, mx in task_maxima(a).items():
                 tasks[t] = max(tasks.get(t, 0.0), mx)
-        header = {t: f"{t} (of {mx:g})" for t, mx in tasks.items()}
+        header = {t: column_name(t, mx) for t, mx in tasks.items()}
         self.log.info("Exporting grades (one column per task) to %s", dest)
         with open(dest, "w", newline="") as fh:
             out = csv.writer(fh)

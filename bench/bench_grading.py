@@ -15,9 +15,18 @@ them under other student names. Then, in the same run:
   nbgrader, a kernel per student, one after another); ``--no-plain`` skips it and
   ``--plain-seconds`` reuses a figure measured earlier (say so when quoting the ratio);
 * ours: ``python -m neurograder.batch --force`` (sandbox on, ``--jobs`` students at once), for
-  each size: wall time and CPU time of the whole command (``RUSAGE_CHILDREN``, which load
-  distorts less than wall time), amortised per submission, and the per-phase breakdown from
-  the ``timings`` every student's marker records (worker seconds per submission).
+  each size: wall time, CPU time of the whole command (``RUSAGE_CHILDREN``, which load
+  distorts less than wall time) and the machine's busy CPU during it (``/proc/stat``), each
+  amortised per submission, and the per-phase breakdown from the ``timings`` every
+  student's marker records (worker seconds per submission).
+
+The command's rusage misses the sandboxes: their processes are reaped by the init of their
+own PID namespace, and a fork server's children never reach the command's
+``RUSAGE_CHILDREN``. The machine's busy CPU (user + nice + system + irq + softirq over all
+cores, ``/proc/stat`` before and after) counts them, and everything else the machine did
+meanwhile too: so the bench measures the idle machine's busy rate first (over
+:data:`IDLE_SECONDS`, nothing of ours running) and quotes, per submission, the machine's
+busy CPU less that rate times the run's wall time. Run it on an otherwise quiet machine.
 
 Both graders run the instructor's whole command (start-up included), each on its own copy of
 the course and with one course secret (the same hidden cases); medians over ``--repeat``
@@ -56,6 +65,10 @@ HOSTILE = [
 ]
 #: runs of the floor measurements (each is milliseconds to a fraction of a second)
 FLOOR_RUNS = 7
+#: seconds over which the idle machine's busy CPU rate is measured (before the runs)
+IDLE_SECONDS = 3.0
+#: the /proc/stat "cpu" columns that count as busy (user nice system idle iowait irq softirq ...)
+BUSY_COLUMNS = (0, 1, 2, 5, 6)
 
 
 def submissions(course: Path) -> dict[str, str]:
@@ -171,18 +184,36 @@ def differing(ours: dict, earlier: dict) -> list[str]:
     return sorted(s for s in set(ours) | set(earlier) if ours.get(s) != earlier.get(s))
 
 
-def timed(cmd, cwd, env) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the command and all its descendants, stdout)."""
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy since boot (every core, every process:
+    user + nice + system + irq + softirq of ``/proc/stat``)."""
+    with open("/proc/stat") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:]]
+    return sum(ticks[i] for i in BUSY_COLUMNS) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_rate(seconds: float = IDLE_SECONDS) -> float:
+    """Busy CPU seconds per second of the machine while nothing of ours runs (others' load)."""
+    busy, t = machine_busy(), time.monotonic()
+    time.sleep(seconds)
+    return (machine_busy() - busy) / (time.monotonic() - t)
+
+
+def timed(cmd, cwd, env) -> tuple[float, float, str, float]:
+    """(wall seconds, CPU seconds of the command and its descendants that it reaped, stdout,
+    busy CPU seconds of the whole machine meanwhile)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy()
     t = time.monotonic()
     run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - t
+    machine = machine_busy() - busy
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if run.returncode != 0 and "neurograder.batch" in " ".join(cmd):
         print(run.stdout[-2000:], run.stderr[-2000:])
         raise SystemExit("our batch failed")
-    return seconds, cpu, run.stdout
+    return seconds, cpu, run.stdout, machine
 
 
 def floor() -> dict[str, float]:
@@ -248,11 +279,12 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
     env = corpus.venv_env(
         NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"), **({"PYTHONPATH": str(code)} if code else {})
     )
-    wall, cpu, out = timed(cmd, course, env)
+    wall, cpu, out, machine = timed(cmd, course, env)
     per_phase, graded = phases(course)
     return {
         "wall": wall,
         "cpu": cpu,
+        "machine": machine,
         "phases": per_phase,
         "graded": graded,
         "screening": screening_seconds(out),
@@ -264,17 +296,30 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
 def run_plain(course: Path) -> tuple[float, dict]:
     cmd = [corpus.tool("nbgrader"), "autograde", "module1"]
     env = corpus.venv_env(NEUROGRADER_PLAIN="1", NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"))
-    wall, _, _ = timed(cmd, course, env)
+    wall, _, _, _ = timed(cmd, course, env)
     return wall, scores(course)
 
 
-def report_size(size: int, runs: list[dict], jobs: int, label: str = "ours") -> float:
+def own_cpu(run: dict, idle: float) -> float:
+    """The machine's busy CPU seconds during ``run`` less what the idle machine's ``idle``
+    rate would have spent in the same wall time: the run's CPU, sandboxes included."""
+    return max(0.0, run["machine"] - idle * run["wall"])
+
+
+def report_size(size: int, runs: list[dict], jobs: int, idle: float, label: str = "ours") -> float:
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
+    machine = statistics.median(r["machine"] for r in runs)
+    own = statistics.median(own_cpu(r, idle) for r in runs)
     print(f"\n{label}, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
     print(
-        f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU -> {wall / size:.3f} s wall and "
-        f"{cpu / size:.3f} s CPU per submission, amortised"
+        f"  whole command {wall:.1f} s wall, {cpu:.1f} s rusage CPU (sandboxes not counted), machine busy "
+        f"{machine:.1f} CPU s ({machine / wall / (os.cpu_count() or 1):.0%} of the cores; idle machine "
+        f"{idle:.2f} CPU s per s)"
+    )
+    print(
+        f"  per submission, amortised: {wall / size:.3f} s wall, {own / size:.3f} s CPU "
+        f"(machine busy less idle: sandboxes included), {cpu / size:.3f} s rusage CPU"
     )
     print("  per phase (worker seconds per submission, median over runs):")
     print(f"    {'screening (in the driver)':40s} {statistics.median(r['screening'] for r in runs) / size:.4f}")
@@ -322,6 +367,8 @@ def main() -> int:
     )
     fl = floor()
     print("floor, this run: " + "; ".join(f"{k} {v * 1000:.1f} ms" for k, v in fl.items()))
+    idle = idle_rate()
+    print(f"idle machine (others' load, before the runs): {idle:.3f} busy CPU s per s over {IDLE_SECONDS:g} s")
     plain_t, before, ours, per_sub = [], [], {size: [] for size in sizes}, {}
     for r in range(args.repeat):
         for size in sizes:
@@ -330,7 +377,7 @@ def main() -> int:
             ours[size].append(run_ours(course, args.jobs))
             print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s", flush=True)
             if r == args.repeat - 1:  # each size's summary as soon as it is complete
-                per_sub[size] = report_size(size, ours[size], args.jobs)
+                per_sub[size] = report_size(size, ours[size], args.jobs, idle)
             if size == len(kinds) and args.before:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
@@ -338,7 +385,8 @@ def main() -> int:
                 differ = differing(ours[size][-1]["outcome"], before[-1]["outcome"])
                 print(
                     f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
-                    f"{before[-1]['cpu']:.1f} s CPU; gradebook records and autograded folders equal "
+                    f"{before[-1]['cpu']:.1f} s rusage CPU, {own_cpu(before[-1], idle):.1f} s machine CPU "
+                    f"less idle (ours {own_cpu(ours[size][-1], idle):.1f}); gradebook records and autograded folders equal "
                     f"to ours for {size - len(differ)} of {size} students"
                     + (f"; DIFFERENT: {differ}" if differ else ""),
                     flush=True,
@@ -363,14 +411,17 @@ def main() -> int:
                     print("  HONEST SUBMISSIONS GRADED DIFFERENTLY (student, cells):", other)
     n = len(kinds)
     if before:
-        report_size(n, before, args.jobs, label=f"earlier version ({args.before})")
+        report_size(n, before, args.jobs, idle, label=f"earlier version ({args.before})")
         wall = statistics.median(r["wall"] for r in before)
         cpu = statistics.median(r["cpu"] for r in before)
+        own = statistics.median(own_cpu(r, idle) for r in before)
+        now = ours.get(n, before)
         print(
-            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU -> "
-            f"{wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; "
-            f"now / earlier: wall {per_sub.get(n, float('nan')) * n / wall:.2f}, CPU "
-            f"{statistics.median(r['cpu'] for r in ours.get(n, before)) / cpu:.2f}"
+            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {own:.1f} s CPU (machine less idle), "
+            f"{cpu:.1f} s rusage CPU -> {wall / n:.3f} s wall, {own / n:.3f} s CPU, {cpu / n:.3f} s rusage CPU "
+            f"per submission; now / earlier: wall {per_sub.get(n, float('nan')) * n / wall:.2f}, CPU "
+            f"{statistics.median(own_cpu(r, idle) for r in now) / own:.2f}, rusage CPU "
+            f"{statistics.median(r['cpu'] for r in now) / cpu:.2f}"
         )
     plain = statistics.median(plain_t) if plain_t else args.plain_seconds
     if plain and n in per_sub:

@@ -15,9 +15,16 @@ It changes no grade, gradebook row or written file:
   three times (``from_notebook_node``, ``_preprocess``, the validator's ``normalize``) so that
   the caller's notebook object stays unchanged; when it has read the notebook from a file
   itself, there is no caller's object, and those copies are skipped.
+* :func:`freeze_heap`: what a process has built to grade (nbgrader's, SQLAlchemy's and
+  NumPy's modules, the course's API) is handed to the garbage collector's permanent
+  generation once built, so the collections that each student's work triggers walk only
+  that student's objects, and the processes forked from it inherit a heap no collection
+  touches.
 """
 
 from __future__ import annotations
+
+import gc
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
@@ -57,6 +64,14 @@ def share_gradebook_engines() -> None:
 
     if not getattr(Gradebook.__init__, "shared", False):
         Gradebook.__init__ = _shared_init(Gradebook.__init__)
+
+
+def freeze_heap() -> None:
+    """Collect what is garbage now, then freeze everything left (``gc.freeze()``): the
+    objects of this process's start-up are never walked by a collection again. Call it
+    when start-up is done; objects made afterwards are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 def install() -> None:

@@ -164,6 +164,8 @@ _APIS: dict = {}
 _SHARED: dict = {}
 #: (course, assignment, gradebook) whose first sandbox this process has started ahead
 _STARTED: set = set()
+#: (course, assignment, gradebook) after whose first student this process froze its heap
+_FROZEN: set = set()
 
 
 def prepare_class(course: str, assignment: str) -> None:
@@ -196,6 +198,7 @@ def init(course: str, db_url: str | None = None) -> None:
     key = (course, db_url)
     if key not in _APIS:
         _APIS[key] = course_api(Path(course), db_url)
+        warm.freeze_heap()
 
 
 def start_first_sandbox(api, assignment: str) -> None:
@@ -249,6 +252,9 @@ def grade_one(
     }
     if ok and write_marker:
         write_marker_file(course_path, assignment, result)
+    if (course, assignment, db_url) not in _FROZEN:  # what the first student loaded (nbgrader's
+        _FROZEN.add((course, assignment, db_url))  # preprocessors, the checks) stays for the rest
+        warm.freeze_heap()
     return result
 
 

@@ -20,13 +20,18 @@ them under other student names. Then, in the same run:
   amortised per submission, and the per-phase breakdown from the ``timings`` every
   student's marker records (worker seconds per submission).
 
-The command's rusage misses the sandboxes: their processes are reaped by the init of their
-own PID namespace, and a fork server's children never reach the command's
-``RUSAGE_CHILDREN``. The machine's busy CPU (user + nice + system + irq + softirq over all
-cores, ``/proc/stat`` before and after) counts them, and everything else the machine did
-meanwhile too: so the bench measures the idle machine's busy rate first (over
-:data:`IDLE_SECONDS`, nothing of ours running) and quotes, per submission, the machine's
-busy CPU less that rate times the run's wall time. Run it on an otherwise quiet machine.
+A command's ``RUSAGE_CHILDREN`` counts only the descendants that were waited for up a chain
+of parents to it: a fork server is killed at the end, never waiting for its namespace's
+init, so the sandboxes it forked (reaped by that init) were lost to it. The bench therefore
+makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): every orphaned descendant,
+such as a killed fork server's init, is reparented to the bench, which waits for all of
+them before it reads its rusage. That CPU figure then includes the sandboxes. Beside it, the
+machine's busy CPU (user + nice + system + irq + softirq over all cores, ``/proc/stat``
+before and after) counts everything else the machine did meanwhile too: the bench measures
+the idle machine's busy rate first (over :data:`IDLE_SECONDS`, nothing of ours running) and
+also prints the machine's busy CPU less that rate times the run's wall time, a cross-check
+that means something only on an otherwise quiet machine (on a saturated one, other work
+yields to ours).
 
 Both graders run the instructor's whole command (start-up included), each on its own copy of
 the course and with one course secret (the same hidden cases); medians over ``--repeat``
@@ -69,6 +74,11 @@ FLOOR_RUNS = 7
 IDLE_SECONDS = 3.0
 #: the /proc/stat "cpu" columns that count as busy (user nice system idle iowait irq softirq ...)
 BUSY_COLUMNS = (0, 1, 2, 5, 6)
+#: prctl(2) option that makes this process the reaper of its orphaned descendants
+PR_SET_CHILD_SUBREAPER = 36
+#: longest wait, after a command has ended, for its orphaned descendants to end (a killed
+#: fork server's init ends within milliseconds)
+ORPHANS_S = 60.0
 
 
 def submissions(course: Path) -> dict[str, str]:
@@ -199,14 +209,46 @@ def idle_rate(seconds: float = IDLE_SECONDS) -> float:
     return (machine_busy() - busy) / (time.monotonic() - t)
 
 
+def become_subreaper() -> None:
+    """Orphaned descendants of this process (a killed fork server's init, with every sandbox
+    it reaped) are reparented to it, so their CPU reaches its ``RUSAGE_CHILDREN``."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise SystemExit(f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+
+
+def reap_orphans(within: float = ORPHANS_S) -> int:
+    """Wait for every child of this process (the orphans a finished command left, reparented
+    here) for at most ``within`` seconds; how many were still running then."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        if pid == 0:
+            if time.monotonic() >= deadline:
+                return len(_children())
+            time.sleep(0.01)  # (polling: a child subreaper gets no event for an orphan's arrival)
+
+
+def _children() -> list[int]:
+    with open(f"/proc/self/task/{os.getpid()}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
 def timed(cmd, cwd, env) -> tuple[float, float, str, float]:
-    """(wall seconds, CPU seconds of the command and its descendants that it reaped, stdout,
-    busy CPU seconds of the whole machine meanwhile)."""
+    """(wall seconds, CPU seconds of the command and all its descendants, sandboxes included,
+    stdout, busy CPU seconds of the whole machine meanwhile)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy = machine_busy()
     t = time.monotonic()
     run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - t
+    left = reap_orphans()
+    if left:
+        print(f"  ({left} descendants of the command still running {ORPHANS_S:g} s after it ended: not counted)")
     machine = machine_busy() - busy
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -313,13 +355,13 @@ def report_size(size: int, runs: list[dict], jobs: int, idle: float, label: str 
     own = statistics.median(own_cpu(r, idle) for r in runs)
     print(f"\n{label}, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
     print(
-        f"  whole command {wall:.1f} s wall, {cpu:.1f} s rusage CPU (sandboxes not counted), machine busy "
+        f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU (rusage, sandboxes included), machine busy "
         f"{machine:.1f} CPU s ({machine / wall / (os.cpu_count() or 1):.0%} of the cores; idle machine "
         f"{idle:.2f} CPU s per s)"
     )
     print(
-        f"  per submission, amortised: {wall / size:.3f} s wall, {own / size:.3f} s CPU "
-        f"(machine busy less idle: sandboxes included), {cpu / size:.3f} s rusage CPU"
+        f"  per submission, amortised: {wall / size:.3f} s wall, {cpu / size:.3f} s CPU (rusage, sandboxes "
+        f"included); machine busy less idle {own / size:.3f} s"
     )
     print("  per phase (worker seconds per submission, median over runs):")
     print(f"    {'screening (in the driver)':40s} {statistics.median(r['screening'] for r in runs) / size:.4f}")
@@ -355,6 +397,7 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    become_subreaper()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     template = corpus.make_course(work / "template")
@@ -385,8 +428,8 @@ def main() -> int:
                 differ = differing(ours[size][-1]["outcome"], before[-1]["outcome"])
                 print(
                     f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
-                    f"{before[-1]['cpu']:.1f} s rusage CPU, {own_cpu(before[-1], idle):.1f} s machine CPU "
-                    f"less idle (ours {own_cpu(ours[size][-1], idle):.1f}); gradebook records and autograded folders equal "
+                    f"{before[-1]['cpu']:.1f} s CPU (ours {ours[size][-1]['cpu']:.1f}), machine busy less idle "
+                    f"{own_cpu(before[-1], idle):.1f} s (ours {own_cpu(ours[size][-1], idle):.1f}); gradebook records and autograded folders equal "
                     f"to ours for {size - len(differ)} of {size} students"
                     + (f"; DIFFERENT: {differ}" if differ else ""),
                     flush=True,
@@ -417,11 +460,10 @@ def main() -> int:
         own = statistics.median(own_cpu(r, idle) for r in before)
         now = ours.get(n, before)
         print(
-            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {own:.1f} s CPU (machine less idle), "
-            f"{cpu:.1f} s rusage CPU -> {wall / n:.3f} s wall, {own / n:.3f} s CPU, {cpu / n:.3f} s rusage CPU "
-            f"per submission; now / earlier: wall {per_sub.get(n, float('nan')) * n / wall:.2f}, CPU "
-            f"{statistics.median(own_cpu(r, idle) for r in now) / own:.2f}, rusage CPU "
-            f"{statistics.median(r['cpu'] for r in now) / cpu:.2f}"
+            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU, machine busy less idle "
+            f"{own:.1f} s -> {wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; now / earlier: wall "
+            f"{per_sub.get(n, float('nan')) * n / wall:.2f}, CPU {statistics.median(r['cpu'] for r in now) / cpu:.2f}, "
+            f"machine busy less idle {statistics.median(own_cpu(r, idle) for r in now) / max(own, 1e-9):.2f}"
         )
     plain = statistics.median(plain_t) if plain_t else args.plain_seconds
     if plain and n in per_sub:

@@ -6,8 +6,9 @@ CAP_SYS_ADMIN and CAP_SETPCAP besides CAP_SETUID/CAP_SETGID for the set-up below
 reads a job or any student data: per student, the grader sends it only four fresh descriptors
 (job in, result out, errors out, a credentials socket) and a forked child does the rest:
 
-(The grader may also ask it to import a heavy module of the course's prewarm list, such as
-torch, once a student's code mentions it: the sandboxes forked after then have it loaded.)
+(The grader may also ask it to import heavy modules of the course's prewarm list, such as
+torch: it keeps a server of their own for the students whose code mentions them, and the
+sandboxes that server forks have them loaded.)
 
 1. leaves the server's namespaces: new PID, mount and IPC namespaces (the network namespace,
    loopback only, and the host name stay the server's: its owner never has two of its

@@ -368,6 +368,7 @@ def report_size(size: int, runs: list[dict], jobs: int, idle: float, label: str 
     names = [k for k in runs[0]["phases"] if not k.startswith("(")] + [
         "(whole student, worker)",
         "(whole student, worker CPU)",
+        "(sandbox CPU, independent re-runs included)",
     ]
     for name in names:
         value = statistics.median(r["phases"].get(name, 0.0) for r in runs)
@@ -462,8 +463,8 @@ def main() -> int:
         print(
             f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU, machine busy less idle "
             f"{own:.1f} s -> {wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; now / earlier: wall "
-            f"{per_sub.get(n, float('nan')) * n / wall:.2f}, CPU {statistics.median(r['cpu'] for r in now) / cpu:.2f}, "
-            f"machine busy less idle {statistics.median(own_cpu(r, idle) for r in now) / max(own, 1e-9):.2f}"
+            f"{per_sub.get(n, float('nan')) * n / wall:.2f}, CPU {statistics.median(r['cpu'] for r in now) / cpu:.2f}"
+            + (f", machine busy less idle {statistics.median(own_cpu(r, idle) for r in now) / own:.2f}" if own else "")
         )
     plain = statistics.median(plain_t) if plain_t else args.plain_seconds
     if plain and n in per_sub:

@@ -145,6 +145,8 @@ def split_sandbox(phases: dict) -> dict:
     if whole is None:
         return phases
     inside = info.get("timings") or {}
+    if "cpu" in inside:  # (its processes are reaped inside: no clock of the worker counts them)
+        phases["(sandbox CPU, independent re-runs included)"] = float(inside["cpu"])
     wall = float(info.get("seconds") or 0.0)
     total = float(inside.get("total") or 0.0)
     startup = float(inside.get("startup") or 0.0)

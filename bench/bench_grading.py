@@ -290,6 +290,9 @@ def phases(course: Path) -> tuple[dict[str, float], int]:
         if "cpu_seconds" in data:  # the worker's own CPU and its reaped children's (not the
             # sandboxes its fork server forked: those are in the whole command's CPU)
             sums["(whole student, worker CPU)"] = sums.get("(whole student, worker CPU)", 0.0) + data["cpu_seconds"]
+        if "sandbox_cpu_seconds" in data:  # the student's sandboxes' supervisors, loaders and tests
+            key = "(sandbox CPU, independent re-runs included)"
+            sums[key] = sums.get(key, 0.0) + data["sandbox_cpu_seconds"]
     return {k: v / max(1, n) for k, v in sums.items()}, n
 
 

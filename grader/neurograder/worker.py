@@ -145,8 +145,6 @@ def split_sandbox(phases: dict) -> dict:
     if whole is None:
         return phases
     inside = info.get("timings") or {}
-    if "cpu" in inside:  # (its processes are reaped inside: no clock of the worker counts them)
-        phases["(sandbox CPU, independent re-runs included)"] = float(inside["cpu"])
     wall = float(info.get("seconds") or 0.0)
     total = float(inside.get("total") or 0.0)
     startup = float(inside.get("startup") or 0.0)
@@ -237,6 +235,8 @@ def grade_one(
     t = time.monotonic()
     res = _APIS[(course, db_url)].autograde(assignment, student, force=True, create=True)
     autograde = time.monotonic() - t
+    # the sandboxes' own CPU (their processes are reaped inside: no clock of the worker counts them)
+    sandbox_cpu = float(((_PHASES.get("_sandbox") or {}).get("timings") or {}).get("cpu") or 0.0)
     phases = split_sandbox(dict(_PHASES))
     timings["nbgrader set-up, reading and writing"] = max(
         0.0, autograde - sum(v for k, v in _PHASES.items() if not k.startswith("_"))
@@ -249,6 +249,7 @@ def grade_one(
         "message": "" if ok else (res.get("error") or res.get("log") or "")[-600:],
         "seconds": time.monotonic() - started,
         "cpu_seconds": _cpu() - cpu0,
+        "sandbox_cpu_seconds": sandbox_cpu,
         "fingerprint": fp,
         "timings": {k: round(v, 4) for k, v in timings.items()},
     }
@@ -270,6 +271,7 @@ def write_marker_file(course: Path, assignment: str, result: dict) -> None:
                 "graded_at": time.time(),
                 "seconds": round(result["seconds"], 4),
                 "cpu_seconds": round(result["cpu_seconds"], 4),
+                "sandbox_cpu_seconds": round(result.get("sandbox_cpu_seconds", 0.0), 4),
                 "timings": result["timings"],
             }
         )

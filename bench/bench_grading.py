@@ -15,9 +15,23 @@ them under other student names. Then, in the same run:
   nbgrader, a kernel per student, one after another); ``--no-plain`` skips it and
   ``--plain-seconds`` reuses a figure measured earlier (say so when quoting the ratio);
 * ours: ``python -m neurograder.batch --force`` (sandbox on, ``--jobs`` students at once), for
-  each size: wall time and CPU time of the whole command (``RUSAGE_CHILDREN``, which load
-  distorts less than wall time), amortised per submission, and the per-phase breakdown from
-  the ``timings`` every student's marker records (worker seconds per submission).
+  each size: wall time, CPU time of the whole command (``RUSAGE_CHILDREN``, which load
+  distorts less than wall time) and the machine's busy CPU during it (``/proc/stat``), each
+  amortised per submission, and the per-phase breakdown from the ``timings`` every
+  student's marker records (worker seconds per submission).
+
+A command's ``RUSAGE_CHILDREN`` counts only the descendants that were waited for up a chain
+of parents to it: a fork server is killed at the end, never waiting for its namespace's
+init, so the sandboxes it forked (reaped by that init) were lost to it. The bench therefore
+makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): every orphaned descendant,
+such as a killed fork server's init, is reparented to the bench, which waits for all of
+them before it reads its rusage. That CPU figure then includes the sandboxes. Beside it, the
+machine's busy CPU (user + nice + system + irq + softirq over all cores, ``/proc/stat``
+before and after) counts everything else the machine did meanwhile too: the bench measures
+the idle machine's busy rate first (over :data:`IDLE_SECONDS`, nothing of ours running) and
+also prints the machine's busy CPU less that rate times the run's wall time, a cross-check
+that means something only on an otherwise quiet machine (on a saturated one, other work
+yields to ours).
 
 Both graders run the instructor's whole command (start-up included), each on its own copy of
 the course and with one course secret (the same hidden cases); medians over ``--repeat``
@@ -56,6 +70,15 @@ HOSTILE = [
 ]
 #: runs of the floor measurements (each is milliseconds to a fraction of a second)
 FLOOR_RUNS = 7
+#: seconds over which the idle machine's busy CPU rate is measured (before the runs)
+IDLE_SECONDS = 3.0
+#: the /proc/stat "cpu" columns that count as busy (user nice system idle iowait irq softirq ...)
+BUSY_COLUMNS = (0, 1, 2, 5, 6)
+#: prctl(2) option that makes this process the reaper of its orphaned descendants
+PR_SET_CHILD_SUBREAPER = 36
+#: longest wait, after a command has ended, for its orphaned descendants to end (a killed
+#: fork server's init ends within milliseconds)
+ORPHANS_S = 60.0
 
 
 def submissions(course: Path) -> dict[str, str]:
@@ -171,18 +194,68 @@ def differing(ours: dict, earlier: dict) -> list[str]:
     return sorted(s for s in set(ours) | set(earlier) if ours.get(s) != earlier.get(s))
 
 
-def timed(cmd, cwd, env) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the command and all its descendants, stdout)."""
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy since boot (every core, every process:
+    user + nice + system + irq + softirq of ``/proc/stat``)."""
+    with open("/proc/stat") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:]]
+    return sum(ticks[i] for i in BUSY_COLUMNS) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_rate(seconds: float = IDLE_SECONDS) -> float:
+    """Busy CPU seconds per second of the machine while nothing of ours runs (others' load)."""
+    busy, t = machine_busy(), time.monotonic()
+    time.sleep(seconds)
+    return (machine_busy() - busy) / (time.monotonic() - t)
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants of this process (a killed fork server's init, with every sandbox
+    it reaped) are reparented to it, so their CPU reaches its ``RUSAGE_CHILDREN``."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise SystemExit(f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+
+
+def reap_orphans(within: float = ORPHANS_S) -> int:
+    """Wait for every child of this process (the orphans a finished command left, reparented
+    here) for at most ``within`` seconds; how many were still running then."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        if pid == 0:
+            if time.monotonic() >= deadline:
+                return len(_children())
+            time.sleep(0.01)  # (polling: a child subreaper gets no event for an orphan's arrival)
+
+
+def _children() -> list[int]:
+    with open(f"/proc/self/task/{os.getpid()}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def timed(cmd, cwd, env) -> tuple[float, float, str, float]:
+    """(wall seconds, CPU seconds of the command and all its descendants, sandboxes included,
+    stdout, busy CPU seconds of the whole machine meanwhile)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy()
     t = time.monotonic()
     run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - t
+    left = reap_orphans()
+    if left:
+        print(f"  ({left} descendants of the command still running {ORPHANS_S:g} s after it ended: not counted)")
+    machine = machine_busy() - busy
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if run.returncode != 0 and "neurograder.batch" in " ".join(cmd):
         print(run.stdout[-2000:], run.stderr[-2000:])
         raise SystemExit("our batch failed")
-    return seconds, cpu, run.stdout
+    return seconds, cpu, run.stdout, machine
 
 
 def floor() -> dict[str, float]:
@@ -217,6 +290,9 @@ def phases(course: Path) -> tuple[dict[str, float], int]:
         if "cpu_seconds" in data:  # the worker's own CPU and its reaped children's (not the
             # sandboxes its fork server forked: those are in the whole command's CPU)
             sums["(whole student, worker CPU)"] = sums.get("(whole student, worker CPU)", 0.0) + data["cpu_seconds"]
+        if "sandbox_cpu_seconds" in data:  # the student's sandboxes' supervisors, loaders and tests
+            key = "(sandbox CPU, independent re-runs included)"
+            sums[key] = sums.get(key, 0.0) + data["sandbox_cpu_seconds"]
     return {k: v / max(1, n) for k, v in sums.items()}, n
 
 
@@ -248,11 +324,12 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
     env = corpus.venv_env(
         NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"), **({"PYTHONPATH": str(code)} if code else {})
     )
-    wall, cpu, out = timed(cmd, course, env)
+    wall, cpu, out, machine = timed(cmd, course, env)
     per_phase, graded = phases(course)
     return {
         "wall": wall,
         "cpu": cpu,
+        "machine": machine,
         "phases": per_phase,
         "graded": graded,
         "screening": screening_seconds(out),
@@ -264,23 +341,37 @@ def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
 def run_plain(course: Path) -> tuple[float, dict]:
     cmd = [corpus.tool("nbgrader"), "autograde", "module1"]
     env = corpus.venv_env(NEUROGRADER_PLAIN="1", NEUROGRADER_SECRET_FILE=str(course.parent / "course-secret"))
-    wall, _, _ = timed(cmd, course, env)
+    wall, _, _, _ = timed(cmd, course, env)
     return wall, scores(course)
 
 
-def report_size(size: int, runs: list[dict], jobs: int, label: str = "ours") -> float:
+def own_cpu(run: dict, idle: float) -> float:
+    """The machine's busy CPU seconds during ``run`` less what the idle machine's ``idle``
+    rate would have spent in the same wall time: the run's CPU, sandboxes included."""
+    return max(0.0, run["machine"] - idle * run["wall"])
+
+
+def report_size(size: int, runs: list[dict], jobs: int, idle: float, label: str = "ours") -> float:
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
+    machine = statistics.median(r["machine"] for r in runs)
+    own = statistics.median(own_cpu(r, idle) for r in runs)
     print(f"\n{label}, {size} submissions (sandbox on, {jobs} jobs; median of {len(runs)}):")
     print(
-        f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU -> {wall / size:.3f} s wall and "
-        f"{cpu / size:.3f} s CPU per submission, amortised"
+        f"  whole command {wall:.1f} s wall, {cpu:.1f} s CPU (rusage, sandboxes included), machine busy "
+        f"{machine:.1f} CPU s ({machine / wall / (os.cpu_count() or 1):.0%} of the cores; idle machine "
+        f"{idle:.2f} CPU s per s)"
+    )
+    print(
+        f"  per submission, amortised: {wall / size:.3f} s wall, {cpu / size:.3f} s CPU (rusage, sandboxes "
+        f"included); machine busy less idle {own / size:.3f} s"
     )
     print("  per phase (worker seconds per submission, median over runs):")
     print(f"    {'screening (in the driver)':40s} {statistics.median(r['screening'] for r in runs) / size:.4f}")
     names = [k for k in runs[0]["phases"] if not k.startswith("(")] + [
         "(whole student, worker)",
         "(whole student, worker CPU)",
+        "(sandbox CPU, independent re-runs included)",
     ]
     for name in names:
         value = statistics.median(r["phases"].get(name, 0.0) for r in runs)
@@ -310,6 +401,7 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    become_subreaper()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     template = corpus.make_course(work / "template")
@@ -322,6 +414,8 @@ def main() -> int:
     )
     fl = floor()
     print("floor, this run: " + "; ".join(f"{k} {v * 1000:.1f} ms" for k, v in fl.items()))
+    idle = idle_rate()
+    print(f"idle machine (others' load, before the runs): {idle:.3f} busy CPU s per s over {IDLE_SECONDS:g} s")
     plain_t, before, ours, per_sub = [], [], {size: [] for size in sizes}, {}
     for r in range(args.repeat):
         for size in sizes:
@@ -330,7 +424,7 @@ def main() -> int:
             ours[size].append(run_ours(course, args.jobs))
             print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s", flush=True)
             if r == args.repeat - 1:  # each size's summary as soon as it is complete
-                per_sub[size] = report_size(size, ours[size], args.jobs)
+                per_sub[size] = report_size(size, ours[size], args.jobs, idle)
             if size == len(kinds) and args.before:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
@@ -338,7 +432,8 @@ def main() -> int:
                 differ = differing(ours[size][-1]["outcome"], before[-1]["outcome"])
                 print(
                     f"  run {r + 1}: earlier version ({args.before}) {before[-1]['wall']:7.1f} s, "
-                    f"{before[-1]['cpu']:.1f} s CPU; gradebook records and autograded folders equal "
+                    f"{before[-1]['cpu']:.1f} s CPU (ours {ours[size][-1]['cpu']:.1f}), machine busy less idle "
+                    f"{own_cpu(before[-1], idle):.1f} s (ours {own_cpu(ours[size][-1], idle):.1f}); gradebook records and autograded folders equal "
                     f"to ours for {size - len(differ)} of {size} students"
                     + (f"; DIFFERENT: {differ}" if differ else ""),
                     flush=True,
@@ -363,14 +458,16 @@ def main() -> int:
                     print("  HONEST SUBMISSIONS GRADED DIFFERENTLY (student, cells):", other)
     n = len(kinds)
     if before:
-        report_size(n, before, args.jobs, label=f"earlier version ({args.before})")
+        report_size(n, before, args.jobs, idle, label=f"earlier version ({args.before})")
         wall = statistics.median(r["wall"] for r in before)
         cpu = statistics.median(r["cpu"] for r in before)
+        own = statistics.median(own_cpu(r, idle) for r in before)
+        now = ours.get(n, before)
         print(
-            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU -> "
-            f"{wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; "
-            f"now / earlier: wall {per_sub.get(n, float('nan')) * n / wall:.2f}, CPU "
-            f"{statistics.median(r['cpu'] for r in ours.get(n, before)) / cpu:.2f}"
+            f"\nearlier version, {n} submissions: {wall:.1f} s wall, {cpu:.1f} s CPU, machine busy less idle "
+            f"{own:.1f} s -> {wall / n:.3f} s wall, {cpu / n:.3f} s CPU per submission; now / earlier: wall "
+            f"{per_sub.get(n, float('nan')) * n / wall:.2f}, CPU {statistics.median(r['cpu'] for r in now) / cpu:.2f}"
+            + (f", machine busy less idle {statistics.median(own_cpu(r, idle) for r in now) / own:.2f}" if own else "")
         )
     plain = statistics.median(plain_t) if plain_t else args.plain_seconds
     if plain and n in per_sub:

@@ -191,18 +191,29 @@ def test_a_worker_that_exits_ends_its_waiting_sandbox():
 LOADED = "import sys\nprobe = [float(m in sys.modules) for m in ('sci' + 'py', 'sci' + 'py.signal', 'js' + 'on.tool')]"
 
 
+def _servers(heavy: bool) -> list:
+    """The running fork servers that have loaded heavy modules (or none)."""
+    return [server for (_, loads), server in launch.Servers.running.items() if bool(loads) == heavy]
+
+
 @pytest.mark.timeout(300)
-def test_a_heavy_module_a_student_uses_is_loaded_once_for_the_students_after(warm):
-    """A student whose code uses scipy (on the course's prewarm list) has the fork server
-    import it: the next student's sandbox starts with it loaded. Only top-level names of the
-    prewarm list are ever loaded there, whatever the code names (a submodule, another module)."""
+def test_a_heavy_module_a_student_uses_is_loaded_once_by_a_server_of_its_own(warm):
+    """A student whose code uses scipy (on the course's prewarm list) gets a sandbox from a
+    fork server that imported it (only top-level names of the prewarm list, whatever the code
+    names: a submodule, another module), kept for the next student who uses it; a student
+    who does not use it still gets a sandbox without it (a process that forks dozens of
+    times per student is not made to hold it)."""
     limits = sandbox.Limits(timeout=60, cpu=60)
     assert probe(LOADED, limits=limits, prewarm=["scipy"]) == [0.0, 0.0, 0.0]  # nothing before
     use = "import scipy.signal\nimport json.tool\nprobe = 1.0"
     assert probe(use, limits=limits, prewarm=["scipy", "json"]) == 1.0
-    (server,) = launch.Servers.running.values()
+    (server,) = _servers(heavy=True)
     assert server.loaded == {"scipy", "json"}  # top-level names only
-    assert probe(LOADED, limits=limits) == [1.0, 0.0, 0.0]  # scipy, not what it named
+    assert probe(LOADED, limits=limits, prewarm=["scipy"]) == [0.0, 0.0, 0.0]  # the next one, without
+    assert probe(use, limits=limits, prewarm=["scipy", "json"]) == 1.0
+    assert _servers(heavy=True) == [server] and server.alive()  # the same server, loaded once
+    (plain,) = _servers(heavy=False)
+    assert plain.loaded == set()
 
 
 def test_sandboxes_of_one_process_run_one_at_a_time(warm):

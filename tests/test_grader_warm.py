@@ -154,3 +154,40 @@ def test_hidden_cases_follow_the_course_secret_within_one_process(tmp_path, monk
     assert other == grading._plain_cases(check.cases()) and other != first
     monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(tmp_path / "a"))
     assert grading.check_cases(check)[0] == first
+
+
+class _Breaks:
+    """A preprocessor that leaves an output nbformat's schema refuses (a stream without text)."""
+
+    def __call__(self, nb, resources):
+        code = next(c for c in nb.cells if c.cell_type == "code")
+        code.outputs = [nbformat.from_dict({"output_type": "stream", "name": "stdout"})]
+        return nb, resources
+
+
+def _export(exporter_class, path: Path, preprocessors=()) -> str:
+    from nbconvert.preprocessors import ClearOutputPreprocessor
+
+    exporter = exporter_class()
+    exporter.register_preprocessor(ClearOutputPreprocessor(enabled=True))
+    for pp in preprocessors:
+        exporter.register_preprocessor(pp)
+    output, _ = exporter.from_filename(str(path))
+    return output
+
+
+@pytest.mark.timeout(120)
+def test_the_read_once_exporter_writes_what_nbconverts_exporter_writes(tmp_path, new_course):
+    """The workers' exporter (one validation per conversion, no copies) against nbconvert's
+    NotebookExporter on the released notebook and on a student's: the same text, byte for
+    byte; a notebook its preprocessors make invalid fails in both."""
+    from nbconvert.exporters import NotebookExporter
+
+    course = new_course(tmp_path / "course")
+    honest = tmp_path / "honest.ipynb"
+    nbformat.write(corpus.honest_notebook(course), str(honest))
+    for path in (course / "release" / corpus.ASSIGNMENT / corpus.NOTEBOOK, honest):
+        assert _export(warm.ReadOnceNotebookExporter, path) == _export(NotebookExporter, path)
+    for exporter_class in (NotebookExporter, warm.ReadOnceNotebookExporter):
+        with pytest.raises(nbformat.ValidationError):
+            _export(exporter_class, honest, [_Breaks()])

@@ -251,6 +251,9 @@ def main(argv=None) -> int:
         from neurograder.worker import prepare_class
 
         prepare_class(str(course), args.assignment)  # (once, before the workers are forked)
+        from neurograder.warm import freeze_heap
+
+        freeze_heap()  # the workers, forked, inherit a heap their collections never walk
     if not grade_class(make_executor(args), todo, rows, args):
         return 130
     elapsed = time.monotonic() - started

@@ -28,24 +28,39 @@ class OneTransaction:
         return getattr(self._session, name)
 
 
+def notebook_rows(gradebook, kind, notebook, assignment, student) -> dict:
+    """{cell name: row} of ``kind`` (Grade or Comment) of one submitted notebook, with their
+    cells, in one query. The submitted notebook is found by joins in the same query (as
+    nbgrader's ``find_submission_notebook`` finds it), never loaded: nbgrader's
+    SubmittedNotebook row carries eleven score aggregates, each a subquery."""
+    from nbgrader.api import Assignment, Notebook, Student, SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy.orm import joinedload
+
+    query = (
+        gradebook.db.query(kind)
+        .options(joinedload(kind.cell))
+        .join(SubmittedNotebook, SubmittedNotebook.id == kind.notebook_id)
+        .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+        .join(Student, Student.id == SubmittedAssignment.student_id)
+        .filter(Notebook.name == notebook, Assignment.name == assignment, Student.id == student)
+    )
+    return {row.cell.name: row for row in query}
+
+
 class NotebookRows:
     """A gradebook whose ``find_grade``/``find_comment`` answer from one submitted notebook's
-    grade and comment rows, loaded in two queries (nbgrader looks each cell up with a
+    grade and comment rows, loaded in one query each (nbgrader looks each cell up with a
     six-table join); anything else goes to the gradebook itself."""
 
     def __init__(self, gradebook, notebook, assignment, student):
         from nbgrader.api import Comment, Grade
-        from sqlalchemy.orm import joinedload
 
         self._gradebook, self._key = gradebook, (notebook, assignment, student)
-        sub = gradebook.find_submission_notebook(notebook, assignment, student)
-        self._rows = {
-            kind: {
-                row.cell.name: row
-                for row in gradebook.db.query(kind).options(joinedload(kind.cell)).filter(kind.notebook_id == sub.id)
-            }
-            for kind in (Grade, Comment)
-        }
+        self._rows = {kind: notebook_rows(gradebook, kind, notebook, assignment, student) for kind in (Grade, Comment)}
+        if not any(self._rows.values()):  # no such notebook: nbgrader's MissingEntry, as before
+            gradebook.find_submission_notebook(notebook, assignment, student)
 
     def _find(self, kind, cell, notebook, assignment, student, fallback):
         row = self._rows[kind].get(cell) if (notebook, assignment, student) == self._key else None

@@ -482,15 +482,19 @@ def grade_independently(
     limits,
     assignment_dir,
     mode,
+    timings: dict | None = None,
 ) -> list[str]:
     """Grade again, with the reference definitions of the earlier functions they rely on, the
     tests that failed together with such a function (see :mod:`neurograder.independent`);
-    update ``outcomes`` in place and return notes for the log."""
+    update ``outcomes`` in place and return notes for the log. ``timings``: where the second
+    sandbox's CPU seconds are added (``"cpu"``)."""
     again = independent.retries(job["checks"], outcomes, checks, spec)
     if not again:
         return []
     tests = [r.test for r in again]
     result = sandbox.run_job(dict(job, checks=tests), limits, assignment_dir=assignment_dir, mode=mode)
+    if timings is not None and "cpu" in result.timings:
+        timings["cpu"] = round(timings.get("cpu", 0.0) + result.timings["cpu"], 4)
     if result.error:
         return [f"independent grading failed: {result.error}"]
     second = judge_results(tests, result, spec, checks, cases_by_id, failed_type, limits)
@@ -522,7 +526,7 @@ def grade_notebook(
     notes = notes + [f"cell {n}" for n in result.cells.values()]
     if not result.error:  # (a sandbox that failed as a whole is not run again)
         notes += grade_independently(
-            job, outcomes, spec, checks, cases_by_id, failed_type, limits, assignment_dir, mode
+            job, outcomes, spec, checks, cases_by_id, failed_type, limits, assignment_dir, mode, result.timings
         )
     info = {
         "mode": result.mode,

@@ -4,7 +4,9 @@ fork server, and the next sandbox started ahead of its job.
 :class:`Started` is one sandbox up and waiting for its job: uid slot and cgroup taken, nothing
 of any job inside. It is forked by this process's fork server for its released folder
 (:class:`Servers`, :mod:`neurograder.zygote`: NumPy and the runner already loaded, a fork and
-four mounts instead of an interpreter start) when :func:`keep_warm` is on and bubblewrap is
+four mounts instead of an interpreter start; a student whose code uses a heavy module of the
+course's prewarm list, such as torch, gets one from a server that has it loaded too, and
+everyone else one from a server without it, whose processes are cheaper to fork) when :func:`keep_warm` is on and bubblewrap is
 used; otherwise bubblewrap (or the fallback) starts a new interpreter that imports NumPy
 (``inside/boot.py``). With :func:`keep_warm` the process also keeps the next one started
 while the current student is graded (:class:`Spare`). Each student still gets a sandbox of
@@ -176,13 +178,14 @@ class Started:
     """One sandbox started and waiting for its job: its uid slot and cgroup taken, its
     interpreter up with NumPy imported (``inside/boot.py``), nothing of any job inside yet."""
 
-    def __init__(self, assignment_dir: str | None, mode: str, cold: bool = True):
-        """``cold``: when no fork server gives one, start it cold (False: raise ZygoteError)."""
-        self.key = (assignment_dir, mode)
+    def __init__(self, assignment_dir: str | None, mode: str, heavy: tuple = (), cold: bool = True):
+        """``heavy``: the prewarm modules its fork server has loaded (see :meth:`Servers.heavy`);
+        ``cold``: when no fork server gives one, start it cold (False: raise ZygoteError)."""
+        self.key = (assignment_dir, mode, heavy)
         self.slot = UidSlot(host_temp=mode != "bwrap").__enter__()
         try:
             self.box = bounds.SandboxBounds().__enter__()
-            server = Servers.get(assignment_dir) if mode == "bwrap" else None
+            server = Servers.get(assignment_dir, heavy) if mode == "bwrap" else None
             try:
                 if server is None:
                     raise ZygoteError("no fork server")
@@ -239,33 +242,43 @@ class Started:
 
 
 class Servers:
-    """The fork servers of this process (:mod:`neurograder.zygote`), one per released folder,
-    when :func:`keep_warm` is on; a server that died is replaced at the next student."""
+    """The fork servers of this process (:mod:`neurograder.zygote`), one per released folder
+    and set of heavy modules loaded, when :func:`keep_warm` is on; a server that died is
+    replaced at the next student.
+
+    Heavy modules (torch) get servers of their own rather than being loaded into the one
+    every student's sandbox comes from: a process holding torch maps hundreds of megabytes,
+    and each of the dozens of forks per student (the sandbox's init, supervisor, loader, a
+    process per test, the reapers) copies its page tables and, on exit, unmaps them again:
+    measured here, a fork and exit of a process holding NumPy 0.9 ms of CPU, of one holding
+    torch as well 7.3 ms."""
 
     enabled = False
+    #: (released folder, heavy modules) -> its fork server
     running: dict = {}
 
     @classmethod
-    def get(cls, assignment_dir: str | None) -> Zygote | None:
+    def get(cls, assignment_dir: str | None, heavy: tuple = ()) -> Zygote | None:
         if not cls.enabled:
             return None
-        server = cls.running.get(assignment_dir)
+        key = (assignment_dir, heavy)
+        server = cls.running.get(key)
         if server is None or not server.alive():
             try:
-                server = cls.running[assignment_dir] = Zygote(assignment_dir)
+                server = cls.running[key] = Zygote(assignment_dir)
             except ZygoteError:
                 return None
+            server.load(list(heavy))  # (imported before its first fork)
         return server
 
-    @classmethod
-    def preload(cls, assignment_dir: str | None, mode: str, job: dict) -> bool:
-        """Heavy modules of the job's prewarm list its student's cells mention (top-level
-        names only), loaded by the server before it forks again; whether any was new."""
-        server = cls.get(assignment_dir) if mode == "bwrap" else None
-        if server is None:
-            return False
+    @staticmethod
+    def heavy(mode: str, job: dict) -> tuple:
+        """The modules of the job's prewarm list its student's cells mention (top-level names
+        only, sorted): the sandbox comes from a fork server that has loaded exactly those."""
+        if mode != "bwrap":
+            return ()
         prewarm = set(job.get("prewarm", []))
-        return server.load([n for n in {m.split(".")[0] for m in mentioned(job)} if n in prewarm])
+        return tuple(sorted({m.split(".")[0] for m in mentioned(job)} & prewarm))
 
     @classmethod
     def end_all(cls) -> None:
@@ -309,6 +322,8 @@ class Spare:
 
     @classmethod
     def take(cls, key: tuple) -> Started:
+        """A started sandbox for ``key`` = (released folder, mode, heavy modules): the one
+        waiting when it matches, else a new one."""
         cls.settle()
         ready, cls.started = cls.started, None
         if ready is not None and ready.usable_for(key):
@@ -379,7 +394,7 @@ def start_ahead(assignment_dir: str | None, mode: str) -> None:
     """Start this process's next sandbox for ``assignment_dir`` now, in the background (see
     :meth:`Spare.ahead`; nothing without :func:`keep_warm`)."""
     with SANDBOX_LOCK:
-        Spare.ahead((assignment_dir, mode))
+        Spare.ahead((assignment_dir, mode, ()))
 
 
 def _end_warm() -> None:

@@ -185,10 +185,11 @@ def run_job(
     mode = mode or sandbox_mode()
     started = time.monotonic()
     with SANDBOX_LOCK:  # one sandbox at a time per process (see launch.SANDBOX_LOCK)
-        Spare.settle()  # the last sandbox ended, the next one started (in the background)
-        if Servers.preload(assignment_dir, mode, job):
-            Spare.discard()  # forked before the server had them: this student gets one that has
-        box = Spare.take((assignment_dir, mode))
+        # from a fork server with the heavy modules this student's code uses, and only those;
+        # the next one started (in the background) with the same, as the next student will
+        # most likely want (a spare for other modules is ended, not used)
+        key = (assignment_dir, mode, Servers.heavy(mode, job))
+        box = Spare.take(key)
         try:
             job = full_job(job, limits, box.slot.uid, box.result_fd, assignment_dir, mode)
             n_checks = max(1, len(job.get("checks", [])))
@@ -203,7 +204,7 @@ def run_job(
                 cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks,
             )
         finally:
-            Spare.release(box, (assignment_dir, mode))  # ended, and the next one started, while judged
+            Spare.release(box, key)  # ended, and the next one started, while judged
     seconds = time.monotonic() - started
     if data is None:
         return SandboxResult({}, mode=mode, seconds=seconds, error=err)

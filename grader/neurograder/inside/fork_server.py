@@ -6,8 +6,9 @@ CAP_SYS_ADMIN and CAP_SETPCAP besides CAP_SETUID/CAP_SETGID for the set-up below
 reads a job or any student data: per student, the grader sends it only four fresh descriptors
 (job in, result out, errors out, a credentials socket) and a forked child does the rest:
 
-(The grader may also ask it to import a heavy module of the course's prewarm list, such as
-torch, once a student's code mentions it: the sandboxes forked after then have it loaded.)
+(The grader may also ask it to import heavy modules of the course's prewarm list, such as
+torch: it keeps a server of their own for the students whose code mentions them, and the
+sandboxes that server forks have them loaded.)
 
 1. leaves the server's namespaces: new PID, mount and IPC namespaces (the network namespace,
    loopback only, and the host name stay the server's: its owner never has two of its
@@ -36,7 +37,7 @@ import socket
 import sys
 import time
 
-from .privileges import new_session_keyring
+from .privileges import fork_frozen, new_session_keyring
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -123,7 +124,7 @@ def student(boot, fds, installed):
     """(In a child of the server) the student's sandbox; never returns."""
     job_r, result_w, err_w, cred = fds
     _ok(_libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC), "unshare")
-    if os.fork():  # the next child is PID 1 of the new namespace
+    if os.fork():  # the next child is PID 1 of the new namespace (unshare moves only children)
         os._exit(0)
     os.setsid()
     fresh_filesystems(boot)
@@ -139,7 +140,9 @@ def student(boot, fds, installed):
     for fd, target in ((job_r, 0), (devnull, 1), (err_w, 2), (result_w, result_fd)):
         os.dup2(fd, target)
     os.closerange(result_fd + 1, 1 << 16)
-    pid = os.fork()
+    # the supervisor under an init of its own: when it ends, PID 1 does, and the kernel
+    # kills every process left in the namespace (a student's detached ones too)
+    pid = fork_frozen()
     if pid == 0:
         try:
             _supervisor(installed)
@@ -180,7 +183,9 @@ def main(boot, started):
             for fd in fds:
                 os.close(fd)
             break
-        pid = os.fork()
+        # a child per student: it leaves the server's namespaces for new ones, which a
+        # process can do only for itself (and a PID namespace only for its children)
+        pid = fork_frozen()
         if pid == 0:
             try:
                 ctl.close()

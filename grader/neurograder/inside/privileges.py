@@ -2,6 +2,7 @@
 everything that uid started."""
 
 import ctypes
+import gc
 import os
 import resource
 import select
@@ -64,10 +65,32 @@ def _kill_all_of_my_uid():
             break
 
 
+def fork_frozen(thaw_parent=False):
+    """``os.fork()`` with every object of this process moved to the garbage collector's
+    permanent generation first (``gc.freeze()``, constant time): the child's collections then
+    neither walk the heap it inherited (NumPy's, torch's, the runner's) nor, by writing to
+    those objects' headers, copy its pages. ``thaw_parent``: the parent hands its objects
+    back to the collector after the fork (``gc.unfreeze()``): a process that goes on running
+    student code, whose garbage must stay collectable. Without it the parent's objects stay
+    frozen, which suits a trusted process that only forks and waits."""
+    gc.freeze()
+    try:
+        pid = os.fork()
+    except BaseException:
+        if thaw_parent:
+            gc.unfreeze()
+        raise
+    if pid and thaw_parent:
+        gc.unfreeze()
+    return pid
+
+
 def reap(uid):
     """SIGKILL every process of ``uid`` (the reaper is that uid, so kill(-1) reaches exactly
-    those: the loader, its checks and anything they spawned, detached or not)."""
-    pid = os.fork()
+    those: the loader, its checks and anything they spawned, detached or not). Needs a process
+    of its own: the caller keeps its rights, and kill(-1) as ``uid`` is what reaches exactly
+    that uid's processes, including those forked while it runs."""
+    pid = fork_frozen()
     if pid == 0:
         try:
             drop_privileges(uid)
@@ -147,7 +170,11 @@ def kill_others():
 FORK_ROOM_S = 2.0
 
 
-def fork_when_possible(make_room, within=FORK_ROOM_S, fork=os.fork):
+def _fork_thawed():
+    return fork_frozen(thaw_parent=True)
+
+
+def fork_when_possible(make_room, within=FORK_ROOM_S, fork=_fork_thawed):
     """``fork()``, retried while it fails for want of processes (EAGAIN), calling
     ``make_room()`` (kill what is left) before each retry, for at most ``within`` seconds."""
     deadline = time.monotonic() + within
@@ -165,7 +192,9 @@ def fork_when_possible(make_room, within=FORK_ROOM_S, fork=os.fork):
 
 def fork_and_wait(body):
     """Run ``body()`` in a child of the loader, alone; wait for it; kill whatever it left
-    running. Returns the child's exit description."""
+    running. Returns the child's exit description. A process per test: what the test's
+    calls do to the student's objects, and a crash, an exit or a limit it hits, end with it,
+    so every test sees the notebook's state at its own position and costs only itself."""
     kill_others()
     try:
         pid = fork_when_possible(kill_others)

@@ -9,7 +9,7 @@ from .calls import run_script_check, sanitize
 from .cells import label
 from .framing import MAX_EVENT, FrameReader, drain, short
 from .loader import loader_main
-from .privileges import become_student, reap_until_gone
+from .privileges import become_student, fork_frozen, reap_until_gone
 
 
 class Supervisor:
@@ -69,7 +69,9 @@ class Supervisor:
         pipes, theirs = self._script_pipes()
         ours = [evt_r, self.result_fd] + [fd for p in pipes.values() for fd in p]
         plan = {"modes": self.modes, "done": set(self.results)}
-        pid = os.fork()
+        # the loader needs a process of its own: it becomes the student's uid, which the
+        # supervisor (which keeps CAP_SETUID to reap it) must never be
+        pid = fork_frozen()
         if pid == 0:
             try:
                 become_student(job, ours)

@@ -96,13 +96,16 @@ def pytest_terminal_summary(terminalreporter, config):
     """With ``NEUROGRADER_TEST_CPU=1``: CPU seconds per group, most first (in the controller)."""
     if not cpu.enabled() or os.environ.get(sharing.WORKER_ENV):
         return
+    import parallel
+
     folder = sharing.run_temp(config._tmp_path_factory)
     rows = cpu.read(folder)
     table = cpu.lines(cpu.by_group(rows))
+    timeline = cpu.timeline(rows, parallel.CPU_SLOTS, heavy=parallel.is_cpu_heavy)
     kept = cpu.kept_file() or folder / "cpu-summary.txt"
-    cpu.keep(kept, table, rows)
-    terminalreporter.section(f"CPU seconds per group (with every test's row: {kept})")
-    for line in table:
+    cpu.keep(kept, table + timeline, rows)
+    terminalreporter.section(f"CPU seconds per group (with the run's timeline and every test's row: {kept})")
+    for line in table + timeline[:1]:
         terminalreporter.write_line(line)
 
 

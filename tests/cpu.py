@@ -152,11 +152,13 @@ def by_group(rows: list[dict]) -> list[dict]:
 
 
 def lines(table: list[dict]) -> list[str]:
-    """The table as text, with a total row."""
+    """The table as text, with a total row over the tests (:data:`SESSION_END` left out: its
+    ``live`` is mostly the negative of chromium's time counted in the tests before)."""
     columns = ("cpu", "self", "children", "live", "wall")
     out = [f"{'CPU s':>8} {'self':>8} {'children':>8} {'live':>8} {'wall s':>8} {'tests':>5}  group"]
-    total = {"group": "total", "tests": sum(t["tests"] for t in table)}
-    total.update({f: sum(t[f] for t in table) for f in columns})
+    tests = [t for t in table if t["group"] != SESSION_END]
+    total = {"group": "total of the tests", "tests": sum(t["tests"] for t in tests)}
+    total.update({f: sum(t[f] for t in tests) for f in columns})
     for t in [*table, total]:
         out.append(" ".join(f"{t[f]:8.1f}" for f in columns) + f" {t['tests']:5d}  {t['group']}")
     return out
@@ -179,11 +181,23 @@ def _busy_at(points: list[tuple[float, float]], when: float) -> float:
     return b0 + (b1 - b0) * ((when - t0) / (t1 - t0) if t1 > t0 else 1.0)
 
 
+def _suite_cpu(rows: list[dict], start: float, end: float) -> float:
+    """The tests' own CPU seconds between ``start`` and ``end``: each test's CPU (self,
+    children, live) spread evenly over its wall time."""
+    total = 0.0
+    for r in rows:
+        overlap = min(end, r["end"]) - max(start, r["start"])
+        if overlap > 0 and r["end"] > r["start"]:
+            total += (r["self"] + r["children"] + r["live"]) * overlap / (r["end"] - r["start"])
+    return total
+
+
 def timeline(rows: list[dict], cores: int, heavy=lambda group: False, slice_s: float = SLICE_S) -> list[str]:
-    """When the run left cores idle: per ``slice_s`` slice of the run, the machine's busy
-    cores (from the rows' /proc/stat readings) and the groups running (``*``: ``heavy``),
-    after a line with the run's seconds at fewer than ``cores - 0.5`` busy cores."""
-    rows = [r for r in rows if "start" in r]
+    """When the run left cores idle: per ``slice_s`` slice of the run, the cores the tests
+    kept busy (their own CPU, :func:`_suite_cpu`), the machine's busy cores (/proc/stat:
+    other work on the machine included) and the groups running (``*``: ``heavy``), after a
+    line with the seconds at which the tests kept fewer than ``cores - 0.5`` cores busy."""
+    rows = [r for r in rows if "start" in r and r["group"] != SESSION_END]
     if not rows:
         return []
     points = sorted({(r["start"], r["busy_start"]) for r in rows} | {(r["end"], r["busy_end"]) for r in rows})
@@ -191,11 +205,16 @@ def timeline(rows: list[dict], cores: int, heavy=lambda group: False, slice_s: f
     out, idle, t = [], 0.0, first
     while t < last:
         end = min(t + slice_s, last)
-        busy = (_busy_at(points, end) - _busy_at(points, t)) / max(end - t, 1e-9)
-        idle += (end - t) if busy < cores - 0.5 else 0.0
+        span = max(end - t, 1e-9)
+        suite = _suite_cpu(rows, t, end) / span
+        busy = (_busy_at(points, end) - _busy_at(points, t)) / span
+        idle += (end - t) if suite < cores - 0.5 else 0.0
         running = sorted({r["group"] for r in rows if r["start"] < end and r["end"] > t})
         names = ", ".join(("*" if heavy(g) else "") + g.replace("test_", "").replace(".py", "") for g in running)
-        out.append(f"{t - first:6.0f}-{end - first:<6.0f} {busy:4.1f} cores  {names}")
+        out.append(f"{t - first:6.0f}-{end - first:<6.0f} tests {suite:4.1f} machine {busy:4.1f} cores  {names}")
         t = end
-    head = f"{last - first:.0f} s from the first test's start to the last one's end; {idle:.0f} s of it with fewer than {cores - 0.5:g} of {cores} cores busy (* CPU-heavy group)"
+    head = (
+        f"{last - first:.0f} s from the first test's start to the last one's end; the tests kept fewer "
+        f"than {cores - 0.5:g} of {cores} cores busy for {idle:.0f} s of it (* CPU-heavy group)"
+    )
     return [head, *out]

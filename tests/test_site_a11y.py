@@ -22,12 +22,12 @@ import re
 
 import pytest
 
-from browser import MODES, SETTLE_MS, PageRecord, axe_violations, format_violations, open_page, redirect_target
+from browser import MODES, PAGE_VIEWPORT, SETTLE_MS, PageRecord, axe_violations, format_violations, open_page
 
 CHAPTER = "book/module1/neurons.html"
 N_SLIDERS = 4  # the chapter's tau sliders (course/sliders.py)
 SLIDER_NAME = "time constant tau"
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = PAGE_VIEWPORT
 # "tau = 8 steps" or "tau = 8 steps (8 ms)": the tau with its unit
 TAU_TEXT = re.compile(r"^tau = \d+(\.\d+)? steps?( \(\d+(\.\d+)? m?s\))?$")
 FOCUS_MARGIN_PX = 6  # a focus ring is drawn around the element: look that far out
@@ -35,11 +35,9 @@ FOCUS_MARGIN_PX = 6  # a focus ring is drawn around the element: look that far o
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("mode", MODES)
-def test_page_has_no_wcag_a_aa_violations(site, page, page_path, mode):
+def test_page_has_no_wcag_a_aa_violations(loaded_pages, page_path, mode):
     """Does axe-core find no WCAG 2.0/2.1 A/AA violation on this page in light/dark mode?"""
-    rec = page(color_scheme=mode, viewport=VIEWPORT)
-    open_page(rec, site.page_url(page_path), redirect=redirect_target(site.root, page_path))
-    violations = axe_violations(rec)
+    violations = axe_violations(loaded_pages(page_path, mode))
     assert not violations, format_violations(f"{page_path} ({mode} mode)", violations)
 
 

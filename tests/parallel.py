@@ -63,9 +63,7 @@ PAGE_FIXTURE = "loaded_pages"
 PAGE_GROUP = "page:"
 #: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
 #: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
-PER_TEST: frozenset[str] = frozenset(
-    {"test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py", "test_sliders_browser.py"}
-)
+PER_TEST: frozenset[str] = frozenset({"test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py"})
 #: groups measured slowest (module file names or ``<module>:<fixture>``; a PER_TEST module's
 #: name ranks each of its tests; ``page:`` every page's readers), queued in this order before
 #: all others. On the 2-core machine a group's time is its CPU seconds, so they are ranked by

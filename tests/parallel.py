@@ -82,9 +82,8 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_attacks.py:plain",  # 68, 208 s: plain nbgrader on the corpus
     "test_site_a11y.py:chapter_walk",  # 87 (82 of it chromium), 156 s: two Tab walks with screenshots
     "test_grader_html_safety.py",  # 74 (55 chromium), 67 s
-    "test_site_render.py",  # 54 (51 chromium), 84 s
     "test_notebooks_build.py",  # 25, 133 s: the notebook build, again and again
-    "page:",  # 7-22 each (chromium): a page's axe and offline checks, light and dark
+    "page:",  # 6-16 each (chromium): a page's axe, offline and rendering checks, light and dark
     "test_sliders_browser.py",  # 31 (29 chromium), 77 s
     "test_chapter_grading.py",  # 30, 75 s: nbgrader validate / autograde round trip
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 30, 45 s

@@ -53,6 +53,8 @@ LOCAL_HOST = "127.0.0.1"
 SETTLE_MS = 15_000
 #: The colour modes every page is checked in (``color_scheme`` of the browser context).
 MODES = ("light", "dark")
+#: The window every built page is checked in (a desktop browser's)
+PAGE_VIEWPORT = {"width": 1280, "height": 900}
 REFRESH = re.compile(r'<meta\s+http-equiv="refresh"\s+content="[^"]*url=([^"]+)"', re.I)
 #: URL schemes that never touch the network.
 INERT_SCHEMES = {"data", "blob", "about", "javascript"}

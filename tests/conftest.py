@@ -11,6 +11,10 @@ page      (function) a factory: ``rec = page()`` opens a fresh page (own browser
           returns a :class:`browser.PageRecord` recording requests, console errors, page errors
           and failed requests; ``rec.assert_clean()`` / ``assert_local_only(rec)`` check them.
           ``page(color_scheme="dark")`` etc. pass options to ``browser.new_context``.
+loaded_pages (session) ``loaded_pages(page_path, mode)``: a built page opened and settled
+          (``browser.open_page``) in light or dark mode, in a window of
+          ``browser.PAGE_VIEWPORT``, once per worker for every test that only reads it
+          (tests/parallel.py puts a page's readers on one worker).
 
 Parametrisation
 ---------------
@@ -42,13 +46,14 @@ import sharing
 # ---- parallel runs (pytest-xdist; the plan is in tests/parallel.py) ------------------------
 def pytest_collection_modifyitems(config, items):
     """Under xdist: write each test's group for the scheduler, and queue the slowest groups
-    first (all workers collect the same tests and sort them the same way)."""
+    first, a group's tests in collection order but those that need the machine alone first
+    (all workers collect the same tests and sort them the same way; the sort is stable)."""
     if not os.environ.get(sharing.WORKER_ENV):
         return
     import parallel
 
     groups = parallel.write_groups(sharing.run_temp(config._tmp_path_factory), items)
-    items.sort(key=lambda item: parallel.queue_order(item, groups[item.nodeid]))  # stable
+    items.sort(key=lambda item: (parallel.queue_order(item, groups[item.nodeid]), parallel.order_in_group(item)))
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: runs without xdist too
@@ -96,13 +101,16 @@ def pytest_terminal_summary(terminalreporter, config):
     """With ``NEUROGRADER_TEST_CPU=1``: CPU seconds per group, most first (in the controller)."""
     if not cpu.enabled() or os.environ.get(sharing.WORKER_ENV):
         return
+    import parallel
+
     folder = sharing.run_temp(config._tmp_path_factory)
     rows = cpu.read(folder)
     table = cpu.lines(cpu.by_group(rows))
+    timeline = cpu.timeline(rows, parallel.CPU_SLOTS, heavy=parallel.is_cpu_heavy)
     kept = cpu.kept_file() or folder / "cpu-summary.txt"
-    cpu.keep(kept, table, rows)
-    terminalreporter.section(f"CPU seconds per group (with every test's row: {kept})")
-    for line in table:
+    cpu.keep(kept, table + timeline, rows)
+    terminalreporter.section(f"CPU seconds per group (with the run's timeline and every test's row: {kept})")
+    for line in table + timeline[:1]:
         terminalreporter.write_line(line)
 
 
@@ -168,6 +176,36 @@ def page(browser):
 
     yield new_page
     for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def loaded_pages(site, browser):
+    """Factory of settled built pages, each loaded once per worker: ``loaded_pages(page_path,
+    mode)`` returns the :class:`browser.PageRecord` of ``page_path`` opened in a context of
+    its own (``color_scheme=mode``, ``browser.PAGE_VIEWPORT``), recording from its creation,
+    for tests that check the page without changing it (axe's script added is no change).
+    Asking for another page closes the previous page's contexts, so at most one page's
+    modes stay open."""
+    opened: dict = {}
+
+    def get(page_path: str, mode: str) -> _browser.PageRecord:
+        if (page_path, mode) not in opened:
+            for key in [k for k in opened if k[0] != page_path]:
+                opened.pop(key)[1].close()
+            context = browser.new_context(color_scheme=mode, viewport=_browser.PAGE_VIEWPORT)
+            try:
+                rec = _browser.PageRecord.attach(context.new_page())
+                redirect = _browser.redirect_target(site.root, page_path)
+                _browser.open_page(rec, site.page_url(page_path), redirect=redirect)
+            except BaseException:
+                context.close()
+                raise
+            opened[page_path, mode] = (rec, context)
+        return opened[page_path, mode][0]
+
+    yield get
+    for _, context in opened.values():
         context.close()
 
 

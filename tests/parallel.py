@@ -55,48 +55,59 @@ ALONE: dict[str, tuple[str, ...]] = {
     # read by the module's groups that compare with it
     "test_grader_correct.py": ("test_plain_nbgrader_gives_the_correct_corpus_full_marks",),
 }
+#: tests using this fixture (conftest.py: a built page loaded once per worker) with a
+#: ``page_path`` parameter go to that page's group, whatever their module, so each page is
+#: loaded once per colour mode for all its readers (axe, the offline and rendering checks)
+PAGE_FIXTURE = "loaded_pages"
+#: the group name of a page's readers: this prefix and the page's path
+PAGE_GROUP = "page:"
 #: modules whose tests share nothing costly (a notebook run or a page each; chromium is one
 #: per worker anyway): each test not in a SPLIT_BY_FIXTURE group is handed out on its own
-PER_TEST: frozenset[str] = frozenset(
-    {"test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py", "test_sliders_browser.py"}
-)
+PER_TEST: frozenset[str] = frozenset({"test_notebook_journey.py", "test_site_browser.py", "test_site_a11y.py"})
 #: groups measured slowest (module file names or ``<module>:<fixture>``; a PER_TEST module's
-#: name ranks each of its tests), queued in this order before all others. On the 2-core
-#: machine a group's time is its CPU seconds, so they are ranked by those: CPU seconds of the
-#: test processes and the children they reaped, set-up included, from a whole run with
-#: ``NEUROGRADER_TEST_CPU=1`` (tests/cpu.py; 2026-11-30, figures in the comments; ``~``: scaled
-#: from single-file runs after a cut, not yet re-measured in a whole run). The
-#: CPU_ALONE group goes first: while it runs no other heavy group may, and the light groups
-#: (browsers, servers) fill the other workers meanwhile. Re-measure when the suite changes.
+#: name ranks each of its tests; ``page:`` every page's readers), queued in this order before
+#: all others. On the 2-core machine a group's time is its CPU seconds, so they are ranked by
+#: those: CPU seconds of the test processes, the children they reaped and their live
+#: descendants (chromium), set-up included, from a whole run with ``NEUROGRADER_TEST_CPU=1``
+#: (tests/cpu.py; 2026-11-30, CPU s and wall s in the comments, a loaded machine). The
+#: CPU_ALONE group goes first: until its ALONE_TESTS are done no other heavy group may run,
+#: and the light groups (browsers, servers) fill the other workers meanwhile; the heavy
+#: groups that wait longest on wall-clock time follow, so they start as soon as they may.
+#: Re-measure when the suite changes.
 SLOWEST_FIRST: tuple[str, ...] = (
-    "test_grader_attacks.py",  # 62 s: our batch on the corpus, round 2 (CPU_ALONE)
-    "test_grader_dask.py",  # 54 s: the 30 benchmark notebooks, local + LocalCluster
-    "test_grader_correct.py::test_plain_nbgrader_gives_the_correct_corpus_full_marks",  # 37 s and 49 s: the two parts
-    "test_term_journey.py",  # 109 s: an instructor's term, make commands + formgrader
-    "test_grader_attacks.py:plain",  # 61 s: plain nbgrader on the corpus
-    "test_notebooks_build.py",  # 74 s: the notebook build, again and again
-    "test_chapter_grading.py",  # ~40 s: nbgrader validate / autograde round trip
-    "test_chapter_extra_credit.py",  # ~36 s: two autogrades and a feedback
-    "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 29 s
-    "test_grader_independent.py",  # 28 s: the wrong-function corpus graded twice
-    "test_grader_export.py",  # 27 s: builds the graded class others wait for
-    "test_grader_render.py",  # 26 s: plotting cells and widgets re-run in the sandbox
-    "test_grader_attacks.py:plain_stopped",  # 26 s
-    "test_module_pipeline.py",  # 25 s: a second module through site, release, autograde
-    "test_grader_html_safety.py",  # 23 s
-    "test_grader_lms.py",  # 20 s
-    "test_grader_batch.py",  # 19 s
-    "test_similarity.py",  # 17 s
-    "test_notebook_journey.py",  # 14 s: five Run-Alls of the student notebook
-    "test_grader_correct.py:batch",  # 13 s
-    "test_grader_correct.py:cli",  # 13 s
-    "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",  # 10 s
-    "test_sliders_lab.py",  # 9 s: JupyterLab started
-    "test_sliders_frames.py",  # 9 s: slider frames drawn in the test process
-    "test_grader_hand_grades.py",  # 9 s
+    "test_grader_attacks.py",  # 28 CPU s (plus its sandboxes'), 208 s: our batch on the corpus, round 2 (CPU_ALONE)
+    "test_grader_dask.py",  # 53 CPU s, 374 s: the 30 benchmark notebooks, local + LocalCluster
+    "test_grader_correct.py::test_plain_nbgrader_gives_the_correct_corpus_full_marks",  # 45 + 56, 243 + 211 s
+    "test_term_journey.py",  # 85, 271 s: an instructor's term, make commands + formgrader
+    "test_grader_attacks.py:plain",  # 68, 208 s: plain nbgrader on the corpus
+    "test_site_a11y.py:chapter_walk",  # 87 (82 of it chromium), 156 s: two Tab walks with screenshots
+    "test_grader_html_safety.py",  # 74 (55 chromium), 67 s
+    "test_notebooks_build.py",  # 25, 133 s: the notebook build, again and again
+    "page:",  # 6-16 each (chromium): a page's axe, offline and rendering checks, light and dark
+    "test_sliders_browser.py",  # 31 (29 chromium), 77 s
+    "test_chapter_grading.py",  # 30, 75 s: nbgrader validate / autograde round trip
+    "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 30, 45 s
+    "test_sliders_lab.py",  # 20, 24 s: JupyterLab started
+    "test_grader_render.py",  # 18, 105 s: plotting cells and widgets re-run in the sandbox
+    "test_grader_attacks.py:plain_stopped",  # 18, 24 s
+    "test_chapter_extra_credit.py",  # 17, 18 s: two autogrades and a feedback
+    "test_grader_independent.py",  # 16, 47 s: the wrong-function corpus graded twice
+    "test_grader_batch.py",  # 16, 41 s
+    "test_module_pipeline.py",  # 14, 19 s: a second module through site, release, autograde
+    "test_grader_export.py",  # 14, 48 s: builds the graded class others wait for
+    "test_notebook_journey.py",  # 13, 24 s: five Run-Alls of the student notebook
+    "test_site_browser.py",  # 12: the theme button, the search, the sliders
+    "test_grader_lms.py",  # 11, 13 s
+    "test_similarity_browser.py",  # 11, 39 s
+    "test_grader_correct.py:cli",  # 8, 31 s
+    "test_grader_attacks.py::test_interrupted_batch_resumes_where_it_stopped",  # 8, 15 s
+    "test_kernels.py",  # 8, 34 s
+    "test_grader_checks.py",  # 8, 81 s
+    "test_sliders_frames.py",  # 8, 34 s: slider frames drawn in the test process
+    "test_grader_hand_grades.py",  # 7, 14 s
+    "test_grader_correct.py:batch",  # 6, 19 s
     "test_site_build.py",  # 5 s, but a whole book build's wall time
     "test_grader_attacks.py::test_nbgrader_autograde_cli_uses_the_sandbox",
-    "test_site_a11y.py:chapter_walk",
     "test_grader_report.py",
     "test_grader_sandbox.py",
     "test_grader_batch_bounds.py",
@@ -137,6 +148,20 @@ CPU_SLOTS = os.cpu_count() or 2
 #: busy processes share the sandbox's one core with the checks, under a wall-clock budget),
 #: which loses checks when another grading run competes for the machine's cores
 CPU_ALONE: frozenset[str] = frozenset({"test_grader_attacks.py"})
+#: CPU_ALONE group -> its tests that grade attack 41: the first to use our batch's graded
+#: corpus (built there) and round 2 through `nbgrader autograde` (its checks that nothing is
+#: left behind run right after it, before any other grading of attacks may start). They run
+#: first in their group; once they are done the group counts as an ordinary heavy one, so
+#: another heavy group starts beside its other tests (a rerun that skips the class and
+#: regrades one honest student, an export).
+ALONE_TESTS: dict[str, tuple[str, ...]] = {
+    "test_grader_attacks.py": (
+        "test_batch_finishes_and_reports_every_student",
+        "test_round2_attacks_gain_nothing_through_nbgrader_autograde",
+        "test_round2_peak_memory_stays_under_2_gb",
+        "test_round2_leaves_no_note_no_process_and_no_copy",
+    ),
+}
 
 
 def xdist_group(item) -> str | None:
@@ -144,6 +169,9 @@ def xdist_group(item) -> str | None:
     module = item.path.name
     if item.originalname in ALONE.get(module, ()):
         return f"{module}::{item.name}"
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if PAGE_FIXTURE in item.fixturenames and "page_path" in params:
+        return PAGE_GROUP + params["page_path"]
     for fixture in SPLIT_BY_FIXTURE.get(module, ()):
         if fixture in item.fixturenames:
             return f"{module}:{fixture}"
@@ -153,7 +181,20 @@ def xdist_group(item) -> str | None:
 def queue_order(item, group: str | None) -> int:
     """Sort key of a test in the queue: the slowest groups first, the rest after them."""
     name = (group or item.path.name).split("[")[0]  # a parametrized ALONE test: every case
+    name = PAGE_GROUP if name.startswith(PAGE_GROUP) else name  # every page's readers
     return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+
+def order_in_group(item) -> int:
+    """Second sort key of a test in the queue: a CPU_ALONE group's ALONE_TESTS before its
+    other tests (collection order otherwise)."""
+    return 0 if item.originalname in ALONE_TESTS.get(item.path.name, ()) else 1
+
+
+def needs_alone(nodeid: str) -> bool:
+    """Is this test (by node id) one of the ALONE_TESTS?"""
+    path, _, name = nodeid.partition("::")
+    return name.split("[")[0] in ALONE_TESTS.get(path.rsplit("/", 1)[-1], ())
 
 
 def write_groups(run_temp: Path, items) -> dict:
@@ -187,8 +228,8 @@ class OneGroupAhead(LoadGroupScheduling):
     although an idle worker could start it right away.
 
     A worker gets the first queued group it may run: a CPU_HEAVY one only while fewer than
-    CPU_SLOTS other workers have one and no CPU_ALONE one runs or waits in the queue (that
-    one starts as soon as no other worker has a heavy group). Otherwise it waits (idle) until any test
+    CPU_SLOTS other workers have one and no CPU_ALONE one waits in the queue or runs one of
+    its ALONE_TESTS (that one starts as soon as no other worker has a heavy group). Otherwise it waits (idle) until any test
     finishes, when every worker is offered work again. A worker's own unfinished groups do not
     count (its held-back last test runs before the next group), so a worker holding the only
     heavy groups may always take the next one: no deadlock.
@@ -218,10 +259,13 @@ class OneGroupAhead(LoadGroupScheduling):
             return
         self._assign_work_unit(node)
 
-    def _heavy_elsewhere(self, node, kind=is_cpu_heavy) -> int:
-        """Workers other than ``node`` with a group of ``kind`` not yet finished."""
+    def _heavy_elsewhere(self, node, kind=is_cpu_heavy, pending=lambda nodeid: True) -> int:
+        """Workers other than ``node`` with a group of ``kind`` that still has a ``pending``
+        test not finished."""
         return sum(
-            any(kind(scope) and not all(unit.values()) for scope, unit in work.items())
+            any(
+                kind(scope) and any(pending(t) and not done for t, done in unit.items()) for scope, unit in work.items()
+            )
             for other, work in self.assigned_work.items()
             if other is not node
         )
@@ -229,7 +273,7 @@ class OneGroupAhead(LoadGroupScheduling):
     def _assign_work_unit(self, node) -> None:
         """Send ``node`` the first queued group it may run now (none: it waits)."""
         heavy = self._heavy_elsewhere(node)
-        alone = self._heavy_elsewhere(node, CPU_ALONE.__contains__)
+        alone = self._heavy_elsewhere(node, CPU_ALONE.__contains__, needs_alone)
         alone_queued = any(s in CPU_ALONE for s in self.workqueue)
 
         def may_run(scope: str) -> bool:

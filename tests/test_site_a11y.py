@@ -22,12 +22,12 @@ import re
 
 import pytest
 
-from browser import MODES, SETTLE_MS, PageRecord, axe_violations, format_violations, open_page, redirect_target
+from browser import MODES, PAGE_VIEWPORT, SETTLE_MS, PageRecord, axe_violations, format_violations, open_page
 
 CHAPTER = "book/module1/neurons.html"
 N_SLIDERS = 4  # the chapter's tau sliders (course/sliders.py)
 SLIDER_NAME = "time constant tau"
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = PAGE_VIEWPORT
 # "tau = 8 steps" or "tau = 8 steps (8 ms)": the tau with its unit
 TAU_TEXT = re.compile(r"^tau = \d+(\.\d+)? steps?( \(\d+(\.\d+)? m?s\))?$")
 FOCUS_MARGIN_PX = 6  # a focus ring is drawn around the element: look that far out
@@ -35,11 +35,9 @@ FOCUS_MARGIN_PX = 6  # a focus ring is drawn around the element: look that far o
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("mode", MODES)
-def test_page_has_no_wcag_a_aa_violations(site, page, page_path, mode):
+def test_page_has_no_wcag_a_aa_violations(loaded_pages, page_path, mode):
     """Does axe-core find no WCAG 2.0/2.1 A/AA violation on this page in light/dark mode?"""
-    rec = page(color_scheme=mode, viewport=VIEWPORT)
-    open_page(rec, site.page_url(page_path), redirect=redirect_target(site.root, page_path))
-    violations = axe_violations(rec)
+    violations = axe_violations(loaded_pages(page_path, mode))
     assert not violations, format_violations(f"{page_path} ({mode} mode)", violations)
 
 
@@ -224,18 +222,19 @@ def test_focus_is_always_visible(chapter_walk):
 
 
 @pytest.mark.timeout(300)
-def test_download_links_and_search_work_from_the_keyboard(site, page, chapter_walk):
+def test_download_links_and_search_work_from_the_keyboard(chapter_walk):
     """Does Tab reach the assignment download (module1.zip), the page's download menu (and
-    its links with Enter + Tab), and the search (Enter opens it with the input focused)?"""
+    its links with Enter + Tab), and the search (Enter opens it with the input focused)?
+    (Pressed on the walked page, in its colour mode: the walk has left the page, so Tab
+    starts again from the top, as on a fresh page; the search then leaves the chapter.)"""
     steps = chapter_walk["steps"]
     assert any(s["href"].endswith("module1.zip") for s in steps), "Tab never reaches module1.zip"
     kinds = {"download menu": "Download this page", "search": "Search"}
     for kind, label in kinds.items():
         assert any(label in s["what"] for s in steps), f"Tab never reaches the {kind} button"
 
-    rec = page(viewport=VIEWPORT)
-    open_page(rec, site.page_url(CHAPTER))
-    rec.page.add_style_tag(content=NO_MOTION_CSS)
+    rec = chapter_walk["rec"]
+    assert rec.evaluate("() => document.activeElement === document.body"), "the walk left the focus on the page"
     key = rec.page.keyboard
     for _ in range(len(steps)):
         key.press("Tab")
@@ -250,8 +249,7 @@ def test_download_links_and_search_work_from_the_keyboard(site, page, chapter_wa
     )
     assert item[0] and item[1] and item[2], f"Enter + Tab on the download menu focused {item}"
 
-    rec = page(viewport=VIEWPORT)
-    open_page(rec, site.page_url(CHAPTER))
+    key.press("Escape")  # the menu closes; Tab goes on from its button
     for _ in range(len(steps)):
         key = rec.page.keyboard
         key.press("Tab")

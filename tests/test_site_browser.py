@@ -62,11 +62,10 @@ def _screenshot(rec, page_path: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_page_renders_offline_and_clean(site, page, page_path, mode):
+def test_page_renders_offline_and_clean(loaded_pages, page_path, mode):
     """Does this page, opened in a real browser in light/dark mode, stay on 127.0.0.1, log no
     error, load every asset and image, render all of its math and widgets, and show no raw TeX?"""
-    rec = page(color_scheme=mode, viewport={"width": 1280, "height": 900})
-    open_page(rec, site.page_url(page_path), redirect=redirect_target(site.root, page_path))
+    rec = loaded_pages(page_path, mode)
     report = page_report(rec)
     _screenshot(rec, page_path, mode)
     where = f"{page_path} ({mode} mode)"

@@ -10,28 +10,33 @@ Questions answered, for every page of the built site (discovered from its files)
   "| ")?
 
 Fixtures and the page list come from tests/conftest.py, helpers from tests/browser.py. Each
-page is loaded once per window width for the module (``opened``): the checks only read it.
+page is loaded once per window width (``opened``): the checks only read it.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from browser import PageRecord, open_page, redirect_target
+from browser import PAGE_VIEWPORT, PageRecord, open_page, redirect_target
 
 CHAPTER = "book/module1/neurons.html"
-WIDTHS = (1280, 400)  # a desktop window and a phone
-HEIGHT = 900
+WIDTHS = (PAGE_VIEWPORT["width"], 400)  # a desktop window and a phone
+HEIGHT = PAGE_VIEWPORT["height"]
 
 
 @pytest.fixture(scope="module")
-def opened(site, browser):
+def opened(site, browser, loaded_pages):
     """``opened(page_path, width)``: the page loaded and settled in a window ``width`` px
     wide, once per module (its own browser context); the checks only read the page, and
-    opening collapsed cells (the clipping check) changes no text, number or table."""
+    opening collapsed cells (the clipping check) changes no text, number or table. In the
+    desktop window it is the light page of ``loaded_pages``, shared with the page's other
+    readers (axe, the offline check: tests/parallel.py groups them), which run before these
+    checks (collection order)."""
     contexts, loaded = [], {}
 
     def get(page_path, width=WIDTHS[0]) -> PageRecord:
+        if width == PAGE_VIEWPORT["width"]:
+            return loaded_pages(page_path, "light")
         if (page_path, width) not in loaded:
             context = browser.new_context(viewport={"width": width, "height": HEIGHT})
             contexts.append(context)

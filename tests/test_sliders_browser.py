@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import is_local
+from browser import PAGE_VIEWPORT, PageRecord, is_local
 
 PAGE = os.environ.get("SLIDERS_PAGE", "book/module1/neurons.html")
 N_SLIDERS = 4  # li trace, lif trace, li surface (4.1), lif surface (4.2)
@@ -143,14 +143,25 @@ def track_x(root, k: int, n: int) -> tuple:
     return box["x"] + box["width"] * k / (n - 1), box["y"] + box["height"] / 2
 
 
+@pytest.fixture(scope="module")
+def chapter(site, browser):
+    """The chapter opened offline once for the module's slider tests: each moves only its own
+    slider (the others keep their saved frame), and each checks the page's whole record."""
+    context = browser.new_context(viewport=PAGE_VIEWPORT)
+    try:
+        yield open_offline(lambda: PageRecord.attach(context.new_page()), site)
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("i", range(N_SLIDERS))
-def test_slider_moves_picture_offline(site, page, expected, i):
+def test_slider_moves_picture_offline(chapter, expected, i):
     """Question: does slider i show its saved frame, and do the keyboard and the mouse change
     the picture to the precomputed frame of the chosen tau, with the page clean and offline?"""
     want = expected[i]
     n = len(want["srcs"])
     assert n >= 3 and len(set(want["srcs"])) == n, "frames must be distinct, at least 3"
-    rec = open_offline(page, site, viewport={"width": 1280, "height": 900})
+    rec = chapter
     root = rec.locator(".tau-slider").nth(i)
     root.scroll_into_view_if_needed()
     k = want["index"]

@@ -130,9 +130,11 @@ class ReadOnceNotebookExporter(NotebookExporter):
         return self.from_notebook_node(nb, resources=resources, **kw)
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        if not self._preprocessors or self.optimistic_validation or self.nbformat_version != nb.nbformat:
+        if not self._preprocessors or self.nbformat_version != nb.nbformat:
             return super().from_notebook_node(nb, resources, **kw)  # (then writes validates)
-        # NotebookExporter's, writing the notebook its last preprocessor's check validated
+        # NotebookExporter's, writing the notebook validated after its last preprocessor
+        # (after each one, or with optimistic_validation, as the course's config sets it,
+        # after the last only: the same notebook either way)
         nb_copy, resources = Exporter.from_notebook_node(self, nb, resources, **kw)
         resources["output_suffix"] = ".nbconvert"
         output = nbformat.versions[nb_copy.nbformat].writes_json(nb_copy)

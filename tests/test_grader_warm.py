@@ -99,7 +99,6 @@ def shared_engines(monkeypatch):
     # nbgrader runs `alembic` from PATH when it makes a new gradebook: the venv's
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     monkeypatch.setattr(Gradebook, "__init__", Gradebook.__init__)
-    monkeypatch.setattr(Gradebook, "close", Gradebook.close)
     monkeypatch.setattr(warm, "_ENGINES", {})
     monkeypatch.setattr(warm, "_COURSES", set())
     warm.share_gradebook_engines()
@@ -133,45 +132,6 @@ def test_a_shared_engine_writes_to_disk_and_new_gradebooks_are_made(tmp_path, sh
         assert gb.engine is not engine
     tables = {r[0] for r in _rows(second, "select name from sqlite_master where type='table'")}
     assert {"student", "grade", "comment", "alembic_version"} <= tables
-
-
-def _connection(gb):
-    """The SQLite connection (the DB-API object) a gradebook's session is using."""
-    return gb.db.connection().connection.dbapi_connection
-
-
-@pytest.mark.timeout(120)
-def test_a_closed_gradebook_hands_its_connection_on_but_never_to_a_forked_process(tmp_path, shared_engines):
-    """Closing a shared gradebook keeps its SQLite connection for the next open of the same
-    file (no new connection per open), which sees what the first committed; a process forked
-    afterwards opens a connection of its own (two processes never share one), and what it
-    commits reaches the parent, whose connection still works."""
-    Gradebook = shared_engines
-    db = f"sqlite:///{tmp_path / 'a.db'}"
-    with Gradebook(db) as gb:
-        gb.update_or_create_student("ada")
-        first = _connection(gb)
-    with Gradebook(db) as gb:
-        assert _connection(gb) is first
-        assert [s.id for s in gb.students] == ["ada"]
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # (the child's copy of `first` is the object its pool would hand out)
-        try:
-            with Gradebook(db) as gb:
-                own = _connection(gb) is not first
-                gb.update_or_create_student("bob")
-            os.write(w, b"own" if own else b"parent's")
-        finally:
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as fh:
-        answer = fh.read()
-    os.waitpid(pid, 0)
-    assert answer == b"own"
-    with Gradebook(db) as gb:
-        assert _connection(gb) is first
-        assert sorted(s.id for s in gb.students) == ["ada", "bob"]
 
 
 def _write_secret(path: Path, fill: str) -> Path:

@@ -6,12 +6,10 @@ It changes no grade, gradebook row or written file:
 
 * :func:`share_gradebook_engines`: nbgrader opens its gradebook a dozen times per student
   (``Gradebook(db_url)``), and each open made a new SQLAlchemy engine (an empty SQL compile
-  cache, a new SQLite connection), listed the tables and ran ``create_all``; each close
-  disposed of the engine, closing the connection. In a worker, the first open of a
-  ``db_url`` does all that; later opens reuse its engine (pooled connection, compiled
-  statements) and skip the table and course-row creation that the first open already did,
-  and a close hands the connection back to the pool. Each open still gets its own session,
-  as before.
+  cache, a new SQLite connection), listed the tables and ran ``create_all``. In a worker, the
+  first open of a ``db_url`` does all that; later opens reuse its engine (pooled connection,
+  compiled statements) and skip the table and course-row creation that the first open
+  already did. Each open still gets its own session, as before.
 * :class:`ReadOnceNotebookExporter` (the exporter of the workers' ``Autograde``, see
   :func:`neurograder.worker.course_api`): nbconvert deep-copies each notebook it converts
   three times (``from_notebook_node``, ``_preprocess``, the validator's ``normalize``) so that
@@ -32,7 +30,6 @@ It changes no grade, gradebook row or written file:
 from __future__ import annotations
 
 import gc
-import os
 
 import nbformat
 from nbconvert.exporters import Exporter, NotebookExporter
@@ -66,36 +63,12 @@ def _shared_init(original):
     return __init__
 
 
-def _shared_close(original):
-    def close(self):
-        if self.engine in _ENGINES.values():
-            self.db.remove()  # (the session's connection goes back to the engine's pool)
-        else:
-            original(self)
-
-    close.shared = True
-    return close
-
-
-def _pools_left_to_parent() -> None:
-    """(In a child just forked) the engines' pooled connections belong to the parent: the
-    child's engines forget them, unclosed, and open connections of their own."""
-    for engine in _ENGINES.values():
-        engine.dispose(close=False)
-
-
 def share_gradebook_engines() -> None:
-    """Every ``nbgrader.api.Gradebook`` of this process reuses one engine per ``db_url``, and
-    closing one keeps that engine's pooled connection open for the next (nbgrader's
-    ``close`` also disposes of the engine, which closed the SQLite connection every time).
-    A process forked from this one never uses a connection of this one's."""
+    """Every ``nbgrader.api.Gradebook`` of this process reuses one engine per ``db_url``."""
     from nbgrader.api import Gradebook
 
     if not getattr(Gradebook.__init__, "shared", False):
         Gradebook.__init__ = _shared_init(Gradebook.__init__)
-    if not getattr(Gradebook.close, "shared", False):
-        Gradebook.close = _shared_close(Gradebook.close)
-        os.register_at_fork(after_in_child=_pools_left_to_parent)
 
 
 def freeze_heap() -> None:

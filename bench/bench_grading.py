@@ -26,9 +26,9 @@ init, so the sandboxes it forked (reaped by that init) were lost to it. The benc
 makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): every orphaned descendant,
 such as a killed fork server's init, is reparented to the bench, which waits for all of
 them before it reads its rusage. That CPU figure then includes the sandboxes. Beside it, the
-machine's busy CPU (user + nice + system + irq + softirq over all cores, ``/proc/stat``
-before and after) counts everything else the machine did meanwhile too: the bench measures
-the idle machine's busy rate first (over :data:`IDLE_SECONDS`, nothing of ours running) and
+machine's busy CPU (every state but idle and iowait, all cores, ``/proc/stat`` before and
+after: ``tests/cpu.py``'s ``machine_busy``) counts everything else the machine did meanwhile
+too: the bench measures the idle machine's busy rate first (over :data:`IDLE_SECONDS`, nothing of ours running) and
 also prints the machine's busy CPU less that rate times the run's wall time, a cross-check
 that means something only on an otherwise quiet machine (on a saturated one, other work
 yields to ours).
@@ -58,6 +58,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 from attacks import corpus  # noqa: E402
+from cpu import machine_busy  # noqa: E402  (the test suite's reading of /proc/stat)
 
 #: hostile submissions plain nbgrader can run without harming the machine
 HOSTILE = [
@@ -72,8 +73,6 @@ HOSTILE = [
 FLOOR_RUNS = 7
 #: seconds over which the idle machine's busy CPU rate is measured (before the runs)
 IDLE_SECONDS = 3.0
-#: the /proc/stat "cpu" columns that count as busy (user nice system idle iowait irq softirq ...)
-BUSY_COLUMNS = (0, 1, 2, 5, 6)
 #: prctl(2) option that makes this process the reaper of its orphaned descendants
 PR_SET_CHILD_SUBREAPER = 36
 #: longest wait, after a command has ended, for its orphaned descendants to end (a killed
@@ -192,14 +191,6 @@ def outcome(course: Path) -> dict[str, tuple]:
 def differing(ours: dict, earlier: dict) -> list[str]:
     """Students whose gradebook record or autograded files differ between two runs."""
     return sorted(s for s in set(ours) | set(earlier) if ours.get(s) != earlier.get(s))
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has been busy since boot (every core, every process:
-    user + nice + system + irq + softirq of ``/proc/stat``)."""
-    with open("/proc/stat") as fh:
-        ticks = [int(v) for v in fh.readline().split()[1:]]
-    return sum(ticks[i] for i in BUSY_COLUMNS) / os.sysconf("SC_CLK_TCK")
 
 
 def idle_rate(seconds: float = IDLE_SECONDS) -> float:

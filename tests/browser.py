@@ -29,6 +29,7 @@ import http.server
 import json
 import os
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,14 @@ class SiteServer:
     def page_url(self, rel_path: str | Path) -> str:
         """URL of a file of the site given its path relative to the site root."""
         return self.url + Path(rel_path).as_posix().lstrip("/")
+
+
+def free_port() -> int:
+    """A TCP port on :data:`LOCAL_HOST` that no process listens on now, for a server started
+    with ``--port`` (a server that fails to bind it fails its start, and the test says so)."""
+    with socket.socket() as s:
+        s.bind((LOCAL_HOST, 0))
+        return s.getsockname()[1]
 
 
 def launch_chromium(playwright, **kwargs):

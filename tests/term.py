@@ -22,7 +22,6 @@ import csv
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -30,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 from attacks import corpus
+from browser import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = corpus.ASSIGNMENT
@@ -183,12 +183,6 @@ def submission_notebook_id(course: Path, student: str) -> str:
         return gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student).id
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _answers(url: str, token: str) -> bool:
     req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"token {token}"})
     try:
@@ -203,7 +197,7 @@ def formgrader(course: Path, log_path: Path, config: str = "jupyter_server_confi
     """``jupyter server --config=<config>`` run from the nbgrader course folder ``course``, as
     the README says, on 127.0.0.1:<free port> with a token; waits until its API answers
     (polled, never a fixed sleep), yields {url, token, log}, and stops it afterwards."""
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     cmd = [
         corpus.tool("jupyter"),
         "server",

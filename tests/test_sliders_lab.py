@@ -21,21 +21,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from browser import is_local
+from browser import free_port, is_local
 
 JUPYTER = Path(sys.executable).with_name("jupyter")
 TIMEOUT_MS = 120_000
 
 JS_SHOWN = """el => [...el.querySelectorAll('img.tau-frame')]
                  .filter(i => i.offsetParent !== null).map(i => i.getAttribute('src'))"""
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ of any job inside. It is forked by this process's fork server for its released f
 (:class:`Servers`, :mod:`neurograder.zygote`: NumPy and the runner already loaded, a fork and
 four mounts instead of an interpreter start; a student whose code uses a heavy module of the
 course's prewarm list, such as torch, gets one from a server that has it loaded too, and
-everyone else one from a server without it, whose processes are cheaper to fork) when :func:`keep_warm` is on and bubblewrap is
-used; otherwise bubblewrap (or the fallback) starts a new interpreter that imports NumPy
+everyone else one from a server without it, whose processes are cheaper to fork) when
+:func:`keep_warm` is on and bubblewrap is used; otherwise bubblewrap (or the fallback) starts a new interpreter that imports NumPy
 (``inside/boot.py``). With :func:`keep_warm` the process also keeps the next one started
 while the current student is graded (:class:`Spare`). Each student still gets a sandbox of
 their own that nothing ran in before; a waiting one holds no job and no student code, and it

@@ -183,10 +183,14 @@ def grade_class(executor, todo: list[str], rows: dict, args) -> bool:
     """Grade ``todo`` into ``rows`` with a progress bar; False when interrupted (Ctrl-C)."""
     from tqdm import tqdm
 
+    from neurograder.executors import heavy_modules
+
+    folders = Path(args.course) / "submitted"
+    heavy = {sid: heavy_modules(folders / sid / args.assignment) for sid in todo}  # (who needs torch)
     bar = tqdm(total=len(todo), unit="student", disable=args.no_progress, desc=args.assignment)
     done = 0
     try:
-        for sid, res in executor.run(todo, args.assignment, args.force):
+        for sid, res in executor.run(todo, args.assignment, args.force, heavy=heavy):
             prev = rows.get(sid)
             if prev and prev["status"] == "foreign" and res["status"] != "error":
                 res = dict(res, status="foreign", message=prev["message"])

@@ -5,7 +5,8 @@ Both executors have the same face: ``run(students, assignment, force)`` yields
 
 * :class:`LocalExecutor`: ``jobs`` worker processes on this machine, each a one-process pool
   of its own, all writing the course's gradebook (SQLite on a local disk takes one writer at
-  a time, with its own locking).
+  a time, with its own locking). Students whose code uses a heavy module (torch) are kept on
+  the worker that has loaded it (:func:`next_student`).
 * :class:`DaskExecutor`: shards of students sent to an existing ``dask.distributed``
   scheduler. SQLite must not be written by several machines through a shared file system
   (its locks are not reliable there), so each shard is graded against a private copy of the
@@ -41,6 +42,59 @@ WORKER_RETRIES = 1
 SHARD_SIZE = 16
 #: file name of the gradebook snapshot the Dask workers copy (in the course folder)
 SNAPSHOT = ".neurograder-gradebook-snapshot.db"
+#: a worker starts a fork server of its own for heavy modules that another worker has loaded
+#: only when it has nothing else to do and at least this many students needing them wait: a
+#: server holding torch costs ~2.8 s of CPU to start (its import), the same as grading ~8
+#: of those students in a worker whose server is warm
+SPREAD_HEAVY = 8
+
+
+def heavy_modules(folder: Path) -> tuple:
+    """The course's prewarm modules (torch, scipy) the notebooks in a submission ``folder``
+    mention (sorted; the sandbox's own text search, :func:`neurograder.inside.cells.mentioned`,
+    over every code cell): the fork server a worker needs for this student. A hint for
+    scheduling only; a file that cannot be read counts as needing none."""
+    from neurograder.grading import PREWARM_MODULES
+    from neurograder.inside.cells import mentioned
+
+    cells = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            for cell in nb.get("cells", []):
+                if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                    src = cell.get("source", "")
+                    cells.append({"source": "".join(src) if isinstance(src, list) else str(src)})
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return tuple(sorted({m.split(".")[0] for m in mentioned({"prewarm": PREWARM_MODULES, "cells": cells})}))
+
+
+def next_student(queue, heavy: dict, mine: set, elsewhere: set):
+    """The queued student a free worker grades next (None: it leaves the rest to the others).
+
+    ``heavy``: student -> heavy modules (a tuple; empty for most); ``mine``: the heavy-module
+    sets whose fork server this worker has loaded; ``elsewhere``: those loaded by the other
+    workers (empty: this worker takes someone whenever the queue is not). In order: a student
+    needing a server this worker has; one needing a server no worker has (this worker loads
+    it, early in the batch); a student needing none; one needing a server another worker has,
+    when at least :data:`SPREAD_HEAVY` of those wait. Queue order is kept within each kind.
+    """
+    first = {}
+    waiting = {}
+    for sid in queue:
+        key = heavy.get(sid, ())
+        kind = "light" if not key else "mine" if key in mine else "elsewhere" if key in elsewhere else "new"
+        first.setdefault(kind, sid)
+        waiting[key] = waiting.get(key, 0) + 1
+    for kind in ("mine", "new", "light"):
+        if kind in first:
+            return first[kind]
+    if "elsewhere" in first:
+        sid = first["elsewhere"]
+        if waiting[heavy[sid]] >= SPREAD_HEAVY:
+            return sid
+    return None
 
 
 class LocalExecutor:
@@ -48,33 +102,54 @@ class LocalExecutor:
     breaks only its own pool, so it costs only the student it held. That student is started
     again up to WORKER_RETRIES times in a fresh worker, then reported as "error"."""
 
+    #: what each worker process runs first, and for each student (tests give stand-ins)
+    init = staticmethod(worker.init)
+    grade = staticmethod(worker.grade_one)
+
     def __init__(self, course: str, jobs: int, db_url: str | None = None, write_marker: bool = True):
         self.course, self.pools = course, [None] * max(1, jobs)
         self.db_url, self.write_marker = db_url, write_marker
+        #: per slot: the heavy-module sets its worker's fork servers have loaded
+        self.loaded = [set() for _ in self.pools]
 
     def _pool(self, slot: int) -> ProcessPoolExecutor:
         if self.pools[slot] is None:
             self.pools[slot] = ProcessPoolExecutor(
-                max_workers=1, initializer=worker.init, initargs=(self.course, self.db_url)
+                max_workers=1, initializer=self.init, initargs=(self.course, self.db_url)
             )
         return self.pools[slot]
 
     def _drop(self, slot: int):
         pool, self.pools[slot] = self.pools[slot], None
+        self.loaded[slot] = set()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def run(self, students, assignment: str, force: bool):
-        """Yield (student, result) as each student finishes, whatever happens to workers."""
-        queue, attempts, running = deque(students), {}, {}
+    def run(self, students, assignment: str, force: bool, heavy: dict | None = None):
+        """Yield (student, result) as each student finishes, whatever happens to workers.
+        ``heavy``: student -> the heavy modules their code uses (:func:`heavy_modules`), so
+        that each heavy fork server is started by as few workers as possible."""
+        queue, attempts, running, heavy = deque(students), {}, {}, heavy or {}
+        self.loaded = [set() for _ in self.pools]
+
+        def submit(slot: int, sid: str) -> None:
+            queue.remove(sid)
+            if heavy.get(sid):
+                self.loaded[slot].add(heavy[sid])
+            fut = self._pool(slot).submit(
+                self.grade, self.course, assignment, sid, force, self.db_url, self.write_marker
+            )
+            running[fut] = (slot, sid)
+
         while queue or running:
             for slot in range(len(self.pools)):
                 if queue and slot not in {k for k, _ in running.values()}:
-                    sid = queue.popleft()
-                    fut = self._pool(slot).submit(
-                        worker.grade_one, self.course, assignment, sid, force, self.db_url, self.write_marker
-                    )
-                    running[fut] = (slot, sid)
+                    elsewhere = set().union(*(self.loaded[k] for k in range(len(self.pools)) if k != slot))
+                    sid = next_student(queue, heavy, self.loaded[slot], elsewhere)
+                    if sid is not None:
+                        submit(slot, sid)
+            if queue and not running:  # (every worker left the rest to another: the first takes it)
+                submit(0, next_student(queue, heavy, self.loaded[0], set()))
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in finished:
                 slot, sid = running.pop(fut)
@@ -138,9 +213,14 @@ class DaskExecutor:
         self.client = Client(scheduler, set_as_default=False)
         self.futures = []
 
-    def run(self, students, assignment: str, force: bool):
+    def run(self, students, assignment: str, force: bool, heavy: dict | None = None):
+        """As :meth:`LocalExecutor.run`; students needing the same heavy modules (``heavy``)
+        are put next to each other, so that they share shards (and fork servers)."""
         from distributed import as_completed
 
+        heavy, students = heavy or {}, list(students)
+        order = {sid: k for k, sid in enumerate(students)}
+        students.sort(key=lambda sid: (heavy.get(sid, ()), order[sid]))
         course = Path(self.course)
         api = worker.course_api(course)
         snapshot = snapshot_gradebook(Path(api.coursedir.db_url.removeprefix("sqlite:///")), course / SNAPSHOT)

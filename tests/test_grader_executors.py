@@ -1,0 +1,118 @@
+"""Which worker grades which student? (neurograder.executors' scheduling of a local batch)
+
+A worker whose student uses a heavy module (torch) starts a fork server that has imported it
+(~2.8 s of CPU); the batch keeps such students on one worker instead of letting every worker
+start its own. Checked on the pure choice (:func:`next_student`), on the text search that
+tells who needs what (:func:`heavy_modules`), and on real worker processes of
+:class:`LocalExecutor` with a stand-in grading function that reports its process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
+from neurograder import executors  # noqa: E402
+from neurograder.executors import SPREAD_HEAVY, LocalExecutor, heavy_modules, next_student  # noqa: E402
+
+TORCH = ("torch",)
+
+
+def test_a_worker_keeps_the_students_of_its_heavy_server():
+    """Does a worker that has torch loaded take the torch students first, in queue order?"""
+    heavy = {"b": TORCH, "d": TORCH}
+    assert next_student(["a", "b", "c", "d"], heavy, mine={TORCH}, elsewhere=set()) == "b"
+
+
+def test_a_heavy_student_nobody_serves_yet_goes_first():
+    """Is the first torch student started early (before light ones) when no worker has torch?"""
+    assert next_student(["a", "b", "c"], {"c": TORCH}, mine=set(), elsewhere=set()) == "c"
+
+
+def test_a_worker_without_the_server_leaves_its_students_to_the_one_with_it():
+    """Does a worker take light students, and then wait rather than start a second torch server
+    for a few torch students another worker serves?"""
+    heavy = {"b": TORCH, "c": TORCH}
+    assert next_student(["a", "b", "c"], heavy, mine=set(), elsewhere={TORCH}) == "a"
+    assert next_student(["b", "c"], heavy, mine=set(), elsewhere={TORCH}) is None
+
+
+def test_a_second_server_starts_when_enough_heavy_students_wait():
+    """When SPREAD_HEAVY torch students wait and nothing else does, does an idle worker help?"""
+    queue = [f"t{k}" for k in range(SPREAD_HEAVY)]
+    heavy = dict.fromkeys(queue, TORCH)
+    assert next_student(queue, heavy, mine=set(), elsewhere={TORCH}) == "t0"
+    assert next_student(queue[1:], heavy, mine=set(), elsewhere={TORCH}) is None
+
+
+def test_without_other_servers_a_worker_always_takes_someone():
+    """With nothing loaded elsewhere, is a student always chosen from a non-empty queue?"""
+    heavy = {"a": TORCH, "b": ("scipy",)}
+    assert next_student(["a", "b"], heavy, mine={("scipy",)}, elsewhere=set()) == "b"
+    assert next_student(["a"], heavy, mine=set(), elsewhere=set()) == "a"
+
+
+def _notebook(folder: Path, *sources: str, raw: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = [{"cell_type": "code", "source": s, "metadata": {}, "outputs": []} for s in sources]
+    cells.append({"cell_type": "markdown", "source": "import torch is mentioned in prose only", "metadata": {}})
+    (folder / "neurons.ipynb").write_text(raw if raw is not None else json.dumps({"cells": cells}))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "sources, expected",
+    [
+        (["import numpy as np\nx = np.ones(3)"], ()),
+        (["import torch\n", "y = 1"], TORCH),
+        (["from scipy.signal import lfilter"], ("scipy",)),
+        ([["x = torch", ".zeros(3)\n"], "from scipy import signal"], ("scipy", "torch")),
+    ],
+)
+def test_heavy_modules_are_found_in_code_cells_only(tmp_path, sources, expected):
+    """Which prewarm modules does a submission's code use (source as text or list of lines)?"""
+    assert heavy_modules(_notebook(tmp_path / "s", *sources)) == expected
+
+
+def test_an_unreadable_notebook_needs_nothing(tmp_path):
+    """A corrupted notebook is only a scheduling hint's problem: it counts as needing nothing."""
+    assert heavy_modules(_notebook(tmp_path / "s", raw='{"cells": [ not json')) == ()
+    assert heavy_modules(_notebook(tmp_path / "t", raw="[1, 2]")) == ()
+    assert heavy_modules(tmp_path / "missing") == ()
+
+
+def _stand_in_init(course, db_url):
+    """A worker's start-up, for the scheduling test: nothing."""
+
+
+def _stand_in_grade(course, assignment, student, force, db_url, write_marker):
+    """A student's grading, for the scheduling test: which worker process graded whom."""
+    return {"student": student, "status": "graded", "pid": os.getpid()}
+
+
+class _Recording(LocalExecutor):
+    init = staticmethod(_stand_in_init)
+    grade = staticmethod(_stand_in_grade)
+
+
+@pytest.mark.timeout(120)
+def test_torch_students_share_one_worker_and_everyone_is_graded_once(tmp_path):
+    """On real worker processes: are the class's torch students (fewer than SPREAD_HEAVY)
+    all graded by one worker (one torch server for the batch), the others spread over both,
+    and every student exactly once?"""
+    students = [f"s{k:02d}" for k in range(12)]
+    heavy = {sid: TORCH for sid in students[1::2]}  # every other student: a queue-order split would mix them
+    assert len(heavy) < executors.SPREAD_HEAVY
+    pool = _Recording(str(tmp_path), jobs=2)
+    try:
+        results = dict(pool.run(students, "module1", force=True, heavy=heavy))
+    finally:
+        pool.close()
+    assert sorted(results) == students
+    assert len({results[sid]["pid"] for sid in heavy}) == 1
+    assert len({r["pid"] for r in results.values()}) == 2, "both workers graded someone"

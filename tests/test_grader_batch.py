@@ -263,6 +263,53 @@ def test_each_marker_says_where_the_students_time_went(batch):
     assert marker["cpu_seconds"] > 0
 
 
+class _RecordingExecutor:
+    """Stands in for the batch's workers: records who would have been sent to them."""
+
+    def __init__(self, sent: list):
+        self.sent = sent
+
+    def run(self, students, assignment, force, heavy=None):
+        self.sent.append(list(students))
+        for sid in students:
+            yield sid, {"student": sid, "status": "graded", "seconds": 0.0}
+
+    def close(self):
+        pass
+
+    def kill(self):
+        pass
+
+
+@pytest.mark.timeout(300)
+def test_a_rerun_sends_only_changed_submissions_to_the_workers(batch, tmp_path, monkeypatch):
+    """With nothing new, does ``make grade`` start no worker (the graded student skipped, the
+    gradebook as it was), and after a resubmission hand exactly that student to a worker?"""
+    import shutil
+
+    from neurograder import batch as batch_command
+
+    course = tmp_path / "course"
+    shutil.copytree(batch["course"], course, symlinks=True)
+    sent: list = []
+    monkeypatch.setattr(batch_command, "make_executor", lambda args: _RecordingExecutor(sent))
+    monkeypatch.chdir(course)  # (the command changes the working folder and PATH: restored after)
+    monkeypatch.setenv("PATH", os.environ["PATH"])
+    before = _scores(course)
+
+    assert batch_command.main(["--course", str(course), "--no-progress"]) == 0
+    assert sent == [[]]
+    assert _scores(course) == before
+    with open(course / "module1_report.csv", newline="") as fh:
+        assert {r["student"]: r["status"] for r in csv.DictReader(fh)}[HONEST] == "skipped"
+
+    resubmitted = corpus.honest_notebook(course)
+    resubmitted.cells.append(nbformat.v4.new_markdown_cell("one more note"))
+    corpus.write_submission(course, HONEST, resubmitted, timestamp=corpus.ON_TIME)
+    assert batch_command.main(["--course", str(course), "--no-progress"]) == 0
+    assert sent[-1] == [HONEST]
+
+
 @pytest.mark.timeout(60)
 def test_a_dead_sandbox_process_left_as_a_zombie_does_not_hold_up_the_next_student():
     """A killed process whose zombie nobody reaps (an orphan under a container's init) is

@@ -12,7 +12,9 @@ corrupted or foreign submissions.
 * Resumable and idempotent: a student whose submission, source notebook, checks and config are
   unchanged since the last successful grading (fingerprint in
   ``autograded/<student>/<assignment>/.neurograder.json``, written last) is skipped;
-  ``--force`` regrades everyone. Interrupt at any time and run again.
+  ``--force`` regrades everyone. Interrupt at any time and run again. Those students are
+  found here before any worker starts (:func:`split_up_to_date`), so a run with nothing new
+  starts no worker, fork server or sandbox.
 * Every submission is screened inside its own error handling before grading: a folder
   holding anything but plain files (a symlink to a classmate's notebook or to /etc/shadow, a
   pipe, a device) is refused and nothing of it is read or copied; a corrupted notebook (not
@@ -171,6 +173,28 @@ def screen_class(api, course: Path, assignment: str) -> tuple[dict, list[str]]:
     return rows, todo
 
 
+def split_up_to_date(course: Path, assignment: str, students: list[str]) -> tuple[list[str], list[str]]:
+    """(students to grade, students whose marker matches their submission and the course as
+    they are now): the workers' own fingerprints (:mod:`neurograder.worker`), computed here."""
+    from neurograder import worker
+
+    shared = worker.course_fingerprint(course, assignment)
+    todo, current = [], []
+    for sid in students:
+        marker = course / "autograded" / sid / assignment / worker.MARKER
+        fresh = worker.up_to_date(marker, worker.fingerprint(course, assignment, sid, shared))
+        (current if fresh else todo).append(sid)
+    return todo, current
+
+
+def record_result(rows: dict, sid: str, res: dict) -> None:
+    """A student's result into ``rows``, keeping a foreign submission's verdict."""
+    prev = rows.get(sid)
+    if prev and prev["status"] == "foreign" and res["status"] != "error":
+        res = dict(res, status="foreign", message=prev["message"])
+    rows[sid] = res
+
+
 def make_executor(args):
     from neurograder import executors
 
@@ -191,10 +215,7 @@ def grade_class(executor, todo: list[str], rows: dict, args) -> bool:
     done = 0
     try:
         for sid, res in executor.run(todo, args.assignment, args.force, heavy=heavy):
-            prev = rows.get(sid)
-            if prev and prev["status"] == "foreign" and res["status"] != "error":
-                res = dict(res, status="foreign", message=prev["message"])
-            rows[sid] = res
+            record_result(rows, sid, res)
             done += 1
             bar.update(1)
     except KeyboardInterrupt:
@@ -249,6 +270,11 @@ def main(argv=None) -> int:
     bounds_line = describe_bounds()  # (found once here: the local workers, forked, inherit it)
     started = time.monotonic()
     rows, todo = screen_class(api, course, args.assignment)
+    checked = len(todo)
+    if not args.force:  # (the up-to-date ones need no worker)
+        todo, current = split_up_to_date(Path(course), args.assignment, todo)
+        for sid in current:
+            record_result(rows, sid, {"student": sid, "status": "skipped", "seconds": 0.0})
     screening = time.monotonic() - started
     started = time.monotonic()
     if todo and not args.scheduler:
@@ -266,7 +292,7 @@ def main(argv=None) -> int:
     table = summarize(api, args.assignment, rows)
     report = course / f"{args.assignment}_report.csv"
     write_report(table, report)
-    counts = print_summary(table, args.assignment, len(todo), elapsed)
+    counts = print_summary(table, args.assignment, checked, elapsed)
     print(
         f"screening: {screening:.3f} s for {len(rows) + len(todo) - len(set(rows) & set(todo))} "
         f"submissions\ngrades: {csv_path}\nreport: {report}"

@@ -20,12 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sharing  # noqa: E402
 from attacks import corpus  # noqa: E402
 from corpus import correct  # noqa: E402
+from forked_kernels import FORKED_KERNELS_CFG  # noqa: E402
 from kernels import ORACLE_ENV, PLAIN_WAITS_CFG  # noqa: E402
 from test_grader_attacks import _copy  # noqa: E402
 
 #: plain nbgrader's limit (roomy: torch and scipy imports in a loaded kernel), its kernel waits
-#: in slices (tests/kernels.py: a lost wake-up would cost the whole limit)
-PLAIN_CFG = "c.Execute.timeout = 120\n" + PLAIN_WAITS_CFG
+#: in slices (tests/kernels.py: a lost wake-up would cost the whole limit), its kernels forked
+#: from a warm interpreter (tests/forked_kernels.py: the corpus is honest code)
+PLAIN_CFG = "c.Execute.timeout = 120\n" + PLAIN_WAITS_CFG + FORKED_KERNELS_CFG
 
 
 def _cell_scores(course: Path) -> dict[str, dict[str, float]]:

@@ -1,7 +1,8 @@
 """Does correct code keep every point under the sandbox, exactly as under plain nbgrader?
 
 The oracle is plain nbgrader itself (``NEUROGRADER_PLAIN=1 nbgrader autograde``: a kernel
-runs the whole notebook in order), run once over the whole corpus of correct submissions
+runs the whole notebook in order; its kernels forked from a warm interpreter,
+tests/forked_kernels.py), run once over the whole corpus of correct submissions
 (tests/corpus/correct.py: every style and cell layout students use). The sandboxed grader
 grades the same corpus through both instructor paths, ``python -m neurograder.batch`` (what
 ``make grade`` runs) and ``nbgrader autograde`` with the course's nbgrader_config.py, and must

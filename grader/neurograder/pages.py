@@ -27,9 +27,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import contextlib
 import re
+from html.parser import HTMLParser
+from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -181,13 +182,126 @@ def show_extra_credit(html: str, earned: dict[str, float]) -> tuple[str, list[st
     return html, missing
 
 
+#: the selectors nbconvert's HTMLExporter edits a rendered page by -> a quick test on the page's
+#: text that is false only when the selector cannot match
+_MAY_MATCH = {
+    ".jp-Notebook div.jp-Cell-inputWrapper": lambda markup: "jp-Cell-inputWrapper" in markup,
+    ".jp-Notebook div.jp-OutputArea-output": lambda markup: "jp-OutputArea-output" in markup,
+}
+#: the selector of the images nbconvert gives a placeholder alt text
+_NO_ALT = "img:not([alt])"
+#: an image the notebook template writes for a figure output: a data URI and nothing else
+_FIGURE = re.compile(r'<img src="(data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=\s]*)"\s*>')
+#: an attribute value BeautifulSoup writes as it is, between double quotes
+_PLAIN_VALUE = re.compile(r'[^&<>"]*')
+
+
+class _StartTag(HTMLParser):
+    def handle_starttag(self, tag, attrs):
+        self.found = {name for name, _ in attrs}
+
+
+def _img_tags(markup: str):
+    """(start, end, attribute names) of each ``<img`` start tag of ``markup``: the tag is
+    ``markup[start:end]``, its attributes as Python's HTML parser reads them (a tag it cannot
+    read has none, as if it had no alt text)."""
+    for match in re.finditer(r"<img\b", markup, re.I):
+        end, quote = match.end(), None
+        while end < len(markup) and (quote or markup[end] != ">"):
+            if markup[end] in "\"'":
+                quote = None if quote == markup[end] else quote or markup[end]
+            end += 1
+        parser = _StartTag()
+        parser.found = set()
+        parser.feed(markup[match.start() : end + 1])
+        yield match.start(), end + 1, parser.found
+
+
+class _Figure:
+    """A figure's image (:data:`_FIGURE`) as nbconvert's exporter selects it: the attributes
+    it edits, and the tag as BeautifulSoup writes it (attributes in name order, ``/>``)."""
+
+    def __init__(self, start: int, end: int, src: str):
+        self.start, self.end, self.attrs = start, end, {"src": src}
+
+    def written(self) -> str | None:
+        """The edited tag; None when a value would need escaping (the page is parsed then)."""
+        if not all(isinstance(v, str) and _PLAIN_VALUE.fullmatch(v) for v in self.attrs.values()):
+            return None
+        return "<img " + " ".join(f'{name}="{value}"' for name, value in sorted(self.attrs.items())) + "/>"
+
+
+class _SoupWhenNeeded:
+    """BeautifulSoup as nbconvert's ``HTMLExporter.from_notebook_node`` uses it: parse the
+    rendered page, ``select`` the images without alt text (to give them a placeholder) and
+    JupyterLab's cells (to make them focusable), and ``str`` it back. Python's HTML parser
+    took ~0.18 s of CPU to read and write back a 270 kB feedback page, 40 % of the page's
+    export. Here the page is parsed only when a selector can match something other than a
+    figure's image (:data:`_MAY_MATCH`, :data:`_FIGURE`); the placeholder is written into
+    those images as BeautifulSoup writes them, and the rest of the page is left as rendered,
+    which BeautifulSoup writes back unchanged (tests/test_grader_pages.py)."""
+
+    def __init__(self, markup, *args, **kw):
+        self._markup, self._args, self._kw = markup, args, kw
+        self._soup, self._figures = None, []
+
+    def _parsed(self):
+        """The real soup, with the edits already made to the figures handed out."""
+        if self._soup is None:
+            from bs4 import BeautifulSoup
+
+            self._soup = BeautifulSoup(self._markup, *self._args, **self._kw)
+            if self._figures:  # (nbconvert gives every image without alt text the same one)
+                edits = {name: value for name, value in self._figures[0].attrs.items() if name != "src"}
+                for image in self._soup.select(_NO_ALT):
+                    image.attrs.update(edits)
+        return self._soup
+
+    def select(self, selector):
+        if self._soup is not None:
+            return self._soup.select(selector)
+        if selector == _NO_ALT and not self._figures:
+            lacking = [(start, end) for start, end, names in _img_tags(self._markup) if "alt" not in names]
+            found = [_FIGURE.fullmatch(self._markup, start, end) for start, end in lacking]
+            if all(found):
+                self._figures = [_Figure(m.start(), m.end(), m.group(1)) for m in found]
+                return self._figures
+        elif not _MAY_MATCH.get(selector, lambda markup: True)(self._markup):
+            return []
+        return self._parsed().select(selector)
+
+    def __str__(self):
+        if self._soup is None and all(figure.written() for figure in self._figures):
+            parts, at = [], 0
+            for figure in self._figures:
+                parts += [self._markup[at : figure.start], figure.written()]
+                at = figure.end
+            return "".join(parts) + self._markup[at:]
+        return str(self._parsed())
+
+
 class FeedbackExporter(HTMLExporter):
     """nbgrader's feedback exporter (HTML, its ``feedback`` template) that shows optional tasks'
-    cells as extra credit (:func:`show_extra_credit`, with what :class:`MarkExtraCredit` noted)."""
+    cells as extra credit (:func:`show_extra_credit`, with what :class:`MarkExtraCredit` noted),
+    and parses a rendered page again only when nbconvert has something to edit in it
+    (:class:`_SoupWhenNeeded`)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        html, resources = super().from_notebook_node(nb, resources, **kw)
+        with _soup_when_needed():
+            html, resources = super().from_notebook_node(nb, resources, **kw)
         html, missing = show_extra_credit(html, resources.get("nbgrader", {}).get(EXTRA_CREDIT_CELLS, {}))
         if missing:
             self.log.warning("feedback: no score found to show as extra credit for %s", ", ".join(missing))
         return html, resources
+
+
+@contextlib.contextmanager
+def _soup_when_needed():
+    """nbconvert's HTML exporter module uses :class:`_SoupWhenNeeded` meanwhile."""
+    from nbconvert.exporters import html as module
+
+    original, module.BeautifulSoup = module.BeautifulSoup, _SoupWhenNeeded
+    try:
+        yield
+    finally:
+        module.BeautifulSoup = original

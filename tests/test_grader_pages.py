@@ -111,3 +111,23 @@ def test_an_image_without_alt_is_edited_as_beautifulsoup_does():
             elem.attrs["alt"] = "placeholder"
     assert str(lazy) == str(real)
     assert 'alt="placeholder"' in str(lazy)
+
+
+@pytest.mark.timeout(60)
+def test_one_exporter_highlights_a_repeated_cell_once_and_writes_the_same_pages(monkeypatch):
+    """Does an exporter writing a class's pages highlight a code cell they share once, and
+    write each page as a fresh exporter (nbconvert's own highlighting) does?"""
+    from nbconvert.filters import highlight
+
+    calls = []
+    original = highlight._pygments_highlight
+    monkeypatch.setattr(highlight, "_pygments_highlight", lambda *a, **kw: calls.append(a[0]) or original(*a, **kw))
+    shared = "def leaky_integrator(x, tau):\n    return x"
+    first, second = _notebook("a"), _notebook("b")
+    for nb in (first, second):
+        nb.cells.append(nbformat.v4.new_code_cell(shared))
+    one = pages.FeedbackExporter(template_name="classic")
+    pages_by_one = [one.from_notebook_node(nb)[0] for nb in (first, second)]
+    assert calls.count(shared) == 1
+    fresh = [pages.FeedbackExporter(template_name="classic").from_notebook_node(nb)[0] for nb in (first, second)]
+    assert pages_by_one == fresh

@@ -280,13 +280,47 @@ class _SoupWhenNeeded:
         return str(self._parsed())
 
 
+class _RememberedHighlight:
+    """nbconvert's code highlighting (``Highlight2HTML``) remembered: a class's feedback pages
+    repeat the notebook's own code cells, each highlighted once per exporter instead of once
+    per page. What nbconvert's highlighting reads of a cell: its source, the language, and
+    its metadata's ``magics_language``."""
+
+    #: highlighted cells kept (beyond them, the oldest half is forgotten)
+    KEEP = 4096
+
+    def __init__(self, highlight):
+        self.highlight, self.seen = highlight, {}
+
+    def __call__(self, source, language=None, metadata=None):
+        magics = (metadata or {}).get("magics_language")
+        key = (source, language, magics)
+        if key not in self.seen:
+            if len(self.seen) >= self.KEEP:
+                self.seen = dict(list(self.seen.items())[self.KEEP // 2 :])
+            self.seen[key] = self.highlight(source, language, {"magics_language": magics} if magics else None)
+        return self.seen[key]
+
+
 class FeedbackExporter(HTMLExporter):
     """nbgrader's feedback exporter (HTML, its ``feedback`` template) that shows optional tasks'
     cells as extra credit (:func:`show_extra_credit`, with what :class:`MarkExtraCredit` noted),
-    and parses a rendered page again only when nbconvert has something to edit in it
-    (:class:`_SoupWhenNeeded`)."""
+    parses a rendered page again only when nbconvert has something to edit in it
+    (:class:`_SoupWhenNeeded`), and highlights each code cell once for all the pages it
+    writes (:class:`_RememberedHighlight`, unless ``highlight_code`` is configured)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
+        from nbconvert.filters.highlight import Highlight2HTML
+
+        if not hasattr(self, "_highlights"):
+            self._highlights = None if "highlight_code" in self.filters else {}
+        if self._highlights is not None:  # (the lexer as nbconvert's exporter picks it)
+            info = nb.metadata.get("language_info", {})
+            lexer = info.get("pygments_lexer", info.get("name", None))
+            if lexer not in self._highlights:
+                self._highlights[lexer] = _RememberedHighlight(Highlight2HTML(pygments_lexer=lexer, parent=self))
+            if self.filters.get("highlight_code") is not self._highlights[lexer]:  # (a new value
+                self.filters = {**self.filters, "highlight_code": self._highlights[lexer]}  # rebuilds jinja)
         with _soup_when_needed():
             html, resources = super().from_notebook_node(nb, resources, **kw)
         html, missing = show_extra_credit(html, resources.get("nbgrader", {}).get(EXTRA_CREDIT_CELLS, {}))

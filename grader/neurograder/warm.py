@@ -22,6 +22,12 @@ It changes no grade, gradebook row or written file:
   before its preprocessors exactly as ``reads``' validation does (duplicate cell ids
   repaired) and validates it after them (an invalid result fails the notebook), and nothing
   changes it between then and ``writes``; their two validations only logged.
+  nbgrader's ``Autograde`` converts each notebook twice: a sanitising pass, whose output it
+  writes to the autograded folder and reads back, then the autograding pass, whose output
+  replaces that file (or, if it fails, nbgrader removes the folder). The exporter writes the
+  sanitising pass's notebook as JSON without indentation (Python's C encoder; nbformat's
+  one-space indentation takes its pure-Python encoder): read back, it is the same notebook
+  nbformat's indented text gives, and no one else ever reads the file.
 * :func:`freeze_heap`: what a process has built to grade (nbgrader's, SQLAlchemy's and
   NumPy's modules, the course's API) is handed to the garbage collector's permanent
   generation once built, so the collections that each student's work triggers walk only
@@ -32,6 +38,7 @@ It changes no grade, gradebook row or written file:
 from __future__ import annotations
 
 import gc
+import json
 
 import nbformat
 from nbconvert.exporters import Exporter, NotebookExporter
@@ -112,5 +119,26 @@ class ReadOnceNotebookExporter(NotebookExporter):
         # after the last only: the same notebook either way)
         nb_copy, resources = Exporter.from_notebook_node(self, nb, resources, **kw)
         resources["output_suffix"] = ".nbconvert"
+        if _sanitizing(self.parent):
+            return compact_json(nb_copy), resources
         output = nbformat.versions[nb_copy.nbformat].writes_json(nb_copy)
         return output if output.endswith("\n") else output + "\n", resources
+
+
+def _sanitizing(converter) -> bool:
+    """Is ``converter`` nbgrader's Autograde in its sanitising pass (whose written notebook
+    only its own autograding pass reads, and then replaces)?"""
+    from nbgrader.converters.autograde import Autograde
+
+    return isinstance(converter, Autograde) and converter._sanitizing is True
+
+
+def compact_json(nb) -> str:
+    """``nb`` as nbformat's JSON (keys sorted, transient fields left out, bytes as base64),
+    without indentation: what nbformat reads from it equals what it reads from its own
+    indented text. Changes ``nb`` (its transient fields), as only a notebook about to be
+    dropped may be."""
+    from nbformat.v4.nbjson import BytesEncoder
+    from nbformat.v4.rwbase import strip_transient
+
+    return json.dumps(strip_transient(nb), cls=BytesEncoder, sort_keys=True, ensure_ascii=False) + "\n"

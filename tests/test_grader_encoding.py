@@ -148,3 +148,57 @@ def test_a_graded_output_is_what_nbformats_new_output_makes(fields):
     assert got == expected and isinstance(got, nbformat.NotebookNode)
     nb = new_notebook(cells=[new_code_cell("f()", outputs=[got])])
     nbformat.validate(nb)
+
+
+def _odd_values(rng) -> dict:
+    """JSON values of every kind and some edge cases (NaN, infinities, -0.0, big and small
+    numbers, empty and nested containers, escapes, non-ASCII keys)."""
+    leaves = [0, -1, 2**70, 0.1, -0.0, 1e300, 5e-324, math.nan, math.inf, -math.inf, True, False, None]
+    leaves += ["", "a\nb\n", '"\\\t\x00\x7f\u2028', "ü𝜏"]
+
+    def value(depth):
+        kind = rng.randrange(4 if depth < 4 else 1)
+        if kind == 0:
+            return rng.choice(leaves)
+        if kind == 1:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        if kind == 2:
+            return tuple(value(depth + 1) for _ in range(rng.randrange(3)))
+        return {
+            rng.choice(["k", "ä", "a b", "\n", "z", "0"]) + str(i): value(depth + 1) for i in range(rng.randrange(4))
+        }
+
+    return {f"v{i}": value(0) for i in range(40)}
+
+
+@pytest.mark.timeout(120)
+def test_the_autograded_notebook_is_nbformats_text_byte_for_byte(tmp_path, new_course):
+    """Is the text the autograding pass writes (``warm.notebook_json``, no pure-Python
+    indenting encoder) nbformat's own ``writes`` text, byte for byte, for the course's
+    notebooks, awkward cells and random metadata values, and does a notebook holding bytes
+    (which only nbformat's encoder knows) still get nbformat's text?"""
+    import copy
+    import random
+
+    from nbformat.v4.nbjson import writes
+
+    course = new_course(tmp_path / "course")
+    notebooks = [
+        _awkward_notebook(),
+        corpus.honest_notebook(course),
+        nbformat.read(str(course / "release" / corpus.ASSIGNMENT / corpus.NOTEBOOK), 4),
+        nbformat.read(str(course / "source" / corpus.ASSIGNMENT / corpus.NOTEBOOK), 4),
+    ]
+    rng = random.Random(14)
+    for _ in range(20):
+        nb = _awkward_notebook()
+        nb.metadata["odd"] = _odd_values(rng)
+        nb.cells[0].outputs[1].data["application/json"] = _odd_values(rng)
+        notebooks.append(nb)
+    with_bytes = _awkward_notebook()
+    with_bytes.metadata["raw"] = b"abc"
+    notebooks.append(with_bytes)
+    for nb in notebooks:
+        expected = writes(nb) + "\n"
+        assert warm.notebook_json(copy.deepcopy(nb)) == expected
+    assert '"raw": "abc"' in warm.notebook_json(with_bytes)

@@ -29,7 +29,9 @@ It changes no grade, gradebook row or written file:
   replaces that file (or, if it fails, nbgrader removes the folder). The exporter writes the
   sanitising pass's notebook as JSON without indentation (Python's C encoder; nbformat's
   one-space indentation takes its pure-Python encoder): read back, it is the same notebook
-  nbformat's indented text gives, and no one else ever reads the file.
+  nbformat's indented text gives, and no one else ever reads the file. The autograding pass's
+  notebook is written as nbformat writes it, byte for byte, by :func:`notebook_json`, which
+  indents with Python's C string encoder instead of the pure-Python one (~3 ms less).
 * :func:`freeze_heap`: what a process has built to grade (nbgrader's, SQLAlchemy's and
   NumPy's modules, the course's API) is handed to the garbage collector's permanent
   generation once built, so the collections that each student's work triggers walk only
@@ -41,7 +43,9 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
+from json.encoder import encode_basestring
 
 import nbformat
 from nbconvert.exporters import Exporter, NotebookExporter
@@ -178,8 +182,7 @@ class ReadOnceNotebookExporter(NotebookExporter):
         resources["output_suffix"] = ".nbconvert"
         if _sanitizing(self.parent):
             return compact_json(nb_copy), resources
-        output = nbformat.versions[nb_copy.nbformat].writes_json(nb_copy)
-        return output if output.endswith("\n") else output + "\n", resources
+        return notebook_json(nb_copy), resources
 
 
 def _sanitizing(converter) -> bool:
@@ -199,3 +202,69 @@ def compact_json(nb) -> str:
     from nbformat.v4.rwbase import strip_transient
 
     return json.dumps(strip_transient(nb), cls=BytesEncoder, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def notebook_json(nb) -> str:
+    """nbformat's text of ``nb`` (``nbformat.v4.nbjson.writes``: one-space indentation, keys
+    sorted, multi-line strings as lists of lines, transient fields left out) and a final
+    newline, byte for byte, made without Python's pure-Python indenting JSON encoder. Changes
+    ``nb`` (its lines split, transient fields dropped), as only a notebook about to be dropped
+    may be. A notebook holding anything but JSON's own values (bytes, say) is written by
+    nbformat itself."""
+    from nbformat.v4.nbjson import writes
+    from nbformat.v4.rwbase import split_lines, strip_transient
+
+    nb = strip_transient(split_lines(nb))
+    try:
+        text = _indented(nb, "\n")
+    except (TypeError, RecursionError):
+        text = writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _indented(value, newline: str) -> str:
+    """``json.dumps(value, indent=1, sort_keys=True, separators=(",", ": "),
+    ensure_ascii=False)`` for JSON's own values (checked in the order ``json`` checks them),
+    ``newline`` being the line break and indentation before ``value``'s closing bracket;
+    TypeError for anything else."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    inner = newline + " "
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        items = [_indented(item, inner) for item in value]
+        return "[" + inner + ("," + inner).join(items) + newline + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [_key_text(key) + ": " + _indented(item, inner) for key, item in sorted(value.items())]
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def _key_text(key) -> str:
+    if not isinstance(key, str):  # (json turns numbers into keys: left to it)
+        raise TypeError("a key that is not a string")
+    return encode_basestring(key)
+
+
+def _float_text(number: float) -> str:
+    """A float as ``json`` writes it (NaN and the infinities as JavaScript names them)."""
+    if number != number:
+        return "NaN"
+    if number == math.inf:
+        return "Infinity"
+    if number == -math.inf:
+        return "-Infinity"
+    return float.__repr__(number)

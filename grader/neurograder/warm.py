@@ -31,7 +31,7 @@ It changes no grade, gradebook row or written file:
   one-space indentation takes its pure-Python encoder): read back, it is the same notebook
   nbformat's indented text gives, and no one else ever reads the file. The autograding pass's
   notebook is written as nbformat writes it, byte for byte, by :func:`notebook_json`, which
-  indents with Python's C string encoder instead of the pure-Python one (~3 ms less).
+  indents with Python's C string encoder instead of the pure-Python one (~1 ms less).
 * :func:`freeze_heap`: what a process has built to grade (nbgrader's, SQLAlchemy's and
   NumPy's modules, the course's API) is handed to the garbage collector's permanent
   generation once built, so the collections that each student's work triggers walk only

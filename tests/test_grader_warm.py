@@ -99,8 +99,11 @@ def shared_engines(monkeypatch):
     # nbgrader runs `alembic` from PATH when it makes a new gradebook: the venv's
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     monkeypatch.setattr(Gradebook, "__init__", Gradebook.__init__)
+    monkeypatch.setattr(Gradebook, "close", Gradebook.close)
     monkeypatch.setattr(warm, "_ENGINES", {})
     monkeypatch.setattr(warm, "_COURSES", set())
+    monkeypatch.setattr(warm, "_FILES", {})
+    monkeypatch.setattr(warm, "_SESSIONS", {})
     warm.share_gradebook_engines()
     yield Gradebook
     for engine in warm._ENGINES.values():
@@ -132,6 +135,76 @@ def test_a_shared_engine_writes_to_disk_and_new_gradebooks_are_made(tmp_path, sh
         assert gb.engine is not engine
     tables = {r[0] for r in _rows(second, "select name from sqlite_master where type='table'")}
     assert {"student", "grade", "comment", "alembic_version"} <= tables
+
+
+def _connection(gb):
+    """The SQLite connection (the DB-API object) an open gradebook's session uses."""
+    return gb.db.connection().connection.dbapi_connection
+
+
+@pytest.mark.timeout(120)
+def test_reopened_gradebooks_reuse_one_connection_and_see_other_writers(tmp_path, shared_engines):
+    """Does a later open of the same gradebook reuse the pooled SQLite connection (nbgrader's
+    close disposes of it), and still see what another connection committed in between?"""
+    Gradebook = shared_engines
+    db = tmp_path / "a.db"
+    with Gradebook(f"sqlite:///{db}") as gb:
+        gb.update_or_create_student("ada")
+        first = _connection(gb)
+    with sqlite3.connect(db) as con:  # another writer (another worker, the driver)
+        con.execute("insert into student (id) values ('bob')")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        assert _connection(gb) is first
+        assert sorted(s.id for s in gb.students) == ["ada", "bob"]
+
+
+@pytest.mark.timeout(120)
+def test_a_gradebook_file_replaced_at_the_same_path_is_the_one_read_and_written(tmp_path, shared_engines):
+    """After the gradebook file is replaced by another (removed, or a copy put at its path),
+    does the next open read and write the new file, not the pooled connection's old one?"""
+    Gradebook = shared_engines
+    db, other = tmp_path / "a.db", tmp_path / "b.db"
+    for path, student in ((db, "ada"), (other, "bob")):
+        with Gradebook(f"sqlite:///{path}") as gb:
+            gb.update_or_create_student(student)
+    shutil.copyfile(other, tmp_path / "copy.db")
+    os.replace(tmp_path / "copy.db", db)
+    with Gradebook(f"sqlite:///{db}") as gb:
+        assert [s.id for s in gb.students] == ["bob"]
+        gb.update_or_create_student("cy")
+    assert sorted(r[0] for r in _rows(db, "select id from student")) == ["bob", "cy"]
+    db.unlink()
+    with Gradebook(f"sqlite:///{db}") as gb:  # a new file: nbgrader's tables made again
+        gb.update_or_create_student("dee")
+    assert [r[0] for r in _rows(db, "select id from student")] == ["dee"]
+
+
+@pytest.mark.timeout(120)
+def test_a_forked_child_opens_its_own_connection_and_leaves_its_parents(tmp_path, shared_engines):
+    """A worker forked while its parent holds a pooled connection: does the child write
+    through a connection of its own, and does the parent's still work afterwards?"""
+    Gradebook = shared_engines
+    db = tmp_path / "a.db"
+    with Gradebook(f"sqlite:///{db}") as gb:
+        gb.update_or_create_student("ada")
+        parents = _connection(gb)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether it got a connection of its own, then exit
+        try:
+            with Gradebook(f"sqlite:///{db}") as gb:
+                gb.update_or_create_student("kid")
+                os.write(write, b"own" if _connection(gb) is not parents else b"inherited")
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        said = fh.read()
+    os.waitpid(pid, 0)
+    assert said == b"own"
+    with Gradebook(f"sqlite:///{db}") as gb:
+        assert _connection(gb) is parents
+        assert sorted(s.id for s in gb.students) == ["ada", "kid"]
 
 
 def _write_secret(path: Path, fill: str) -> Path:

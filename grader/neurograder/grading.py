@@ -22,6 +22,7 @@ import functools
 import hashlib
 import importlib
 import json
+import marshal
 import os
 import re
 from dataclasses import dataclass, field
@@ -293,13 +294,24 @@ def _numeric(obj, depth=0) -> bool:
     return False
 
 
+#: marshal's format of the verdict cache's keys: 2, the first with floats as their 8 bytes and
+#: the last without back-references (so a value's bytes do not depend on who else holds it)
+MARSHAL_VERSION = 2
+
+
 def _values_key(check, outs) -> tuple | None:
     """The verdict cache's key of ``outs`` (grade_id, sha256 of the values), or None when an
-    output is unreadable or an error (those are judged case by case)."""
+    output is unreadable or an error (those are judged case by case). The values are hashed
+    in ``marshal``'s form: it keeps each number's type and exact bits (1, 1.0 and True differ)
+    and reads back equal, so equal keys mean equal values, without writing each float out
+    in decimal as JSON does."""
     if not all(isinstance(out, dict) and "error" not in out for out in outs):
         return None
     values = [out.get("value") for out in outs]
-    return check.grade_id, hashlib.sha256(json.dumps(values).encode()).hexdigest()
+    try:
+        return check.grade_id, hashlib.sha256(marshal.dumps(values, MARSHAL_VERSION)).hexdigest()
+    except ValueError:  # (not values JSON can carry: judged case by case)
+        return None
 
 
 def _describe(status: dict, name: str, limits: sandbox.Limits) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_output
 from traitlets import Bool, Float, Integer, Unicode
 
@@ -219,6 +220,13 @@ class NormalizeSubmission(NbGraderPreprocessor):
         return cell
 
 
+def graded_output(**fields) -> NotebookNode:
+    """A test cell's output, as ``nbformat.v4.new_output`` makes it from ``fields``, but not
+    checked against nbformat's schema on its own: the exporter validates the whole notebook
+    after the autograding pass, so an invalid output still fails the notebook."""
+    return from_dict(fields)
+
+
 class SandboxExecute(NbGraderPreprocessor):
     """Grade every test cell with the sandboxed checks; write their outputs."""
 
@@ -266,8 +274,8 @@ class SandboxExecute(NbGraderPreprocessor):
                 o = outcomes[gid]
                 if o.passed:
                     cell.outputs = [
-                        new_output(
-                            "stream",
+                        graded_output(
+                            output_type="stream",
                             name="stdout",
                             text=f"passed: {o.name} ({o.points:g} of {o.points:g} points)\n"
                             + ("" if o.message == "passed" else o.message + "\n"),
@@ -275,8 +283,8 @@ class SandboxExecute(NbGraderPreprocessor):
                     ]
                 else:
                     cell.outputs = [
-                        new_output(
-                            "error",
+                        graded_output(
+                            output_type="error",
                             ename=f"Test failed: {o.name}",
                             evalue=f"0 of {o.points:g} points",
                             traceback=[f"FAILED: {o.name} (0 of {o.points:g} points)", o.message],

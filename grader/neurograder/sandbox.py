@@ -177,6 +177,44 @@ def full_job(job: dict, limits: Limits, uid: int, result_fd: int, assignment_dir
     )
 
 
+#: id of a check's cases -> (those cases, their JSON): a process holds one list of cases per
+#: check for every student (:func:`neurograder.grading.check_cases`), so each is encoded once
+_CASES_JSON: dict = {}
+#: the most case lists whose JSON a process keeps
+MAX_CASES_JSON = 256
+
+
+def cases_json(cases) -> str:
+    """The JSON of a check's ``cases``, encoded once per list object (the list is kept with
+    its text, so its id cannot be another list's while the entry exists)."""
+    hit = _CASES_JSON.get(id(cases))
+    if hit is None or hit[0] is not cases:
+        if len(_CASES_JSON) >= MAX_CASES_JSON:
+            _CASES_JSON.clear()
+        hit = _CASES_JSON[id(cases)] = (cases, json.dumps(cases))
+    return hit[1]
+
+
+def _object(fields: dict, encoded: dict) -> str:
+    """A JSON object of ``fields`` and of ``encoded`` (name -> JSON text already made)."""
+    parts = [json.dumps(fields)[1:-1]] if fields else []
+    parts += [f"{json.dumps(name)}: {text}" for name, text in encoded.items()]
+    return "{" + ", ".join(parts) + "}"
+
+
+def job_bytes(job: dict) -> bytes:
+    """``job`` as the JSON the sandbox reads, each check's cases from :func:`cases_json`:
+    the same value as ``json.dumps(job)``, with only the per-student parts encoded again."""
+    checks = [
+        _object({k: v for k, v in check.items() if k != "cases"}, {"cases": cases_json(check["cases"])})
+        if "cases" in check
+        else json.dumps(check)
+        for check in job.get("checks", [])
+    ]
+    rest = {k: v for k, v in job.items() if k != "checks"}
+    return _object(rest, {"checks": "[" + ", ".join(checks) + "]"} if "checks" in job else {}).encode()
+
+
 def run_job(
     job: dict, limits: Limits | None = None, assignment_dir: str | None = None, mode: str | None = None
 ) -> SandboxResult:
@@ -198,7 +236,7 @@ def run_job(
             budget = limits.total() + limits.timeout + 60.0
             data, err = communicate(
                 box.proc,
-                json.dumps(job).encode(),
+                job_bytes(job),
                 box.rfd,
                 budget,
                 cap=(limits.max_result_mb + 1) * 1024 * 1024 * n_checks,

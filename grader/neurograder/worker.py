@@ -9,8 +9,10 @@ per phase, measured with cheap clocks around each nbgrader preprocessor (no prof
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -19,6 +21,10 @@ from pathlib import Path
 from neurograder import sandbox, warm
 
 MARKER = ".neurograder.json"
+#: least severe message nbgrader's autograde logs in a worker: its INFO lines ("Copying ...",
+#: "<submission> submitted at ...", whose text costs gradebook queries) would only fill the
+#: captured log, which a worker shows for a failed student only when there is no traceback
+AUTOGRADE_LOG_LEVEL = logging.WARNING
 
 #: phase of each nbgrader preprocessor (by class name) in the ``timings`` record; any other
 #: preprocessor counts as "other preprocessors"
@@ -233,7 +239,9 @@ def grade_one(
     timings = {"fingerprint": time.monotonic() - started}
     _PHASES.clear()
     t = time.monotonic()
-    res = _APIS[(course, db_url)].autograde(assignment, student, force=True, create=True)
+    api = _APIS[(course, db_url)]
+    with log_level(api.log, AUTOGRADE_LOG_LEVEL):
+        res = api.autograde(assignment, student, force=True, create=True)
     autograde = time.monotonic() - t
     # the sandboxes' own CPU (their processes are reaped inside: no clock of the worker counts them)
     sandbox_cpu = float(((_PHASES.get("_sandbox") or {}).get("timings") or {}).get("cpu") or 0.0)
@@ -259,6 +267,17 @@ def grade_one(
         _FROZEN.add((course, assignment, db_url))  # preprocessors, the checks) stays for the rest
         warm.freeze_heap()
     return result
+
+
+@contextlib.contextmanager
+def log_level(log: logging.Logger, level: int):
+    """``log`` logs nothing less severe than ``level`` inside the block (its own level after)."""
+    before = log.level
+    log.setLevel(max(level, log.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        log.setLevel(before)
 
 
 def write_marker_file(course: Path, assignment: str, result: dict) -> None:

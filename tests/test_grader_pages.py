@@ -38,7 +38,7 @@ def _notebook(*markdown: str, image: bool = False):
 def _export(nb, lazy: bool, monkeypatch) -> str:
     """The page our exporter renders (lazy: as shipped; else with nbconvert's BeautifulSoup)."""
     if not lazy:
-        monkeypatch.setattr(pages, "_soup_when_needed", contextlib.nullcontext)
+        monkeypatch.setattr(pages, "soup_when_needed", contextlib.nullcontext)
     html, _ = pages.FeedbackExporter(template_name="classic").from_notebook_node(nb)
     monkeypatch.undo()
     return html
@@ -131,3 +131,35 @@ def test_one_exporter_highlights_a_repeated_cell_once_and_writes_the_same_pages(
     assert calls.count(shared) == 1
     fresh = [pages.FeedbackExporter(template_name="classic").from_notebook_node(nb)[0] for nb in (first, second)]
     assert pages_by_one == fresh
+
+
+@pytest.mark.timeout(60)
+def test_a_formgrader_page_is_the_document_nbconvert_makes():
+    """Is formgrader's submission page (its ``formgrade`` template, rendered as
+    ``neurograder.server`` renders it) the document nbconvert makes, parsed or not?"""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [*pages.template_basedirs(), handlers.template_path]
+    exporter = HTMLExporter(config=config)
+    resources = {
+        "assignment_id": "module1",
+        "notebook_id": "neurons",
+        "submission_id": "s1",
+        "index": 0,
+        "total": 2,
+        "base_url": "/",
+        "student": "ada",
+        "last_name": "L",
+        "first_name": "A",
+        "notebook_path": "/x/neurons.ipynb",
+    }
+    nb = _notebook("# Task 1\n\nprose $x$", image=True)
+    theirs, _ = exporter.from_notebook_node(nb, resources=dict(resources))
+    with pages.soup_when_needed():
+        ours, _ = exporter.from_notebook_node(nb, resources=dict(resources))
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+    assert "No description has been provided for this image" in ours

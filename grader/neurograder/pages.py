@@ -17,6 +17,10 @@
   points are extra credit) shows the extra credit it earned ("2.0 extra credit") instead of
   nbgrader's "Score: 2.0 / 0.0", and the page's total says how much of it is extra credit,
   as the chapter's points table and ``nbgrader export`` count it.
+* :func:`soup_when_needed` (the feedback exporter, formgrader's submission pages): nbconvert
+  parses a rendered page again only when it has an edit to make beyond a figure's missing
+  alt text (:class:`_SoupWhenNeeded`); the feedback exporter also highlights each code cell
+  once for the class (:class:`_RememberedHighlight`).
 * :class:`FeedbackAccessibility` (last feedback step): WCAG 2.1 AA repairs of nbgrader's
   feedback page: ``templates/feedback-a11y.css`` added after the page's own styles and
   ``templates/feedback-a11y.js`` (the page's language) written next to it and loaded by the
@@ -321,7 +325,7 @@ class FeedbackExporter(HTMLExporter):
                 self._highlights[lexer] = _RememberedHighlight(Highlight2HTML(pygments_lexer=lexer, parent=self))
             if self.filters.get("highlight_code") is not self._highlights[lexer]:  # (a new value
                 self.filters = {**self.filters, "highlight_code": self._highlights[lexer]}  # rebuilds jinja)
-        with _soup_when_needed():
+        with soup_when_needed():
             html, resources = super().from_notebook_node(nb, resources, **kw)
         html, missing = show_extra_credit(html, resources.get("nbgrader", {}).get(EXTRA_CREDIT_CELLS, {}))
         if missing:
@@ -330,8 +334,9 @@ class FeedbackExporter(HTMLExporter):
 
 
 @contextlib.contextmanager
-def _soup_when_needed():
-    """nbconvert's HTML exporter module uses :class:`_SoupWhenNeeded` meanwhile."""
+def soup_when_needed():
+    """nbconvert's HTML exporter module uses :class:`_SoupWhenNeeded` meanwhile (the feedback
+    exporter; formgrader's submission pages, :mod:`neurograder.server`)."""
     from nbconvert.exporters import html as module
 
     original, module.BeautifulSoup = module.BeautifulSoup, _SoupWhenNeeded

@@ -12,7 +12,9 @@ extensions' alphabetical order does). It
   notebook (:func:`template_scripts`), so nothing a student wrote can ever be allowed;
 * serves a submission's other files (images an answer links to) with a policy that runs
   nothing (``sandbox``: not even the server's origin), so an HTML file handed in cannot act
-  as the instructor either.
+  as the instructor either;
+* renders each submission page without nbconvert's second parse of it when there is
+  nothing to edit but a figure's missing alt text (:func:`neurograder.pages.soup_when_needed`).
 """
 
 from __future__ import annotations
@@ -100,14 +102,17 @@ def formgrader_policy(origin: str, base_url: str, template_page: str) -> str:
 
 class _PolicyExporter:
     """nbgrader's HTML exporter for one request: renders the page, and sets the page's
-    policy from the same template rendered with an empty notebook."""
+    policy from the same template rendered with an empty notebook. Both are parsed again by
+    nbconvert only when it has an edit to make beyond a figure's missing alt text
+    (:func:`neurograder.pages.soup_when_needed`: ~0.1 instead of ~0.35 s of CPU per page)."""
 
     def __init__(self, handler, exporter):
         self.handler, self.exporter = handler, exporter
 
     def from_filename(self, filename, resources=None, **kw):
-        page, out = self.exporter.from_filename(filename, resources=dict(resources or {}), **kw)
-        bare, _ = self.exporter.from_notebook_node(nbformat.v4.new_notebook(), resources=dict(resources or {}))
+        with pages.soup_when_needed():
+            page, out = self.exporter.from_filename(filename, resources=dict(resources or {}), **kw)
+            bare, _ = self.exporter.from_notebook_node(nbformat.v4.new_notebook(), resources=dict(resources or {}))
         request = self.handler.request
         policy = formgrader_policy(f"{request.protocol}://{request.host}", self.handler.base_url or "/", bare)
         self.handler.set_header("Content-Security-Policy", policy)

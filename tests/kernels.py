@@ -122,6 +122,32 @@ class NotebookTimeout(TimeoutError):
     kernel_pid: int | None = None
 
 
+class StillRunning(Exception):
+    """:func:`run_in_own_loop`'s coroutine had not finished within its limit."""
+
+
+def run_in_own_loop(make_coroutine, limit: float, name: str = "own-loop"):
+    """``asyncio.run(make_coroutine())`` in a thread of its own (never on a loop another
+    library marks running in this thread): its value, or its error re-raised here;
+    :class:`StillRunning` after ``limit`` seconds (the thread is left to end by itself)."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = asyncio.run(make_coroutine())
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = err
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise StillRunning(f"not finished within {limit:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def execute(nb, *, timeout: float = 120, overall: float | None = None, **client_options):
     """Execute ``nb`` in place (cells get their outputs) and return it.
 
@@ -130,21 +156,10 @@ def execute(nb, *, timeout: float = 120, overall: float | None = None, **client_
     (e.g. ``CellExecutionError`` when ``allow_errors`` is false) are re-raised here.
     """
     client = SlicedWaitClient(nb, timeout=timeout, **client_options)
-    box: dict = {}
-
-    def run():
-        try:
-            box["nb"] = asyncio.run(client.async_execute())
-        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
-            box["error"] = err
-
-    worker = threading.Thread(target=run, name="nbclient-execute", daemon=True)
-    worker.start()
-    worker.join(overall if overall is not None else 4 * timeout + 60)
-    if worker.is_alive():
-        err = NotebookTimeout(f"notebook did not finish within {overall or 4 * timeout + 60:g} s")
+    limit = overall if overall is not None else 4 * timeout + 60
+    try:
+        return run_in_own_loop(client.async_execute, limit, name="nbclient-execute")
+    except StillRunning:
+        err = NotebookTimeout(f"notebook did not finish within {limit:g} s")
         err.kernel_pid = _kill_kernel(client)
-        raise err
-    if "error" in box:
-        raise box["error"]
-    return box["nb"]
+        raise err from None

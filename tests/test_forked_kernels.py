@@ -5,15 +5,14 @@ running when jupyter_client kills it?"""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import nbformat
 import pytest
+from neurograder import bounds  # (a process's liveness, as the grader reads it)
 
 from forked_kernels import kernel_manager_class
-from kernels import execute
+from kernels import execute, run_in_own_loop
 
 #: cells whose outputs must be the same in a forked and in a usual kernel
 CELLS = (
@@ -64,33 +63,6 @@ def test_an_interrupt_reaches_a_forked_kernel(tmp_path):
     assert nb.cells[1].outputs[0]["text"] == "after\n"
 
 
-def _run_in_own_thread(coroutine_function, limit: float = 90.0):
-    """``asyncio.run`` in a thread of its own (this thread's loop may be marked running by the
-    session's browser: tests/kernels.py)."""
-    box: dict = {}
-
-    def run():
-        try:
-            box["value"] = asyncio.run(coroutine_function())
-        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = err
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(limit)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.timeout(120)
 def test_a_killed_stand_in_takes_its_kernel_with_it(tmp_path):
     """When jupyter_client kills the kernel (its stand-in, SIGKILL), is the forked kernel
@@ -107,14 +79,14 @@ def test_a_killed_stand_in_takes_its_kernel_with_it(tmp_path):
             reply = await kc.execute_interactive("import os; open('pid', 'w').write(str(os.getpid()))", timeout=30)
             assert reply["content"]["status"] == "ok"
             pid = int((tmp_path / "pid").read_text())
-            assert pid != km.provisioner.pid and _alive(pid)
+            assert pid != km.provisioner.pid and bounds._alive(pid)
             await km.shutdown_kernel(now=True)  # (now: jupyter_client SIGKILLs the stand-in's process group)
             return pid
         finally:
             kc.stop_channels()
 
-    kernel_pid = _run_in_own_thread(kernel_pid_then_kill)
+    kernel_pid = run_in_own_loop(kernel_pid_then_kill, 90)
     deadline = time.monotonic() + 10
-    while _alive(kernel_pid) and time.monotonic() < deadline:
+    while bounds._alive(kernel_pid) and time.monotonic() < deadline:
         time.sleep(0.05)  # polling a process's end: no event for a non-child
-    assert not _alive(kernel_pid), "the forked kernel outlived its stand-in"
+    assert not bounds._alive(kernel_pid), "the forked kernel outlived its stand-in"

@@ -59,6 +59,27 @@ def test_bwrap_is_used_here():
     assert sandbox.sandbox_mode() == "bwrap"
 
 
+@pytest.mark.timeout(60)
+def test_a_grader_started_through_a_dotted_interpreter_path_still_gets_bwrap(start, tmp_path):
+    """A grader started as ``../.venv/bin/python`` (from ``grader/``): does it still build the
+    bubblewrap sandbox (its interpreter path has ``..`` in it, which only the host can
+    resolve), not fall back to the weaker one?"""
+    import subprocess
+    import sys
+
+    if start == "warm":
+        pytest.skip("the interpreter path is the same for both starts")
+    exe = Path(sys.executable).absolute()
+    # relative to a host folder the sandbox does not bind (as grader/ is): Python keeps such
+    # a path as it was typed, joined to the working folder (an absolute one it normalises)
+    dotted = os.path.relpath(exe, tmp_path)
+    probe = "from neurograder import sandbox; print(sandbox.sandbox_mode(), sandbox.python_executable())"
+    run = subprocess.run([dotted, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=50)
+    assert run.returncode == 0, run.stderr[-2000:]
+    mode, interpreter = run.stdout.split()
+    assert (mode, interpreter) == ("bwrap", os.path.normpath(exe.absolute()))
+
+
 def test_course_files_home_and_host_tmp_are_invisible(tmp_path):
     marker = Path("/tmp") / f"neurograder-host-marker-{os.getpid()}"
     marker.write_text("secret")

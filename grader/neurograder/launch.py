@@ -51,8 +51,11 @@ SHM_MB = 16
 
 
 def python_executable() -> str:
-    """The venv's interpreter (the same one the grader runs in)."""
-    return sys.executable
+    """The venv's interpreter (the same one the grader runs in), as an absolute path without
+    ``..`` (a grader started as ``../.venv/bin/python`` from ``grader/`` has that path in
+    ``sys.executable``, and the sandbox, which binds only the venv, could not reach it there);
+    symlinks are kept: the venv's ``bin/python`` is one, and only through it is the venv used."""
+    return os.path.normpath(os.path.abspath(sys.executable))
 
 
 def _ro_paths() -> list[str]:

@@ -58,6 +58,10 @@ c.Autograde.autograde_preprocessors = (
 if not os.environ.get("NEUROGRADER_PLAIN"):
     # nbformat validates every notebook read and written: the compiled validator is faster
     os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
+    # a new gradebook's schema version read in the process, not from an `alembic` subprocess
+    from neurograder.warm import schema_version_in_process
+
+    schema_version_in_process()
     from neurograder.hand_grades import FollowHandGrades
     from neurograder.late import ApplyExtensions, RefreshLatePenalty
     from neurograder.pages import (

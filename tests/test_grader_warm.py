@@ -137,6 +137,26 @@ def test_a_shared_engine_writes_to_disk_and_new_gradebooks_are_made(tmp_path, sh
     assert {"student", "grade", "comment", "alembic_version"} <= tables
 
 
+@pytest.mark.timeout(120)
+def test_a_new_gradebook_gets_the_schema_version_alembic_heads_prints(tmp_path, monkeypatch):
+    """Is a gradebook created with the schema version read in the process stamped with what
+    nbgrader's own way (the ``alembic heads`` command) gives, and made with no ``alembic`` on
+    PATH at all?"""
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    by_the_command = nbgrader.api.get_alembic_version()  # (nbgrader's: starts `alembic heads`)
+    assert len(by_the_command) == 12 and int(by_the_command, 16) >= 0
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", nbgrader.api.get_alembic_version)
+    warm.schema_version_in_process()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no alembic to start
+    db = tmp_path / "new.db"
+    with Gradebook(f"sqlite:///{db}"):
+        pass
+    assert _rows(db, "select version_num from alembic_version") == [(by_the_command,)]
+
+
 def _connection(gb):
     """The SQLite connection (the DB-API object) an open gradebook's session uses."""
     return gb.db.connection().connection.dbapi_connection

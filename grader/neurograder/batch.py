@@ -262,7 +262,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     course = args.course
     os.chdir(course)
-    # nbgrader runs `alembic` from PATH when it creates a gradebook: use the venv's
+    # nbgrader runs `alembic` from PATH to upgrade an old gradebook: use the venv's
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     from neurograder.worker import course_api
 

@@ -195,8 +195,8 @@ def init(course: str, db_url: str | None = None) -> None:
     install_phase_clocks()
     warm.install()
     sandbox.keep_warm()  # the next student's sandbox starts while this one is graded
-    # nbgrader resolves some paths from the course root and runs `alembic` from PATH when it
-    # creates a gradebook: the same working folder and PATH as `nbgrader autograde`
+    # nbgrader resolves some paths from the course root and runs `alembic` from PATH to upgrade
+    # an old gradebook: the same working folder and PATH as `nbgrader autograde`
     os.chdir(course)
     bindir = os.path.dirname(sys.executable)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):

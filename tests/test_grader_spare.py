@@ -131,6 +131,21 @@ def test_the_next_student_finds_nothing_of_the_previous_one_in_memory(warm):
     assert 1 <= found < 100, found  # (>= 1: the search works: it finds its own needle)
 
 
+#: a student's draws from NumPy's global generator and from Python's ``random``
+DRAW = "import numpy, random\nprobe = [float(x) for x in numpy.random.random(3)] + [random.random()]"
+
+
+def test_students_forked_from_one_server_draw_different_random_numbers(warm):
+    """The fork server has ``numpy.random`` (and ``random``) loaded, so each sandbox starts with
+    a copy of the server's generator state: is it re-seeded in each, so that two students, or
+    one student's grade and its regrade, do not draw the same "random" numbers?"""
+    first, second = probe(DRAW), probe(DRAW)
+    assert launch.Servers.running, "the sandboxes were not forked by a fork server"
+    assert len(first) == len(second) == 4
+    assert first[:3] != second[:3], "NumPy's global generator was the same in both sandboxes"
+    assert first[3] != second[3], "Python's random generator was the same in both sandboxes"
+
+
 def test_a_waiting_sandbox_ends_with_its_cgroup_when_no_longer_kept(warm):
     """keep_warm(False) ends the started sandbox: its process is gone and its cgroup removed."""
     probe("probe = 1.0")

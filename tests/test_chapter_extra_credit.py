@@ -23,7 +23,7 @@ from attacks.corpus import ON_TIME
 from chapter_tools import make_submission, nbgrader_meta
 from course import notebooks
 from course.manifest import module
-from kernels import ORACLE_ENV
+from kernels import ORACLE_ENV, PLAIN_WAITS_CFG
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = module("module1").checks()  # module 1's hidden checks, through its manifest
@@ -97,6 +97,9 @@ def _graded_course(course: Path, new_course, chain: str):
         shutil.copytree(course / "release" / notebooks.ASSIGNMENT, dest)
         nbformat.write(nb, dest / notebooks.NOTEBOOK)
         (dest / "timestamp.txt").write_text(ON_TIME)
+    if chain == "plain":  # (its kernel waits in slices, as in every plain-nbgrader run of the tests)
+        with open(course / "nbgrader_config.py", "a") as fh:
+            fh.write(PLAIN_WAITS_CFG)
     _run(course, "autograde", notebooks.ASSIGNMENT, "--force", plain=chain == "plain")
     return instructor
 

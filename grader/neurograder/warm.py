@@ -1,7 +1,9 @@
 """What a grading worker keeps warm from one student to the next, and what it sets up once.
 
 Installed by :func:`neurograder.worker.init` in each batch worker process (``make grade``,
-and the shards of a Dask run); ``nbgrader autograde`` itself is left as nbgrader makes it.
+and the shards of a Dask run); ``nbgrader autograde`` itself is left as nbgrader makes it
+(but for :func:`schema_version_in_process`, which the course's ``nbgrader_config.py`` installs
+in every nbgrader command).
 It changes no grade, gradebook row or written file:
 
 * :func:`share_gradebook_engines`: nbgrader opens its gradebook a dozen times per student

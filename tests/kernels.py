@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from queue import Empty
 
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 #: longest single wait (s) on a kernel channel: a message whose wake-up was lost is picked up
@@ -52,14 +53,30 @@ def in_slices(get_msg, slice_s: float = POLL_SLICE):
     return get_msg_in_slices
 
 
+def _sliced_channels(kc):
+    """``kc`` (a started kernel client) with its shell and IOPub waits in slices."""
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        channel.get_msg = in_slices(channel.get_msg)
+    return kc
+
+
+def _sliced_start(base_start):
+    """A client's kernel-client start (the coroutine function and its blocking form, as a
+    pair) that slices the waits of what ``base_start`` started. Both are needed: nbclient's
+    blocking ``start_new_kernel_client``, which nbconvert's ExecutePreprocessor (and so
+    nbgrader's Execute) calls, wraps nbclient's own coroutine function when the class is made,
+    so a subclass that overrides only the coroutine is never used on that path."""
+
+    async def async_start_new_kernel_client(self):
+        return _sliced_channels(await base_start(self))
+
+    return async_start_new_kernel_client, run_sync(async_start_new_kernel_client)
+
+
 class SlicedWaitClient(NotebookClient):
     """nbclient's client whose shell and IOPub waits go in slices (:func:`in_slices`)."""
 
-    async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
-        for channel in (kc.shell_channel, kc.iopub_channel):
-            channel.get_msg = in_slices(channel.get_msg)
-        return kc
+    async_start_new_kernel_client, start_new_kernel_client = _sliced_start(NotebookClient.async_start_new_kernel_client)
 
 
 def sliced_execute():
@@ -69,7 +86,7 @@ def sliced_execute():
     from nbgrader.preprocessors import Execute
 
     class SlicedExecute(Execute):
-        async_start_new_kernel_client = SlicedWaitClient.async_start_new_kernel_client
+        async_start_new_kernel_client, start_new_kernel_client = _sliced_start(Execute.async_start_new_kernel_client)
 
     return SlicedExecute
 
@@ -80,7 +97,10 @@ def slice_every_execute() -> None:
     its kernel in slices (:func:`in_slices`)."""
     from nbgrader.preprocessors import Execute
 
-    Execute.async_start_new_kernel_client = SlicedWaitClient.async_start_new_kernel_client
+    if not getattr(Execute, "_sliced", False):
+        pair = _sliced_start(Execute.async_start_new_kernel_client)
+        Execute.async_start_new_kernel_client, Execute.start_new_kernel_client = pair
+        Execute._sliced = True
 
 
 #: the whole nbgrader_config.py of a course whose commands are otherwise plain nbgrader's

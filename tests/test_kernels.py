@@ -9,6 +9,7 @@ from datetime import datetime
 import nbformat
 import pytest
 
+import kernels
 from kernels import NotebookTimeout, execute
 
 
@@ -93,3 +94,40 @@ def test_replies_are_picked_up_without_waiting_out_the_cell_limit():
         for a, b in zip(timing, timing[1:])
     ]
     assert max(gaps) < limit / 3, f"a reply waited {max(gaps):.1f} s (cell limit {limit} s) to be picked up"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("how", ["oracle class", "whole process"])
+def test_nbgraders_execute_waits_on_its_kernel_in_slices(how, monkeypatch):
+    """Does nbgrader's Execute preprocessor, run as nbgrader runs it (nbconvert's blocking
+    ``preprocess``), wait on its kernel in slices, both as the plain-nbgrader oracle runs set
+    it up (``PLAIN_WAITS_CFG``: a subclass) and as the plain chapter course does
+    (``SLICED_WAITS_ONLY_CFG``: nbgrader's own class patched, for ``validate`` too)?"""
+    from nbgrader.preprocessors import Execute
+
+    waits = []
+    plain_in_slices = kernels.in_slices
+
+    def counted(get_msg, slice_s=kernels.POLL_SLICE):
+        sliced = plain_in_slices(get_msg, slice_s)
+
+        async def get_msg_counted(timeout=None):
+            waits.append(timeout)
+            return await sliced(timeout)
+
+        return get_msg_counted
+
+    monkeypatch.setattr(kernels, "in_slices", counted)
+    if how == "oracle class":
+        executor = kernels.sliced_execute()
+    else:  # (the class patch is undone after the test)
+        for name in ("async_start_new_kernel_client", "start_new_kernel_client"):
+            monkeypatch.setattr(Execute, name, getattr(Execute, name))
+        monkeypatch.setattr(Execute, "_sliced", False, raising=False)
+        kernels.slice_every_execute()
+        executor = Execute
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 6 * 7"), nbformat.v4.new_code_cell("print(x)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    executor(kernel_name="python3", timeout=60).preprocess(nb, {})
+    assert nb.cells[1].outputs[0]["text"] == "42\n"
+    assert len(waits) >= 4, f"the kernel's replies were awaited in slices {len(waits)} times"

@@ -79,6 +79,25 @@ class SlicedWaitClient(NotebookClient):
     async_start_new_kernel_client, start_new_kernel_client = _sliced_start(NotebookClient.async_start_new_kernel_client)
 
 
+#: a script that runs a notebook in place with :class:`SlicedWaitClient`, for a test that runs
+#: it in another interpreter or another network namespace:
+#: ``python run.py NOTEBOOK WORKING_FOLDER allow-errors|stop TESTS_FOLDER`` (the notebook is
+#: written back, with its outputs, even when a cell fails)
+RUN_NOTEBOOK_SCRIPT = r"""
+import sys, nbformat
+sys.path.insert(0, sys.argv[4])  # tests/, for kernels.py
+from kernels import SlicedWaitClient  # nbclient's client, without lost-wake-up stalls
+nb = nbformat.read(sys.argv[1], as_version=4)
+allow = sys.argv[3] == "allow-errors"
+client = SlicedWaitClient(nb, timeout=300, allow_errors=allow, kernel_name="python3",
+                          resources={"metadata": {"path": sys.argv[2]}})
+try:
+    client.execute()
+finally:
+    nbformat.write(nb, sys.argv[1])
+"""
+
+
 def sliced_execute():
     """nbgrader's own Execute preprocessor with the same sliced channel waits, for the
     plain-nbgrader oracle runs (:data:`PLAIN_WAITS_CFG`): what it runs and how it grades are

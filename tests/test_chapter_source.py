@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from chapter_tools import nbgrader_meta
+from kernels import RUN_NOTEBOOK_SCRIPT
 from course import notebooks, stubs
 from course.manifest import module
 from solutions import filters, reference
@@ -163,23 +164,14 @@ def test_download_is_the_release_with_its_data():
     assert linked and linked[0].read_bytes() == notebooks.DOWNLOAD.read_bytes()
 
 
-RUNNER = r"""
-import sys, nbformat
-from nbclient import NotebookClient
-nb = nbformat.read(sys.argv[1], as_version=4)
-NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
-               resources={"metadata": {"path": sys.argv[2]}}).execute()
-nbformat.write(nb, sys.argv[1])
-"""
-
-
 def test_student_notebook_runs_offline_and_only_stubs_fail(tmp_path):
     """Run the released notebook with no network (a new, empty network namespace): does every cell
     that is not a stub or a graded test run without error?"""
     work = tmp_path / "module1"
     shutil.copytree(notebooks.RELEASE_DIR, work)
-    (tmp_path / "run.py").write_text(RUNNER)
-    cmd = [sys.executable, str(tmp_path / "run.py"), str(work / notebooks.NOTEBOOK), str(work)]
+    (tmp_path / "run.py").write_text(RUN_NOTEBOOK_SCRIPT)
+    tests = str(Path(__file__).resolve().parent)
+    cmd = [sys.executable, str(tmp_path / "run.py"), str(work / notebooks.NOTEBOOK), str(work), "allow-errors", tests]
     offline = ["unshare", "--net", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "offline"]
     probe = subprocess.run(offline + ["true"], capture_output=True)
     if probe.returncode != 0:

@@ -25,6 +25,7 @@ import nbformat
 import pytest
 
 from chapter_tools import make_submission, nbgrader_meta
+from kernels import RUN_NOTEBOOK_SCRIPT
 from course import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,20 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTORCH_VENV = Path(os.environ.get("NOTORCH_VENV", ROOT / "_build" / "venv-notorch"))
 #: What the notebook prints where a task is not done yet (course.notebooks and the chapter).
 MISSING_MARKERS = ("Not drawn yet", "not attempted", "skipped")
-
-RUNNER = r"""
-import sys, nbformat
-sys.path.insert(0, sys.argv[4])  # tests/, for kernels.py
-from kernels import SlicedWaitClient  # nbclient's client, without lost-wake-up stalls
-nb = nbformat.read(sys.argv[1], as_version=4)
-allow = sys.argv[3] == "allow-errors"
-client = SlicedWaitClient(nb, timeout=300, allow_errors=allow, kernel_name="python3",
-                        resources={"metadata": {"path": sys.argv[2]}})
-try:
-    client.execute()
-finally:
-    nbformat.write(nb, sys.argv[1])
-"""
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +63,7 @@ def run_all(nb, tmp_path: Path, python: str = sys.executable, allow_errors: bool
     work = tmp_path / notebooks.ASSIGNMENT
     shutil.copytree(notebooks.RELEASE_DIR, work)
     nbformat.write(nb, work / notebooks.NOTEBOOK)
-    (tmp_path / "run.py").write_text(RUNNER)
+    (tmp_path / "run.py").write_text(RUN_NOTEBOOK_SCRIPT)
     env = notebooks.venv_env()
     env["PATH"] = f"{Path(python).parent}{os.pathsep}{env['PATH']}"
     env["MPLBACKEND"] = "Agg"

@@ -283,6 +283,39 @@ def test_an_unchanged_student_is_not_rendered_again(course):
 
 
 @pytest.mark.timeout(300)
+def test_a_warm_render_draws_what_a_cold_one_draws(course, tmp_path):
+    """Question: does a sandbox forked from a fork server that has matplotlib, IPython and
+    ipywidgets loaded (``render.PRELOAD``, the command's way) give the honest student's
+    notebook exactly the outputs (every picture, every widget frame) of a sandbox that
+    bubblewrap starts cold?"""
+    import datetime
+
+    from neurograder import launch, sandbox
+
+    task = next(t for t in render.course_tasks(course["path"], None, True, None) if t[0].parent.parent.name == "honest")
+    notebook, source, release, submitted, limits, mode, _ = task
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    outputs = {}
+    for how in ("cold", "warm"):
+        copy = tmp_path / how / notebook.name
+        copy.parent.mkdir()
+        copy.write_bytes(notebook.read_bytes())
+        sandbox.keep_warm(how == "warm")
+        try:
+            done = render.render_notebook(
+                copy, source, release, limits, submitted=submitted, mode=mode, force=True, now=now
+            )
+            assert done == "rendered"
+            assert bool(launch.Servers.running) == (how == "warm")
+        finally:
+            sandbox.keep_warm(False)
+        nb = nbformat.read(str(copy), as_version=4)
+        outputs[how] = [cell.outputs for cell in nb.cells if cell.cell_type == "code"]
+    assert sum(1 for outs in outputs["warm"] for o in outs if "image/png" in o.get("data", {})) >= 5
+    assert outputs["warm"] == outputs["cold"]
+
+
+@pytest.mark.timeout(300)
 def test_formgrader_shows_the_rerun_pictures(course, formgrader, page):  # noqa: F811
     """Question: does formgrader's page of the honest submission show the re-run pictures
     and the widget's frames (decoded by the browser), with no request off 127.0.0.1?"""

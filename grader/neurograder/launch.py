@@ -277,11 +277,12 @@ class Servers:
     @staticmethod
     def heavy(mode: str, job: dict) -> tuple:
         """The modules of the job's prewarm list its student's cells mention (top-level names
-        only, sorted): the sandbox comes from a fork server that has loaded exactly those."""
+        only) and the modules its kind always imports (``preload``, e.g. the render pass's
+        matplotlib), sorted: the sandbox comes from a fork server that has loaded exactly those."""
         if mode != "bwrap":
             return ()
         prewarm = set(job.get("prewarm", []))
-        return tuple(sorted({m.split(".")[0] for m in mentioned(job)} & prewarm))
+        return tuple(sorted(({m.split(".")[0] for m in mentioned(job)} & prewarm) | set(job.get("preload", []))))
 
     @classmethod
     def end_all(cls) -> None:

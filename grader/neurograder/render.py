@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_output
 
-from . import grading, sandbox
+from . import grading, launch, sandbox
 from .preprocessors import clean_outputs
 
 HERE = Path(__file__).parent
@@ -102,10 +102,16 @@ def plan_cells(nb, spec: grading.SourceSpec) -> list[dict]:
     return plan
 
 
+#: what the render side imports for every notebook (``_render_child.main``): loaded once by the
+#: fork server its sandboxes come from, not again in each
+PRELOAD = ("matplotlib.pyplot", "IPython.core.interactiveshell", "ipywidgets")
+
+
 def build_job(plan: list[dict]) -> dict:
     return {
         "cells": [{k: c[k] for k in ("source", "capture", "widget")} for c in plan],
         "positions": list(WIDGET_POSITIONS),
+        "preload": list(PRELOAD),
         "entry": ENTRY_MODULE,
         "extra_modules": [[ENTRY_MODULE, ENTRY.read_text()]],
         "widgets": WIDGET_DRIVER.read_text(),
@@ -303,10 +309,17 @@ def render_course(
     if jobs > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # each worker's sandboxes come from its own fork server (launch.keep_warm)
+        with ProcessPoolExecutor(max_workers=jobs, initializer=sandbox.keep_warm) as pool:
             results = list(pool.map(_render_one, tasks))
     else:
-        results = [_render_one(task) for task in tasks]
+        was_warm = launch.Spare.enabled
+        sandbox.keep_warm()
+        try:
+            results = [_render_one(task) for task in tasks]
+        finally:
+            if not was_warm:  # (a caller that kept its sandboxes warm keeps them so)
+                sandbox.keep_warm(False)
     summary = Summary()
     for task, (how, runs, why) in zip(tasks, results):
         who = (task[0].parent.parent.name, task[0].name)

@@ -3,7 +3,8 @@
 ``python -m neurograder.render --course grader [--assignment module1] [--force] [--jobs N]``
 (``make render``; ``make grade`` runs it after scoring). For every notebook in
 ``autograded/<student>/<assignment>/``, in a fresh sandbox (:mod:`neurograder.sandbox`, the
-same time and memory limits as grading, from ``nbgrader_config.py``'s ``SandboxExecute``):
+same time and memory limits as grading, from ``nbgrader_config.py``'s ``SandboxExecute``;
+forked, as in grading, from the worker's fork server, which has loaded :data:`PRELOAD`):
 
 1. the notebook's code cells run in notebook order, like Run All: the locked cells with the
    SOURCE notebook's text, the student's cells (solutions, hand-graded code answers, added

@@ -1,7 +1,7 @@
 """What graders see: each graded student's plots and tau widget, re-run by the grader.
 
 ``python -m neurograder.render --course grader [--assignment module1] [--force] [--jobs N]``
-(``make render``; ``make grade`` runs it after scoring). For every notebook in
+(``make render``, run after ``make grade`` and before hand grading). For every notebook in
 ``autograded/<student>/<assignment>/``, in a fresh sandbox (:mod:`neurograder.sandbox`, the
 same time and memory limits as grading, from ``nbgrader_config.py``'s ``SandboxExecute``;
 forked, as in grading, from the worker's fork server, which has loaded :data:`PRELOAD`):

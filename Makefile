@@ -102,10 +102,10 @@ grade: $(STAMPS)/venv notebooks
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # what graders see: plotting cells and Task 4.3 widgets re-run in the sandbox (cached; run it
-# after make grade and before hand grading; make render FORCE=1 redraws everyone)
+# after make grade and before hand grading; one sandbox per core on this machine, even when
+# make grade used a cluster; make render FORCE=1 redraws everyone)
 render: $(STAMPS)/venv
-	$(PY) -m neurograder.render --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force) \
-	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(PY) -m neurograder.render --course grader --assignment $(ASSIGNMENT) $(if $(FORCE),--force)
 
 # an LMS download (Canvas; Moodle: see grader/nbgrader_config.py) into grader/submitted
 collect: $(STAMPS)/venv notebooks

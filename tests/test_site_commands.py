@@ -73,3 +73,31 @@ def test_ci_runs_make_test_and_nothing_else():
     commands = [line for line in lines if line and not line.startswith("#")]
     work = [c for c in commands if not re.match(r"^(set\s|cd\s)", c)]
     assert work == ["make test"], f".ci/run runs {work}, expected only ['make test']"
+
+
+def test_make_render_passes_only_arguments_the_render_command_takes(tmp_path):
+    """With every variable an instructor may set (FORCE, SCHEDULER, ASSIGNMENT), does `make
+    render` call the render command with arguments it accepts? (It parses them all and only
+    then finds the folder is no course.)"""
+    import shlex
+    import sys
+
+    make = shutil.which("make")
+    assert make, "GNU make is not installed"
+    proc = subprocess.run(
+        [make, "-n", "render", "FORCE=1", "SCHEDULER=tcp://127.0.0.1:8786", "ASSIGNMENT=module1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if "-m neurograder.render" in ln)
+    args = shlex.split(line)
+    args = args[args.index("neurograder.render") + 1 :]
+    args[args.index("--course") + 1] = str(tmp_path)  # no course there: nothing is rendered
+    run = subprocess.run(
+        [sys.executable, "-m", "neurograder.render", *args], capture_output=True, text=True, timeout=60
+    )
+    assert "unrecognized arguments" not in run.stderr, run.stderr
+    assert "is not a course root" in run.stderr, run.stderr

@@ -32,6 +32,7 @@ import base64
 import datetime
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,7 +338,7 @@ def main(argv=None) -> int:
     ap.add_argument("--course", default="grader", help="the nbgrader course root")
     ap.add_argument("--assignment", default=None, help="only this assignment")
     ap.add_argument("--force", action="store_true", help="render even unchanged notebooks")
-    ap.add_argument("--jobs", type=int, default=1, help="sandboxes at a time")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sandboxes at a time (default: one per core)")
     args = ap.parse_args(argv)
     course = Path(args.course).resolve()
     if not (course / "nbgrader_config.py").is_file():

@@ -90,3 +90,32 @@ def test_task_columns_come_from_the_manifest_tasks(monkeypatch):
     assert [task_of("demo", g) for g in ("task1_a", "task10_b", "task1_extra_c")] == ["task1", "task10", "task1_extra"]
     with pytest.raises(manifest.ManifestError, match="module.toml"):
         task_of("demo", "task2_nothing")
+
+
+@pytest.mark.timeout(900)
+def test_make_grades_csv_and_report_read_the_gradebook_as_nbgrader_does(graded_class, exported):
+    """Is the grades.csv that ``make grade`` writes (nbgrader's CsvExportPlugin given the class
+    read in one query) row for row nbgrader's own export of the same gradebook, and does the
+    class report give each student the score, maximum, lateness and manual-grading flag that
+    nbgrader's gradebook API gives, asked one student at a time?"""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    _, plain = exported
+    with open(graded_class / "grades.csv", newline="") as fh:
+        assert list(csv.DictReader(fh)) == plain
+    with open(graded_class / f"{corpus.ASSIGNMENT}_report.csv", newline="") as fh:
+        report = {r["student"]: r for r in csv.DictReader(fh)}
+    seen = 0
+    with Gradebook(f"sqlite:///{graded_class / 'gradebook.db'}") as gb:
+        for sid, row in report.items():
+            try:
+                sub = gb.find_submission(corpus.ASSIGNMENT, sid)
+            except MissingEntry:
+                assert float(row["score"]) == 0.0 and row["max_score"] == "", row
+                continue
+            seen += 1
+            assert float(row["score"]) == pytest.approx(sub.score), sid
+            assert float(row["max_score"]) == pytest.approx(sub.max_score), sid
+            assert float(row["late_seconds"]) == pytest.approx(round(sub.total_seconds_late, 1)), sid
+            assert row["needs_manual_grade"] == str(sub.needs_manual_grade), sid
+    assert seen >= 5 and any(float(r["late_seconds"]) > 0 for r in report.values())

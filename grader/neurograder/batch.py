@@ -70,20 +70,29 @@ def describe_bounds() -> str:
 
 
 def export_csv(api, path: Path):
+    """nbgrader's own CSV export of the gradebook (its plugin reads the class's submissions
+    from :class:`~neurograder.gradebook_rows.ClassSubmissions`: one query, the same rows)."""
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
+
+    from neurograder.gradebook_rows import ClassSubmissions
 
     plugin = CsvExportPlugin()
     plugin.to = str(path)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        plugin.export(gb)
+        plugin.export(ClassSubmissions(gb))
 
 
 def summarize(api, assignment: str, rows: dict) -> list[dict]:
+    """The report's table: every student's status, score and lateness (submissions read as
+    :func:`export_csv` reads them)."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    from neurograder.gradebook_rows import ClassSubmissions
+
     table = []
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as plain:
+        gb = ClassSubmissions(plain)
         students = sorted({s.id for s in gb.students} | set(rows))
         for sid in students:
             row = rows.get(sid, {"student": sid, "status": "missing", "message": "no submission"})
@@ -106,6 +115,10 @@ def summarize(api, assignment: str, rows: dict) -> list[dict]:
                 }
             )
     return table
+
+
+#: classes of at least this many students to grade get one worker more than the cores
+EXTRA_WORKER_FROM = 100
 
 
 def parse_args(argv):

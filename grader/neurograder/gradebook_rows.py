@@ -78,3 +78,37 @@ class NotebookRows:
 
     def __getattr__(self, name):
         return getattr(self._gradebook, name)
+
+
+class ClassSubmissions:
+    """A gradebook whose ``find_submission`` answers from every submission of the class,
+    loaded in one query with the aggregates a class table reads (score, maximum, late
+    penalty, needs manual grade: nbgrader's own column expressions, each a subquery that
+    nbgrader otherwise runs on first access) and each submission's assignment; anything else
+    goes to the gradebook itself. For reading a whole class (the grades CSV, the report):
+    nbgrader asks once per student and aggregate, several queries each."""
+
+    def __init__(self, gradebook):
+        from nbgrader.api import SubmittedAssignment
+        from sqlalchemy.orm import joinedload, undefer
+
+        self._gradebook = gradebook
+        query = gradebook.db.query(SubmittedAssignment).options(
+            joinedload(SubmittedAssignment.assignment),
+            undefer(SubmittedAssignment.score),
+            undefer(SubmittedAssignment.max_score),
+            undefer(SubmittedAssignment.late_submission_penalty),
+            undefer(SubmittedAssignment.needs_manual_grade),
+        )
+        self._rows = {(sub.assignment.name, sub.student_id): sub for sub in query}
+
+    def find_submission(self, assignment: str, student: str):
+        from nbgrader.api import MissingEntry
+
+        try:
+            return self._rows[(assignment, student)]
+        except KeyError:
+            raise MissingEntry(f"No such submission: {assignment} for {student}") from None
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)

@@ -80,6 +80,9 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_grader_correct.py::test_plain_nbgrader_gives_the_correct_corpus_full_marks",  # 45 + 56, 243 + 211 s
     "test_term_journey.py",  # 85, 271 s: an instructor's term, make commands + formgrader
     "test_grader_attacks.py:plain",  # 68, 208 s: plain nbgrader on the corpus
+    # (waiting groups, not CPU_HEAVY: started early, they wait beside the heavy ones)
+    "test_grader_render.py",  # 11, 61 s: a hanging student's plotting cell cut at 15 s, twice
+    "test_grader_attacks.py:plain_stopped",  # 6, 43 s: 30 s of each stopped run seen idle
     "test_site_a11y.py:chapter_walk",  # 87 (82 of it chromium), 156 s: two Tab walks with screenshots
     "test_grader_html_safety.py",  # 74 (55 chromium), 67 s
     "test_notebooks_build.py",  # 25, 133 s: the notebook build, again and again
@@ -88,8 +91,6 @@ SLOWEST_FIRST: tuple[str, ...] = (
     "test_chapter_grading.py",  # 30, 75 s: nbgrader validate / autograde round trip
     "test_grader_attacks.py::test_feedback_shows_results_and_plots_but_no_hidden_tests",  # 30, 45 s
     "test_sliders_lab.py",  # 20, 24 s: JupyterLab started
-    "test_grader_render.py",  # 18, 105 s: plotting cells and widgets re-run in the sandbox
-    "test_grader_attacks.py:plain_stopped",  # 18, 24 s
     "test_chapter_extra_credit.py",  # 17, 18 s: two autogrades and a feedback
     "test_grader_independent.py",  # 16, 47 s: the wrong-function corpus graded twice
     "test_grader_batch.py",  # 16, 41 s
@@ -124,7 +125,6 @@ CPU_HEAVY: frozenset[str] = frozenset(
         "test_grader_correct.py:cli",
         "test_grader_attacks.py",
         "test_grader_attacks.py:plain",
-        "test_grader_attacks.py:plain_stopped",
         "test_grader_batch.py",
         "test_grader_html_safety.py",
         "test_grader_hand_grades.py",
@@ -134,12 +134,14 @@ CPU_HEAVY: frozenset[str] = frozenset(
         "test_notebook_journey.py",
         "test_grader_dask.py",
         "test_term_journey.py",
-        "test_grader_render.py",
         "test_grader_independent.py",
         "test_module_pipeline.py",
         "test_notebooks_build.py",
         # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU;
-        # nor test_sliders_drive.py: one kernel grades every widget case in ~5 s of CPU)
+        # nor test_sliders_drive.py: one kernel grades every widget case in ~5 s of CPU; nor
+        # the groups that mostly wait on wall-clock limits: test_grader_render.py, 11 CPU s
+        # in 61 s, and test_grader_attacks.py:plain_stopped, 6 in 43 s: as heavy groups they
+        # held a CPU slot while the machine idled at half its cores for a minute)
     }
 )
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)

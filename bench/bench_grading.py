@@ -14,7 +14,8 @@ them under other student names. Then, in the same run:
 * baseline (30 submissions only): ``NEUROGRADER_PLAIN=1 nbgrader autograde module1`` (plain
   nbgrader, a kernel per student, one after another); ``--no-plain`` skips it and
   ``--plain-seconds`` reuses a figure measured earlier (say so when quoting the ratio);
-* ours: ``python -m neurograder.batch --force`` (sandbox on, ``--jobs`` students at once), for
+* ours: ``python -m neurograder.batch --force`` (sandbox on, ``--jobs`` students at once, by
+  default the batch's own default: one per core, one more from 100 students on), for
   each size and for a class of ``--honest`` honest submissions only (the 24 honest ones of the
   30 and renamed copies: the "per honest submission" figure): wall time, CPU time of the whole command (``RUSAGE_CHILDREN``, which load
   distorts less than wall time) and the machine's busy CPU during it (``/proc/stat``), each
@@ -37,7 +38,9 @@ yields to ours).
 Both graders run the instructor's whole command (start-up included), each on its own copy of
 the course and with one course secret (the same hidden cases); medians over ``--repeat``
 runs. Also checks that both graders agree on every honest submission, and, with
-``--before DIR`` (an earlier version's batch, timed alternately in the same run), that every
+``--before DIR`` (an earlier version's batch, timed alternately in the same run on the 30 and
+on the honest class, each version with its own default ``--jobs`` unless ``--jobs`` is given:
+the ratios now / earlier are the figures that machine noise does not move), that every
 student's gradebook record and autograded folder are equal to that version's. Goals: ours <= 0.1 s per honest submission amortised, >= 40x plain nbgrader, and
 no more per submission at 300 than at 30.
 """
@@ -305,22 +308,13 @@ def screening_seconds(stdout: str) -> float:
     return float("nan")
 
 
-def run_ours(course: Path, jobs: int, code: Path | None = None) -> dict:
-    """Our batch on ``course``; ``code``: another checkout's grader/ folder to run instead
-    (with its nbgrader_config.py)."""
+def run_ours(course: Path, jobs: int | None, code: Path | None = None) -> dict:
+    """Our batch on ``course`` (``jobs``: None for the version's own default); ``code``:
+    another checkout's grader/ folder to run instead (with its nbgrader_config.py)."""
     if code:
         shutil.copyfile(code / "nbgrader_config.py", course / "nbgrader_config.py")
-    cmd = [
-        sys.executable,
-        "-m",
-        "neurograder.batch",
-        "--course",
-        str(course),
-        "--jobs",
-        str(jobs),
-        "--force",
-        "--no-progress",
-    ]
+    cmd = [sys.executable, "-m", "neurograder.batch", "--course", str(course), "--force", "--no-progress"]
+    cmd += ["--jobs", str(jobs)] if jobs else []
     # one course secret for every run (the hidden cases depend on it): runs of two versions
     # then grade the same cases and can be compared file for file
     env = corpus.venv_env(
@@ -353,7 +347,7 @@ def own_cpu(run: dict, idle: float) -> float:
     return max(0.0, run["machine"] - idle * run["wall"])
 
 
-def report_size(size: int, runs: list[dict], jobs: int, idle: float, label: str = "ours") -> float:
+def report_size(size: int, runs: list[dict], jobs, idle: float, label: str = "ours") -> float:
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
     machine = statistics.median(r["machine"] for r in runs)
@@ -384,7 +378,7 @@ def report_size(size: int, runs: list[dict], jobs: int, idle: float, label: str 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=1, help="runs of each grader (median reported)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--jobs", type=int, default=None, help="students at once (default: the batch's own, cores + 1)")
     ap.add_argument("--sizes", default="30,300", help="class sizes graded by ours (comma list)")
     ap.add_argument(
         "--honest",
@@ -408,6 +402,9 @@ def main() -> int:
     )
     ap.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = ap.parse_args()
+    from neurograder.batch import default_jobs  # (what the command uses without --jobs, printed)
+
+    before_jobs = args.jobs or "its default"
     sizes = [int(s) for s in args.sizes.split(",")]
     become_subreaper()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
@@ -424,7 +421,7 @@ def main() -> int:
     print("floor, this run: " + "; ".join(f"{k} {v * 1000:.1f} ms" for k, v in fl.items()))
     idle = idle_rate()
     print(f"idle machine (others' load, before the runs): {idle:.3f} busy CPU s per s over {IDLE_SECONDS:g} s")
-    plain_t, before, ours, per_sub = [], [], {size: [] for size in sizes}, {}
+    plain_t, before, before_honest, ours, per_sub = [], [], [], {size: [] for size in sizes}, {}
     honest_runs, per_honest = [], None
     for r in range(args.repeat):
         if args.honest:
@@ -432,15 +429,26 @@ def main() -> int:
             honest_class(template, course, kinds, args.honest)
             honest_runs.append(run_ours(course, args.jobs))
             print(f"  run {r + 1}: ours, {args.honest} honest submissions {honest_runs[-1]['wall']:7.1f} s", flush=True)
+            if args.before:
+                course = work / f"before_honest{args.honest}_{r}"
+                honest_class(template, course, kinds, args.honest)
+                before_honest.append(run_ours(course, args.jobs, args.before / "grader"))
+                print(
+                    f"  run {r + 1}: earlier version, {args.honest} honest submissions "
+                    f"{before_honest[-1]['wall']:7.1f} s",
+                    flush=True,
+                )
             if r == args.repeat - 1:
-                per_honest = report_size(args.honest, honest_runs, args.jobs, idle, label="ours, honest class")
+                per_honest = report_size(
+                    args.honest, honest_runs, args.jobs or default_jobs(args.honest), idle, label="ours, honest class"
+                )
         for size in sizes:
             course = work / f"ours{size}_{r}"
             size_kinds = scaled(template, course, kinds, size)
             ours[size].append(run_ours(course, args.jobs))
             print(f"  run {r + 1}: ours, {size} submissions {ours[size][-1]['wall']:7.1f} s", flush=True)
             if r == args.repeat - 1:  # each size's summary as soon as it is complete
-                per_sub[size] = report_size(size, ours[size], args.jobs, idle)
+                per_sub[size] = report_size(size, ours[size], args.jobs or default_jobs(size), idle)
             if size == len(kinds) and args.before:
                 course = work / f"before{r}"
                 scaled(template, course, kinds, size)
@@ -474,7 +482,7 @@ def main() -> int:
                     print("  HONEST SUBMISSIONS GRADED DIFFERENTLY (student, cells):", other)
     n = len(kinds)
     if before:
-        report_size(n, before, args.jobs, idle, label=f"earlier version ({args.before})")
+        report_size(n, before, before_jobs, idle, label=f"earlier version ({args.before})")
         wall = statistics.median(r["wall"] for r in before)
         cpu = statistics.median(r["cpu"] for r in before)
         own = statistics.median(own_cpu(r, idle) for r in before)
@@ -497,6 +505,15 @@ def main() -> int:
         print(f"per submission at {hi} / at {lo}: {per_sub[hi] / per_sub[lo]:.2f} (goal <= 1)")
     if per_honest is not None:
         print(f"ours per honest submission, class of {args.honest} honest ones: {per_honest:.3f} s (goal <= 0.1 s)")
+    if before_honest:
+        wall = statistics.median(r["wall"] for r in before_honest)
+        cpu = statistics.median(r["cpu"] for r in before_honest)
+        print(
+            f"earlier version, honest class of {args.honest}: {wall / args.honest:.3f} s wall, "
+            f"{cpu / args.honest:.3f} s CPU per submission ({before_jobs} jobs); now / earlier: wall "
+            f"{statistics.median(r['wall'] for r in honest_runs) / wall:.2f}, CPU "
+            f"{statistics.median(r['cpu'] for r in honest_runs) / cpu:.2f}"
+        )
     print(
         f"goal: ours <= 0.1 s per submission; floor python + numpy start "
         f"{fl['python + numpy start']:.3f} s, fork {fl['fork of a NumPy process'] * 1000:.1f} ms"

@@ -264,12 +264,16 @@ def test_each_marker_says_where_the_students_time_went(batch):
 
 
 class _RecordingExecutor:
-    """Stands in for the batch's workers: records who would have been sent to them."""
+    """Stands in for the batch's workers: records who would have been sent to them, and how
+    many workers would have been started before."""
 
-    def __init__(self, sent: list):
-        self.sent = sent
+    def __init__(self, sent: list, started: list | None = None):
+        self.sent, self.started = sent, started if started is not None else []
 
-    def run(self, students, assignment, force, heavy=None):
+    def start(self, assignment, workers):
+        self.started.append(workers)
+
+    def run(self, students, assignment, force, heavy=None, workers=None):
         self.sent.append(list(students))
         for sid in students:
             yield sid, {"student": sid, "status": "graded", "seconds": 0.0}
@@ -292,13 +296,15 @@ def test_a_rerun_sends_only_changed_submissions_to_the_workers(batch, tmp_path, 
     course = tmp_path / "course"
     shutil.copytree(batch["course"], course, symlinks=True)
     sent: list = []
-    monkeypatch.setattr(batch_command, "make_executor", lambda args: _RecordingExecutor(sent))
+    started: list = []
+    monkeypatch.setattr(batch_command, "make_executor", lambda args: _RecordingExecutor(sent, started))
     monkeypatch.chdir(course)  # (the command changes the working folder and PATH: restored after)
     monkeypatch.setenv("PATH", os.environ["PATH"])
     before = _scores(course)
 
     assert batch_command.main(["--course", str(course), "--no-progress"]) == 0
     assert sent == [[]]
+    assert started == []  # (no worker started for nothing)
     assert _scores(course) == before
     with open(course / "module1_report.csv", newline="") as fh:
         assert {r["student"]: r["status"] for r in csv.DictReader(fh)}[HONEST] == "skipped"
@@ -308,6 +314,7 @@ def test_a_rerun_sends_only_changed_submissions_to_the_workers(batch, tmp_path, 
     corpus.write_submission(course, HONEST, resubmitted, timestamp=corpus.ON_TIME)
     assert batch_command.main(["--course", str(course), "--no-progress"]) == 0
     assert sent[-1] == [HONEST]
+    assert started == [1]  # (one worker for the one student, started while the rest was screened)
 
 
 @pytest.mark.timeout(60)

@@ -95,9 +95,35 @@ def _stand_in_grade(course, assignment, student, force, db_url, write_marker):
     return {"student": student, "status": "graded", "pid": os.getpid()}
 
 
+def _stand_in_ready(course, assignment, db_url):
+    """A worker getting ready before its first student, for the start-up test: it leaves a
+    file named after its process."""
+    (Path(course) / f"ready-{os.getpid()}").write_text(assignment)
+
+
 class _Recording(LocalExecutor):
     init = staticmethod(_stand_in_init)
+    ready = staticmethod(_stand_in_ready)
     grade = staticmethod(_stand_in_grade)
+
+
+@pytest.mark.timeout(120)
+def test_workers_started_ahead_are_at_most_jobs_and_get_ready_before_their_first_student(tmp_path):
+    """On real worker processes: does ``start`` start one worker per student announced, never
+    more than ``jobs`` (a second call adds only the missing ones), each getting ready before
+    it grades anyone, and do the students then go to those same workers?"""
+    pool = _Recording(str(tmp_path), jobs=2)
+    try:
+        pool.start("module1", 1)
+        pool.start("module1", 5)  # (two at most; the first is not started again)
+        pool.start("module1", 5)
+        results = dict(pool.run(["a", "b", "c", "d"], "module1", force=True))
+    finally:
+        pool.close()
+    ready = {int(p.name.split("-")[1]) for p in tmp_path.glob("ready-*")}
+    assert len(ready) == 2
+    assert {r["pid"] for r in results.values()} == ready
+    assert {p.read_text() for p in tmp_path.glob("ready-*")} == {"module1"}
 
 
 @pytest.mark.timeout(120)
@@ -116,3 +142,22 @@ def test_torch_students_share_one_worker_and_everyone_is_graded_once(tmp_path):
     assert sorted(results) == students
     assert len({results[sid]["pid"] for sid in heavy}) == 1
     assert len({r["pid"] for r in results.values()}) == 2, "both workers graded someone"
+
+
+@pytest.mark.timeout(120)
+def test_a_small_class_uses_one_worker_per_core_and_a_large_one_more(tmp_path):
+    """Does the batch's default put one worker per core on a class under EXTRA_WORKER_FROM
+    students and one more on a larger one, and does ``run`` keep to the workers it is given
+    (real worker processes: the pids that graded)?"""
+    from neurograder.batch import EXTRA_WORKER_FROM, default_jobs
+
+    cores = os.cpu_count() or 1
+    assert default_jobs(EXTRA_WORKER_FROM - 1) == cores
+    assert default_jobs(EXTRA_WORKER_FROM) == cores + 1
+    pool = _Recording(str(tmp_path), jobs=3)
+    try:
+        results = dict(pool.run([f"s{k}" for k in range(12)], "module1", force=True, workers=2))
+    finally:
+        pool.close()
+    assert len(results) == 12
+    assert len({r["pid"] for r in results.values()}) == 2

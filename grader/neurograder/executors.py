@@ -49,18 +49,19 @@ SNAPSHOT = ".neurograder-gradebook-snapshot.db"
 SPREAD_HEAVY = 8
 
 
-def heavy_modules(folder: Path) -> tuple:
+def heavy_modules(folder: Path, parsed: dict | None = None) -> tuple:
     """The course's prewarm modules (torch, scipy) the notebooks in a submission ``folder``
     mention (sorted; the sandbox's own text search, :func:`neurograder.inside.cells.mentioned`,
     over every code cell): the fork server a worker needs for this student. A hint for
-    scheduling only; a file that cannot be read counts as needing none."""
+    scheduling only; a file that cannot be read counts as needing none. ``parsed``: notebooks
+    read already (path -> notebook, as the screening keeps them), not read again."""
     from neurograder.grading import PREWARM_MODULES
     from neurograder.inside.cells import mentioned
 
     cells = []
     for path in sorted(folder.glob("*.ipynb")):
         try:
-            nb = json.loads(path.read_text(encoding="utf-8"))
+            nb = (parsed or {}).get(path) or json.loads(path.read_text(encoding="utf-8"))
             for cell in nb.get("cells", []):
                 if isinstance(cell, dict) and cell.get("cell_type") == "code":
                     src = cell.get("source", "")
@@ -102,8 +103,10 @@ class LocalExecutor:
     breaks only its own pool, so it costs only the student it held. That student is started
     again up to WORKER_RETRIES times in a fresh worker, then reported as "error"."""
 
-    #: what each worker process runs first, and for each student (tests give stand-ins)
+    #: what each worker process runs first, before its first student, and for each student
+    #: (tests give stand-ins)
     init = staticmethod(worker.init)
+    ready = staticmethod(worker.warm_up)
     grade = staticmethod(worker.grade_one)
 
     def __init__(self, course: str, jobs: int, db_url: str | None = None, write_marker: bool = True):
@@ -125,10 +128,22 @@ class LocalExecutor:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def run(self, students, assignment: str, force: bool, heavy: dict | None = None):
+    def start(self, assignment: str, workers: int) -> None:
+        """Start the first ``workers`` workers (at most ``jobs``) now, those not started yet,
+        each getting ready for ``assignment`` (its first sandbox and fork server) while the
+        caller goes on (screening the class): the students handed out later queue behind
+        it. A worker that fails to get ready fails its first student the same way, which
+        :meth:`run` handles."""
+        for slot in range(min(workers, len(self.pools))):
+            if self.pools[slot] is None:
+                self._pool(slot).submit(self.ready, self.course, assignment, self.db_url)
+
+    def run(self, students, assignment: str, force: bool, heavy: dict | None = None, workers: int | None = None):
         """Yield (student, result) as each student finishes, whatever happens to workers.
         ``heavy``: student -> the heavy modules their code uses (:func:`heavy_modules`), so
-        that each heavy fork server is started by as few workers as possible."""
+        that each heavy fork server is started by as few workers as possible; ``workers``:
+        at most this many of the ``jobs`` workers are used."""
+        slots = range(min(workers or len(self.pools), len(self.pools)))
         queue, attempts, running, heavy = deque(students), {}, {}, heavy or {}
         self.loaded = [set() for _ in self.pools]
 
@@ -136,15 +151,18 @@ class LocalExecutor:
             queue.remove(sid)
             if heavy.get(sid):
                 self.loaded[slot].add(heavy[sid])
-            fut = self._pool(slot).submit(
-                self.grade, self.course, assignment, sid, force, self.db_url, self.write_marker
-            )
+            args = (self.grade, self.course, assignment, sid, force, self.db_url, self.write_marker)
+            try:
+                fut = self._pool(slot).submit(*args)
+            except BrokenProcessPool:  # (its worker died before this student: a fresh one)
+                self._drop(slot)
+                fut = self._pool(slot).submit(*args)
             running[fut] = (slot, sid)
 
         while queue or running:
-            for slot in range(len(self.pools)):
+            for slot in slots:
                 if queue and slot not in {k for k, _ in running.values()}:
-                    elsewhere = set().union(*(self.loaded[k] for k in range(len(self.pools)) if k != slot))
+                    elsewhere = set().union(*(self.loaded[k] for k in slots if k != slot))
                     sid = next_student(queue, heavy, self.loaded[slot], elsewhere)
                     if sid is not None:
                         submit(slot, sid)
@@ -213,8 +231,12 @@ class DaskExecutor:
         self.client = Client(scheduler, set_as_default=False)
         self.futures = []
 
-    def run(self, students, assignment: str, force: bool, heavy: dict | None = None):
-        """As :meth:`LocalExecutor.run`; students needing the same heavy modules (``heavy``)
+    def start(self, assignment: str, workers: int) -> None:
+        """Nothing to start: the cluster's workers are up already (and get ready with their
+        first shard)."""
+
+    def run(self, students, assignment: str, force: bool, heavy: dict | None = None, workers: int | None = None):
+        """As :meth:`LocalExecutor.run` (``workers``: the cluster's, whatever is asked); students needing the same heavy modules (``heavy``)
         are put next to each other, so that they share shards (and fork servers)."""
         from distributed import as_completed
 

@@ -46,8 +46,9 @@ def metadata_problem(nb) -> str | None:
     return None
 
 
-def check_notebook(path: Path, source_ids: set[str]) -> tuple[str, str]:
-    """('ok'|'corrupted'|'foreign'|'missing', message) for one submitted notebook.
+def check_notebook(path: Path, source_ids: set[str], parsed: dict | None = None) -> tuple[str, str]:
+    """('ok'|'corrupted'|'foreign'|'missing', message) for one submitted notebook; a notebook
+    read and valid is also put in ``parsed`` (path -> notebook), when given.
 
     Never raises: whatever is wrong with the file (not JSON, not a notebook, too big, odd
     nbgrader metadata, not a plain file) is the message of a 'corrupted' verdict.
@@ -68,10 +69,14 @@ def check_notebook(path: Path, source_ids: set[str]) -> tuple[str, str]:
             f"{MAX_NOTEBOOK_BYTES // 2**20} MB a notebook may have"
         )
     try:
-        nb = nbformat.read(str(path), as_version=4)
-        nbformat.validate(nb)
+        invalid = {}  # (nbformat's reading validates once, and records why it is invalid here)
+        nb = nbformat.read(str(path), as_version=4, capture_validation_error=invalid)
+        if invalid:
+            raise invalid["ValidationError"]
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, never raised
         return "corrupted", f"{path.name} is not a valid notebook ({type(exc).__name__}: {str(exc)[:200]})"
+    if parsed is not None:
+        parsed[path] = nb
     problem = metadata_problem(nb)
     if problem:
         return "corrupted", f"{path.name} has malformed nbgrader metadata ({problem})"
@@ -86,16 +91,19 @@ def grading_id(cell) -> str | None:
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
-def screen_submission(folder: Path, submitted: Path, notebooks: list[str], source_ids: set[str]) -> tuple[str, str]:
+def screen_submission(
+    folder: Path, submitted: Path, notebooks: list[str], source_ids: set[str], parsed: dict | None = None
+) -> tuple[str, str]:
     """(status, message) of one student's folder before grading: 'ok', 'foreign', or a
-    refusal ('corrupted', 'missing'). Never raises: an unexpected failure is 'corrupted'."""
+    refusal ('corrupted', 'missing'); the valid notebooks read go into ``parsed`` (path ->
+    notebook), when given. Never raises: an unexpected failure is 'corrupted'."""
     from neurograder.intake import refused_entries
 
     try:
         refused = refused_entries(folder, submitted)
         if refused:
             return "corrupted", "refused: " + "; ".join(refused[:5])
-        problems = [check_notebook(folder / f"{n}.ipynb", source_ids) for n in notebooks]
+        problems = [check_notebook(folder / f"{n}.ipynb", source_ids, parsed) for n in notebooks]
     except Exception as exc:  # noqa: BLE001 - one odd folder never stops the class
         return "corrupted", f"the submission could not be checked ({type(exc).__name__}: {exc})"
     bad = [(k, m) for k, m in problems if k in ("corrupted", "missing")]

@@ -218,6 +218,16 @@ def start_first_sandbox(api, assignment: str) -> None:
     sandbox.start_ahead(release, mode)
 
 
+def warm_up(course: str, assignment: str, db_url: str | None = None) -> None:
+    """A worker made ready for ``assignment`` without a student (:func:`init`, and its first
+    sandbox starting in the background); the first call in a worker does it, later ones
+    return at once."""
+    init(course, db_url)
+    if (course, assignment, db_url) not in _STARTED:
+        _STARTED.add((course, assignment, db_url))
+        start_first_sandbox(_APIS[(course, db_url)], assignment)
+
+
 def grade_one(
     course: str, assignment: str, student: str, force: bool, db_url: str | None = None, write_marker: bool = True
 ) -> dict:
@@ -225,10 +235,7 @@ def grade_one(
     last, so an interrupted student is graded again next time."""
     course_path = Path(course)
     started, cpu0 = time.monotonic(), _cpu()
-    init(course, db_url)
-    if (course, assignment, db_url) not in _STARTED:
-        _STARTED.add((course, assignment, db_url))
-        start_first_sandbox(_APIS[(course, db_url)], assignment)
+    warm_up(course, assignment, db_url)
     if (course, assignment) not in _SHARED:
         _SHARED[(course, assignment)] = course_fingerprint(course_path, assignment)
     fp = fingerprint(course_path, assignment, student, _SHARED[(course, assignment)])

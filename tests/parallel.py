@@ -139,11 +139,15 @@ CPU_HEAVY: frozenset[str] = frozenset(
         "test_notebooks_build.py",
         # (test_site_build.py is not: its book build reuses the execution cache, 5 s of CPU;
         # nor test_sliders_drive.py: one kernel grades every widget case in ~5 s of CPU; nor
-        # the groups that mostly wait on wall-clock limits: test_grader_render.py, 11 CPU s
-        # in 61 s, and test_grader_attacks.py:plain_stopped, 6 in 43 s: as heavy groups they
-        # held a CPU slot while the machine idled at half its cores for a minute)
+        # the WAITING groups)
     }
 )
+#: groups that grade (so they never run beside a CPU_ALONE group's ALONE_TESTS) but mostly
+#: wait on wall-clock limits, so they are not CPU_HEAVY: as heavy groups they held a CPU
+#: slot while the machine idled at half its cores for a minute (test_grader_render.py: 11
+#: CPU s in 61 s, a hanging student's plotting cell cut at 15 s twice;
+#: test_grader_attacks.py:plain_stopped: 6 in 43 s, each stopped run watched idle for 30 s)
+WAITING: frozenset[str] = frozenset({"test_grader_render.py", "test_grader_attacks.py:plain_stopped"})
 #: CPU-heavy groups running at the same time, on different workers (the machine's cores)
 CPU_SLOTS = os.cpu_count() or 2
 #: CPU-heavy groups that run while no other CPU-heavy group does: they grade attack 41 (eight
@@ -279,6 +283,8 @@ class OneGroupAhead(LoadGroupScheduling):
         alone_queued = any(s in CPU_ALONE for s in self.workqueue)
 
         def may_run(scope: str) -> bool:
+            if scope in WAITING:  # (never beside the ALONE_TESTS, as a heavy group)
+                return not alone and not alone_queued
             if not is_cpu_heavy(scope):
                 return True
             if scope in CPU_ALONE:

@@ -88,23 +88,32 @@ class _Worker:
         self.sent.extend(indices)
 
 
-def _offer(attack_tests_done: set[str]) -> list[str]:
+def _offer(attack_tests_done: set[str], first: str | None = None, heavy_running: int = 0) -> list[str]:
     """Offer an idle worker work while another runs the attack module's group with the
-    tests ``attack_tests_done`` finished and a heavy group (the Dask path) waits in the
-    queue before a light one: the node ids it is sent."""
+    tests ``attack_tests_done`` finished (and ``heavy_running`` other workers a heavy group
+    each) and a heavy group (the Dask path) waits in the queue before a light one, after the
+    group ``first`` if given: the node ids it is sent."""
     attacks = "tests/test_grader_attacks.py::"
     names = [*parallel.ALONE_TESTS["test_grader_attacks.py"], "test_rerun_is_idempotent_and_force_regrades_the_same"]
     unit = {attacks + n: n in attack_tests_done for n in names}
     queue = {
+        **({first: {f"tests/{first.split(':')[0]}::test_w": False}} if first else {}),
         "test_grader_dask.py": {"tests/test_grader_dask.py::test_a": False},
         "test_claims.py": {"tests/test_claims.py::test_b": False},
     }
-    collection = [*unit, *(t for tests in queue.values() for t in tests)]
+    others = {
+        _Worker(): {group: {f"tests/{group}::test_h": False}} for group in ["test_grader_batch.py"] * heavy_running
+    }
+    collection = [
+        *unit,
+        *(t for tests in queue.values() for t in tests),
+        *(t for w in others.values() for u in w.values() for t in u),
+    ]
     busy, idle = _Worker(), _Worker()
     scheduler = object.__new__(parallel.OneGroupAhead)
     scheduler.workqueue = OrderedDict(queue)
-    scheduler.assigned_work = {busy: {"test_grader_attacks.py": unit}, idle: {}}
-    scheduler.registered_collections = {busy: collection, idle: collection}
+    scheduler.assigned_work = {busy: {"test_grader_attacks.py": unit}, idle: {}, **others}
+    scheduler.registered_collections = {node: collection for node in scheduler.assigned_work}
     scheduler._assign_work_unit(idle)
     return [collection[k] for k in idle.sent]
 
@@ -117,6 +126,21 @@ def test_heavy_groups_wait_only_for_the_attack_tests_that_need_the_machine_alone
     assert _offer(set()) == ["tests/test_claims.py::test_b"]
     assert _offer(set(alone[:-1])) == ["tests/test_claims.py::test_b"]
     assert _offer(set(alone)) == ["tests/test_grader_dask.py::test_a"]
+
+
+@pytest.mark.timeout(30)
+def test_waiting_groups_never_run_beside_the_attack_tests_but_take_no_cpu_slot():
+    """Does a WAITING group (it grades, but mostly waits on wall-clock limits) wait while a
+    test that grades attack 41 is pending, like a heavy group, and once those are done start
+    even while heavy groups hold every CPU slot?"""
+    alone = set(parallel.ALONE_TESTS["test_grader_attacks.py"])
+    slots_full = parallel.CPU_SLOTS  # (the attack group's other tests count as heavy too)
+    for group in sorted(parallel.WAITING):
+        assert not parallel.is_cpu_heavy(group) and group in parallel.SLOWEST_FIRST
+        module = group.split(":")[0]
+        assert _offer(set(), first=group) == ["tests/test_claims.py::test_b"]
+        assert _offer(alone, first=group, heavy_running=slots_full) == [f"tests/{module}::test_w"]
+    assert _offer(alone, heavy_running=slots_full) == ["tests/test_claims.py::test_b"]  # (no slot for Dask)
 
 
 @pytest.mark.timeout(30)

@@ -483,6 +483,30 @@ def test_error_messages_are_cut_before_they_are_stored():
     assert "ValueError" in out["error"] and len(out["error"]) < 1000
 
 
+@pytest.mark.timeout(60)
+def test_a_check_stops_at_its_first_erroring_case_as_the_plain_grader_does():
+    """A function that raises on the first case and would sleep on every later one: does the
+    check come back at once with one error (the plain grader's loop stops there too, and the
+    verdict is the same), and does the feedback still count every case?"""
+    from neurograder import grading
+
+    res = run_cells(
+        [
+            "import time\ndef f(x):\n    if x == 0:\n        raise ValueError('no zeros')\n    time.sleep(3)\n    return x\n"
+        ],
+        [{"name": "f", "kind": "call", "after": 1, "cases": [[0], [1], [2], [3]]}],
+    )
+    outs = res.checks["t0"]["outputs"]
+    assert len(outs) == 1 and "no zeros" in outs[0]["error"]
+    assert res.timings["t0"] < 3.0  # (no later case ran)
+
+    class _Check:
+        name, kind, grade_id = "f", "call", "t0"
+
+    passed, message = grading.judge_check(_Check(), res.checks["t0"], [[0], [1], [2], [3]], AssertionError, LIMITS)
+    assert not passed and message.startswith("`f` raised an error on hidden test case 1 of 4:")
+
+
 def test_result_larger_than_the_checks_cap_is_refused():
     """A check's result is accepted up to the size its cases imply (``max_bytes``)."""
     res = run_cells(

@@ -4,7 +4,7 @@ Run from anywhere (``--course`` defaults to the folder holding nbgrader_config.p
 ``grader/``). For each ``submitted/<student>/<assignment>/`` it runs nbgrader's own autograde
 (in-process, through :class:`nbgrader.apps.NbGraderAPI`, so the course's nbgrader_config.py
 and its sandboxed preprocessors apply exactly as for ``nbgrader autograde``), several students
-at once (``--jobs``, default: number of cores), with a progress bar. Then it writes the
+at once (``--jobs``, default: :func:`default_jobs`), with a progress bar. Then it writes the
 nbgrader CSV (``--csv``, default ``<course>/grades.csv``) and a report
 (``<course>/<assignment>_report.csv``) listing every student: score, late, missing,
 corrupted or foreign submissions.

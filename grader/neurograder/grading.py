@@ -343,10 +343,10 @@ def judge_check(check, status: dict, cases, failed_type, limits) -> tuple[bool, 
     for k, out in enumerate(outs):
         if not isinstance(out, dict):
             return False, f"`{name}`: unreadable result."
-        if "error" in out:
+        if "error" in out:  # (the sandbox stops a check at its first error: count the cases)
+            of = len(cases) if check.kind == "call" else len(outs)
             return False, (
-                f"`{name}` raised an error on hidden test case {k + 1} of {len(outs)}:\n"
-                + str(out["error"])[:MAX_MESSAGE]
+                f"`{name}` raised an error on hidden test case {k + 1} of {of}:\n" + str(out["error"])[:MAX_MESSAGE]
             )
         value = out.get("value")
         if not _numeric(value):

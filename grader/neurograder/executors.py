@@ -236,8 +236,9 @@ class DaskExecutor:
         first shard)."""
 
     def run(self, students, assignment: str, force: bool, heavy: dict | None = None, workers: int | None = None):
-        """As :meth:`LocalExecutor.run` (``workers``: the cluster's, whatever is asked); students needing the same heavy modules (``heavy``)
-        are put next to each other, so that they share shards (and fork servers)."""
+        """As :meth:`LocalExecutor.run` (``workers``: the cluster's, whatever is asked);
+        students needing the same heavy modules (``heavy``) are put next to each other, so
+        that they share shards (and fork servers)."""
         from distributed import as_completed
 
         heavy, students = heavy or {}, list(students)

@@ -378,7 +378,7 @@ def report_size(size: int, runs: list[dict], jobs, idle: float, label: str = "ou
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=1, help="runs of each grader (median reported)")
-    ap.add_argument("--jobs", type=int, default=None, help="students at once (default: the batch's own, cores + 1)")
+    ap.add_argument("--jobs", type=int, default=None, help="students at once (default: the batch's own, by class size)")
     ap.add_argument("--sizes", default="30,300", help="class sizes graded by ours (comma list)")
     ap.add_argument(
         "--honest",

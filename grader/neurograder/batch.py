@@ -41,6 +41,7 @@ import csv
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 # nbformat validates every notebook it reads and writes; the compiled validator is much
@@ -70,51 +71,56 @@ def describe_bounds() -> str:
     )
 
 
-def export_csv(api, path: Path):
-    """nbgrader's own CSV export of the gradebook (its plugin reads the class's submissions
-    from :class:`~neurograder.gradebook_rows.ClassSubmissions`: one query, the same rows)."""
+@contextmanager
+def class_gradebook(api):
+    """The course gradebook for reading the whole class once it is graded: every submission
+    loaded in one query (:class:`~neurograder.gradebook_rows.ClassSubmissions`), for both
+    :func:`export_csv` and :func:`summarize`."""
     from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
 
     from neurograder.gradebook_rows import ClassSubmissions
+
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        yield ClassSubmissions(gb)
+
+
+def export_csv(gb, path: Path):
+    """nbgrader's own CSV export of the gradebook ``gb`` (:func:`class_gradebook`): its
+    plugin's code, reading the submissions already loaded."""
+    from nbgrader.plugins import CsvExportPlugin
 
     plugin = CsvExportPlugin()
     plugin.to = str(path)
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        plugin.export(ClassSubmissions(gb))
+    plugin.export(gb)
 
 
-def summarize(api, assignment: str, rows: dict) -> list[dict]:
-    """The report's table: every student's status, score and lateness (submissions read as
-    :func:`export_csv` reads them)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from neurograder.gradebook_rows import ClassSubmissions
+def summarize(gb, assignment: str, rows: dict) -> list[dict]:
+    """The report's table: every student's status, score and lateness, from the gradebook
+    ``gb`` (:func:`class_gradebook`) as the grades CSV reads it."""
+    from nbgrader.api import MissingEntry
 
     table = []
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as plain:
-        gb = ClassSubmissions(plain)
-        students = sorted({s.id for s in gb.students} | set(rows))
-        for sid in students:
-            row = rows.get(sid, {"student": sid, "status": "missing", "message": "no submission"})
-            try:
-                sub = gb.find_submission(assignment, sid)
-                score, max_score = sub.score, sub.max_score
-                late = sub.total_seconds_late
-                manual = sub.needs_manual_grade
-            except MissingEntry:
-                score, max_score, late, manual = 0.0, None, 0.0, False
-            table.append(
-                {
-                    "student": sid,
-                    "status": row["status"],
-                    "score": score,
-                    "max_score": max_score,
-                    "late_seconds": round(late or 0.0, 1),
-                    "needs_manual_grade": manual,
-                    "message": row.get("message", ""),
-                }
-            )
+    students = sorted({s.id for s in gb.students} | set(rows))
+    for sid in students:
+        row = rows.get(sid, {"student": sid, "status": "missing", "message": "no submission"})
+        try:
+            sub = gb.find_submission(assignment, sid)
+            score, max_score = sub.score, sub.max_score
+            late = sub.total_seconds_late
+            manual = sub.needs_manual_grade
+        except MissingEntry:
+            score, max_score, late, manual = 0.0, None, 0.0, False
+        table.append(
+            {
+                "student": sid,
+                "status": row["status"],
+                "score": score,
+                "max_score": max_score,
+                "late_seconds": round(late or 0.0, 1),
+                "needs_manual_grade": manual,
+                "message": row.get("message", ""),
+            }
+        )
     return table
 
 
@@ -337,8 +343,9 @@ def main(argv=None) -> int:
         return 130
     elapsed = time.monotonic() - started
     csv_path = args.csv or course / "grades.csv"
-    export_csv(api, csv_path)
-    table = summarize(api, args.assignment, rows)
+    with class_gradebook(api) as gb:
+        export_csv(gb, csv_path)
+        table = summarize(gb, args.assignment, rows)
     report = course / f"{args.assignment}_report.csv"
     write_report(table, report)
     counts = print_summary(table, args.assignment, checked, elapsed)

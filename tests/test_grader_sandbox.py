@@ -457,6 +457,24 @@ def test_budget_bounds_a_sleeping_submission():
     assert took < 4 + 10, took
 
 
+@pytest.mark.timeout(120)
+def test_checks_that_overrun_their_timeout_do_not_spend_the_budget():
+    """Does a function that never returns cost only the tests that call it? Four checks of an
+    endless function each overrun their 1 s timeout (4 s in all, twice the 2 s budget); the
+    value checked after them is still graded, and the whole sandbox stays within
+    budget + checks x timeout."""
+    cells = ["def f(x):\n    while True:\n        pass\n", "V = 2.5\n"]
+    checks = [{"name": "f", "kind": "call", "after": 1, "cases": [[k]]} for k in range(4)]
+    checks.append({"name": "V", "kind": "value", "after": 2, "grade_id": "v"})
+    limits = sandbox.Limits(timeout=1, cpu=5, budget=2)
+    started = time.monotonic()
+    res = run_cells(cells, checks, limits)
+    took = time.monotonic() - started
+    assert [res.checks[f"t{k}"]["status"] for k in range(4)] == ["timeout"] * 4, res.checks
+    assert res.checks["v"]["status"] == "ok", res.checks["v"]
+    assert took < 2 + 5 * 1 + 30, took  # budget + checks x timeout, and the loaders' start-ups
+
+
 def test_deep_results_are_refused_before_parsing():
     """A message nested deeper than the cap is refused by counting brackets (outside
     strings) before json runs; a legitimate 2-D result and brackets in strings pass."""

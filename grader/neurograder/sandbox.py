@@ -89,10 +89,12 @@ class Limits:
     nproc: int = 32  # processes/threads of the private uid (RLIMIT_NPROC)
     fsize_mb: int = 16  # largest file the code may write (RLIMIT_FSIZE)
     max_result_mb: int = 32  # largest result message accepted from one check
-    #: wall-clock seconds for the whole submission (all cells, checks and restarts; also the
-    #: CPU limit of the process that runs the cells). None: 3 x timeout (30 s by default,
-    #: ~60x an honest numpy student and ~10x a torch one measured under load); a student
-    #: who sleeps in every cell costs the class at most this.
+    #: wall-clock seconds for the whole submission's cells and restarts (also the CPU limit
+    #: of the process that runs the cells); each check is bounded by ``timeout`` instead, and
+    #: its time is not taken from the budget, so a function that never returns costs only its
+    #: own tests. None: 3 x timeout (30 s by default, ~60x an honest numpy student and ~10x a
+    #: torch one measured under load); a student who sleeps in every cell costs the class at
+    #: most this, and one whose every graded function loops forever this + checks x timeout.
     budget: float | None = None
 
     def total(self) -> float:
@@ -232,8 +234,9 @@ def run_job(
             job = full_job(job, limits, box.slot.uid, box.result_fd, assignment_dir, mode)
             n_checks = max(1, len(job.get("checks", [])))
             # a backstop only: the supervisor enforces total() itself, from the first student
-            # cell on (start-up, e.g. importing torch under load, comes on top)
-            budget = limits.total() + limits.timeout + 60.0
+            # cell on, with each check bounded by its own timeout outside it (start-up, e.g.
+            # importing torch under load, comes on top)
+            budget = limits.total() + (n_checks + 1) * limits.timeout + 60.0
             data, err = communicate(
                 box.proc,
                 job_bytes(job),

@@ -26,8 +26,9 @@ wall clock, a loader that dies (``os._exit``, a signal, a resource limit) or a m
 breaks the protocol gets the uid reaped; the culprit cell is recorded as cut down and a new
 loader resumes from a fresh state, running that cell as definitions only (and dropping it if
 that fails too), with the checks already done skipped. A check only loses what really depends
-on the cut cell. A per-student wall-clock budget bounds the whole submission; checks not reached
-within it are reported ``over budget``.
+on the cut cell. A per-student wall-clock budget bounds the submission's cells (its clock stops
+while a check runs: each check has its own timeout); checks not reached within it are reported
+``over budget``.
 
 Job (JSON on stdin), every field the runner reads::
 
@@ -40,7 +41,8 @@ Job (JSON on stdin), every field the runner reads::
     nproc           processes/threads of the private uid
     fsize_mb        largest file student code may write
     max_result_mb   largest result of a check without its own max_bytes
-    budget          wall-clock seconds for the whole submission (also the loader's CPU limit)
+    budget          wall-clock seconds for the submission's cells, checks excluded (also the
+                    loader's CPU limit)
     assignment_dir  the released assignment folder (cwd and sys.path) or null
     setup           [code, ...]: the SOURCE notebook's locked cells (definitions only)
     heavy           modules bound lazily by setup cells

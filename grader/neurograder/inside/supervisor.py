@@ -1,6 +1,12 @@
 """The supervisor (trusted; never runs or parses student code): starts loaders, follows their
 events within every time limit, blames the culprit of a stop (a cell is cut down, a test gets
-its status) and starts a fresh loader until every test has a result or the budget is spent."""
+its status) and starts a fresh loader until every test has a result or the budget is spent.
+
+The budget's clock stops while a check runs: a check is bounded by its own timeout and loses
+its points when it overruns, so a function that loops forever (or allocates until its limit,
+slowly on a loaded machine) costs only the tests that call it, not the later tasks. A
+submission therefore takes at most ``budget + checks x timeout`` (plus loader start-ups); the
+number of checks is the assignment's, not the student's."""
 
 import os
 import time
@@ -25,6 +31,10 @@ class Supervisor:
 
     def pending(self):
         return [c for c in self.job["checks"] if c["grade_id"] not in self.results]
+
+    def resume_budget(self, paused_at):
+        """A check that started at ``paused_at`` has ended: its time is not the budget's."""
+        self.deadline += time.monotonic() - paused_at
 
     def run(self):
         most = 2 * len(self.job["cells"]) + len(self.job["checks"]) + 2
@@ -108,13 +118,17 @@ class Supervisor:
         activity, last_cell = ("start", None), None
         deadline = time.monotonic() + timeout
         while True:
-            reader.watch = activity[0] != "check"
+            in_check = activity[0] == "check"
+            reader.watch = not in_check
             try:
-                msg = reader.next(min(deadline, self.deadline), self._cap(activity))
+                # a check waits for its own timeout only (the budget's clock stops meanwhile)
+                msg = reader.next(deadline if in_check else min(deadline, self.deadline), self._cap(activity))
                 if type(msg) is not dict:
                     raise ValueError
             except (TimeoutError, EOFError, OverflowError, ValueError) as exc:
-                if time.monotonic() < self.deadline:
+                if in_check:
+                    self.resume_budget(started)
+                if in_check or time.monotonic() < self.deadline:
                     self.blame(activity, last_cell, exc, timeout)
                 return
             ev = msg.get("ev")
@@ -130,12 +144,14 @@ class Supervisor:
                 gid = msg["gid"]
                 activity, deadline, started = ("check", gid), now + timeout, now
                 if self.by_id[gid]["kind"] == "script" and not self.script(gid, pipes, deadline):
+                    self.resume_budget(started)
                     return
             elif ev == "result" and activity[0] == "check" and msg.get("gid") == activity[1]:
                 self.results[activity[1]] = sanitize(msg.get("result"))
             elif ev == "checked" and activity[0] == "check" and msg.get("gid") == activity[1]:
                 gid = activity[1]
                 self.timings[gid] = round(now - started, 4)
+                self.resume_budget(started)
                 if gid not in self.results:
                     self.results[gid] = {
                         "status": "crash",
@@ -153,9 +169,7 @@ class Supervisor:
         """Run visible test ``gid`` against its server; False: this loader must be stopped."""
         req_w, resp_r = pipes[gid]
         drain(resp_r)
-        res = run_script_check(self.job, self.by_id[gid], self.base_ns, req_w, resp_r, min(deadline, self.deadline))
-        if time.monotonic() >= self.deadline and res["status"] == "timeout":
-            return False
+        res = run_script_check(self.job, self.by_id[gid], self.base_ns, req_w, resp_r, deadline)
         self.results[gid] = res
         if res["status"] in ("timeout", "crash"):
             return False  # its server may still run: reap and go on afresh

@@ -116,7 +116,8 @@ class Supervisor:
         recorded: a cell is cut down, a check gets its status)."""
         timeout = float(self.job["timeout"])
         activity, last_cell = ("start", None), None
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()  # (when the current cell or check began)
+        deadline = started + timeout
         while True:
             in_check = activity[0] == "check"
             reader.watch = not in_check

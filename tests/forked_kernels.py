@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -195,6 +196,7 @@ class _Zygote:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            shutil.rmtree(os.path.dirname(cls.path), ignore_errors=True)  # (its socket's folder)
 
 
 def kernel_manager_class():

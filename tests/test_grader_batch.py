@@ -317,6 +317,37 @@ def test_a_rerun_sends_only_changed_submissions_to_the_workers(batch, tmp_path, 
     assert started == [1]  # (one worker for the one student, started while the rest was screened)
 
 
+@pytest.mark.timeout(300)
+def test_the_torch_server_started_ahead_ends_with_the_command_when_no_worker_takes_it(batch, tmp_path, monkeypatch):
+    """``make grade`` starts the fork server its torch students need before anything else (for
+    its first worker to take over): when no worker is ever forked (stand-in workers here),
+    is that server still ended and reaped by the time the command returns?"""
+    import shutil
+
+    from neurograder import batch as batch_command
+    from neurograder import bounds, launch
+
+    if shutil.which("bwrap") is None or os.geteuid() != 0:
+        pytest.skip("no bubblewrap sandbox here: no fork servers")
+    course = tmp_path / "course"
+    shutil.copytree(batch["course"], course, symlinks=True)
+    uses_torch = corpus.honest_notebook(course)
+    uses_torch.cells.append(nbformat.v4.new_code_cell("import torch\nzeros = torch.zeros(3)"))
+    corpus.write_submission(course, HONEST, uses_torch, timestamp=corpus.ON_TIME)
+    parked = []
+    park = launch.Servers.park.__func__
+    monkeypatch.setattr(launch.Servers, "park", classmethod(lambda cls, *a: parked.append(park(cls, *a)) or parked[-1]))
+    monkeypatch.setattr(batch_command, "make_executor", lambda args: _RecordingExecutor([]))
+    monkeypatch.chdir(course)  # (the command changes the working folder and PATH: restored after)
+    monkeypatch.setenv("PATH", os.environ["PATH"])
+
+    assert batch_command.main(["--course", str(course), "--no-progress", "--force"]) == 0
+    (server,) = parked
+    assert server is not None and server.loaded == {"torch"}
+    assert launch.Servers.parked is None
+    assert not bounds._alive(server.proc.pid) and server.proc.returncode is not None  # (reaped)
+
+
 @pytest.mark.timeout(60)
 def test_a_dead_sandbox_process_left_as_a_zombie_does_not_hold_up_the_next_student():
     """A killed process whose zombie nobody reaps (an orphan under a container's init) is

@@ -23,7 +23,7 @@ from attacks import corpus  # noqa: E402
 from corpus import correct  # noqa: E402
 from forked_kernels import FORKED_KERNELS_CFG  # noqa: E402
 from kernels import ORACLE_ENV, PLAIN_WAITS_CFG  # noqa: E402
-from test_grader_attacks import _copy  # noqa: E402
+from test_grader_attacks import _copy, _pids_with  # noqa: E402
 
 #: plain nbgrader's limit (roomy: torch and scipy imports in a loaded kernel), its kernel waits
 #: in slices (tests/kernels.py: a lost wake-up would cost the whole limit), its kernels forked
@@ -111,7 +111,8 @@ def batch(template, tmp_path_factory):
     course = _copy(template, tmp_path_factory.mktemp("batch") / "course")
     run = corpus.run_batch(course, timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    return _cell_scores(course)
+    # (every process with the released folder bound in: fork servers, sandboxes)
+    return {"scores": _cell_scores(course), "left": _pids_with(str(course / "release"))}
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,15 @@ def test_the_oracle_parts_are_the_whole_corpus():
 @pytest.mark.timeout(2400)
 def test_batch_grades_every_cell_as_plain_nbgrader(batch, plain):
     """``make grade``'s path (neurograder.batch, sandbox on): identical score in every cell."""
-    assert _differences(batch, plain) == {}
+    assert _differences(batch["scores"], plain) == {}
+
+
+def test_the_batch_leaves_no_fork_server_or_sandbox_behind(batch):
+    """When ``make grade`` over a class with torch students has returned, is every process it
+    started with the released folder bound in gone (the workers' fork servers and the torch
+    server the command itself started for the first worker)?"""
+    assert any("torch" in name for name in correct.VARIANTS), "the corpus has torch students"
+    assert batch["left"] == []
 
 
 @pytest.mark.timeout(2400)

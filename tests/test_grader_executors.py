@@ -18,7 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 from neurograder import executors  # noqa: E402
-from neurograder.executors import SPREAD_HEAVY, LocalExecutor, heavy_modules, next_student  # noqa: E402
+from neurograder.executors import SPREAD_HEAVY, LocalExecutor, next_student  # noqa: E402
+from neurograder.screening import heavy_modules  # noqa: E402
 
 TORCH = ("torch",)
 
@@ -84,6 +85,49 @@ def test_an_unreadable_notebook_needs_nothing(tmp_path):
     assert heavy_modules(_notebook(tmp_path / "s", raw='{"cells": [ not json')) == ()
     assert heavy_modules(_notebook(tmp_path / "t", raw="[1, 2]")) == ()
     assert heavy_modules(tmp_path / "missing") == ()
+
+
+def _submission(course: Path, sid: str, *sources: str) -> Path:
+    return _notebook(course / "submitted" / sid / "module1", *sources)
+
+
+def test_the_batch_guesses_the_heavy_modules_of_its_first_heavy_student(tmp_path):
+    """Which fork server does the batch start before anything else (:func:`heavy_hint`)? The
+    heavy modules of the first submission (in name order) whose code uses any: prose naming
+    torch does not count, nor does a folder the screening would refuse (a link is never
+    followed); a class that uses none gets none."""
+    from neurograder.batch import heavy_hint
+
+    course = tmp_path / "course"
+    _submission(course, "a_prose_only", "x = 1")  # (its markdown cell names torch)
+    assert heavy_hint(course, "module1", force=True) == ()
+    (course / "submitted" / "b_linked" / "module1").mkdir(parents=True)
+    (course / "submitted" / "b_linked" / "module1" / "neurons.ipynb").symlink_to(
+        _submission(tmp_path / "elsewhere", "x", "import torch") / "neurons.ipynb"
+    )
+    assert heavy_hint(course, "module1", force=True) == ()
+    _submission(course, "c_scipy", "from scipy import signal")
+    _submission(course, "d_torch", "import torch")
+    assert heavy_hint(course, "module1", force=True) == ("scipy",)
+
+
+def test_without_force_the_guess_passes_over_students_graded_since_their_last_change(tmp_path):
+    """A rerun (no ``--force``): a student whose marker is newer than their notebook is
+    likely skipped, so their torch is no reason to start a torch server; a resubmission is."""
+    from neurograder.batch import heavy_hint
+    from neurograder.screening import MARKER
+
+    course = tmp_path / "course"
+    notebook = _submission(course, "s_torch", "import torch") / "neurons.ipynb"
+    marker = course / "autograded" / "s_torch" / "module1" / MARKER
+    marker.parent.mkdir(parents=True)
+    marker.write_text("{}")
+    os.utime(notebook, (1_000_000, 1_000_000))
+    assert heavy_hint(course, "module1", force=False) == ()
+    assert heavy_hint(course, "module1", force=True) == TORCH
+    os.utime(notebook)  # (resubmitted: newer than the marker)
+    os.utime(marker, (1_000_000, 1_000_000))
+    assert heavy_hint(course, "module1", force=False) == TORCH
 
 
 def _stand_in_init(course, db_url):

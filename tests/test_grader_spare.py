@@ -25,6 +25,7 @@ from test_grader_batch_bounds import KEY_CODE  # noqa: E402
 from test_grader_sandbox import CAPS, probe  # noqa: E402
 
 from neurograder import bounds, launch, sandbox  # noqa: E402
+from neurograder.executors import LocalExecutor  # noqa: E402
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -199,6 +200,61 @@ def test_a_worker_that_exits_ends_its_waiting_sandbox():
         time.sleep(0.05)  # polled with a bound: the worker's exit runs the clean-up
     assert not bounds._alive(pid)
     assert [d for d in dirs if Path(d).exists()] == []
+
+
+def _parked_init(course, db_url):
+    """A worker's start-up, as the batch's: warm sandboxes on."""
+    launch.keep_warm()
+
+
+def _parked_ready(course, assignment, db_url):
+    """A worker getting ready for its released folder (``course`` stands for it here), as
+    neurograder.worker.start_first_sandbox does: it adopts a server parked for it."""
+    launch.Servers.adopt(course)
+
+
+def _parked_grade(course, assignment, student, force, db_url, write_marker):
+    """A student whose code uses json (this test's prewarm list) or not, graded in a real
+    sandbox; which fork servers the worker then had (their heavy modules -> pid)."""
+    code = "import json.tool\nprobe = 1.0" if student.startswith("heavy") else "probe = 1.0"
+    assert probe(code, prewarm=["json"], assignment_dir=course) == 1.0
+    servers = {",".join(heavy): server.proc.pid for (_, heavy), server in launch.Servers.running.items()}
+    return {"student": student, "status": "graded", "pid": os.getpid(), "servers": servers}
+
+
+class _Parking(LocalExecutor):
+    init = staticmethod(_parked_init)
+    ready = staticmethod(_parked_ready)
+    grade = staticmethod(_parked_grade)
+
+
+@pytest.mark.timeout(180)
+def test_a_server_parked_before_the_workers_start_serves_exactly_one_of_them(tmp_path):
+    """The batch's driver starts the fork server its heavy students need before it forks its
+    workers (neurograder.batch.park_heavy_server): is that very server used by one worker
+    only, the first forked, which gets every heavy student, let go by the driver at once
+    (no later worker inherits it), alive for the whole class and ended with the batch?"""
+    release = tmp_path / "release"
+    release.mkdir()
+    server = launch.Servers.park(str(release), ("json",))
+    assert server is not None and server.alive()
+    students = ["heavy1", "light1", "heavy2", "light2", "heavy3", "light3"]
+    heavy = {sid: ("json",) for sid in students if sid.startswith("heavy")}
+    pool = _Parking(str(release), jobs=2)
+    try:
+        pool.start("module1", 2)
+        assert launch.Servers.parked is None  # (let go as soon as the first worker was forked)
+        results = dict(pool.run(students, "module1", force=True, heavy=heavy))
+        assert bounds._alive(server.proc.pid)
+    finally:
+        pool.close()
+        server.end()
+    adopter = {results[sid]["pid"] for sid in heavy}
+    assert len(adopter) == 1, results
+    assert {results[sid]["servers"]["json"] for sid in heavy} == {server.proc.pid}  # that one, not a new one
+    others = [r for r in results.values() if r["pid"] not in adopter]
+    assert others and all("json" not in r["servers"] for r in others), results
+    assert not bounds._alive(server.proc.pid)
 
 
 #: which of scipy, scipy.signal and json.tool the sandbox has loaded (names built at run

@@ -56,7 +56,7 @@ for _name in SKIPPED_IMPORTS:
     sys.modules.setdefault(_name, None)  # (import raises ImportError: jsonschema skips it)
 
 from neurograder.intake import printable  # noqa: E402
-from neurograder.screening import screen_submission, zero_submission  # noqa: E402
+from neurograder.screening import heavy_modules, screen_submission, zero_submission  # noqa: E402
 
 COURSE_DEFAULT = Path(__file__).resolve().parents[1]
 
@@ -174,6 +174,59 @@ def parse_args(argv):
     return args
 
 
+def heavy_hint(course: Path, assignment: str, force: bool) -> tuple:
+    """The heavy modules (the course's prewarm list, such as torch) the first submission to
+    grade that uses any needs (:func:`neurograder.screening.heavy_modules`), found before
+    anything else so that their fork server can start while the batch imports nbgrader; ()
+    when none does. Only folders of plain files are read, and only notebooks whose bytes
+    hold a prewarm module's name are parsed (a cheap filter: most classes have few such
+    students). Without ``force``, a student whose marker is newer than every file of their
+    submission is passed over (likely skipped). A hint for speed only: the grading does not
+    depend on it."""
+    from neurograder.intake import refused_entries
+    from neurograder.launch import PREWARM_MODULES
+    from neurograder.screening import MARKER, MAX_NOTEBOOK_BYTES
+
+    submitted = course / "submitted"
+    names = [m.encode() for m in PREWARM_MODULES]
+    for folder in sorted(submitted.glob(f"*/{assignment}")):
+        try:
+            if refused_entries(folder, submitted):
+                continue
+            files = [p for p in folder.iterdir() if p.suffix == ".ipynb"]
+            marker = course / "autograded" / folder.parent.name / assignment / MARKER
+            if not force and marker.exists() and all(p.stat().st_mtime < marker.stat().st_mtime for p in files):
+                continue
+            if not any(
+                p.stat().st_size <= MAX_NOTEBOOK_BYTES and any(n in p.read_bytes() for n in names) for p in files
+            ):
+                continue
+        except OSError:
+            continue
+        found = heavy_modules(folder)
+        if found:
+            return found
+    return ()
+
+
+def park_heavy_server(course: Path, assignment: str, force: bool):
+    """The fork server of :func:`heavy_hint`'s modules, started now for the first local
+    worker (:meth:`neurograder.launch.Servers.park`), or None (no heavy students, no
+    bubblewrap, warm sandboxes off, no released folder). The worker keeps it only when it
+    serves the folder and sandbox the course's config asks for; this process ends it last."""
+    import shutil
+
+    from neurograder import launch
+
+    release = course / "release" / assignment
+    if not launch.WARM or os.geteuid() != 0 or shutil.which("bwrap") is None or not release.is_dir():
+        return None
+    if os.environ.get("NEUROGRADER_SANDBOX", "").strip().lower() == "fallback":
+        return None
+    heavy = heavy_hint(course, assignment, force)
+    return launch.Servers.park(str(release), heavy) if heavy else None
+
+
 def source_ids(source: Path) -> tuple[list[str], set[str]]:
     """The assignment's notebook names and every grade_id of their source notebooks."""
     from neurograder import grading
@@ -193,8 +246,6 @@ def screen_class(api, course: Path, assignment: str, force: bool = True, on_work
     code uses}, from the notebooks as the screening read them). ``on_work(n)`` is called as
     each student to grade is found, ``n`` of them so far (the rest is screened after it
     returns)."""
-    from neurograder.executors import heavy_modules
-
     notebooks, ids = source_ids(course / "source" / assignment)
     submitted = course / "submitted"
     students = sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) if submitted.is_dir() else []
@@ -310,6 +361,20 @@ def main(argv=None) -> int:
     os.chdir(course)
     # nbgrader runs `alembic` from PATH to upgrade an old gradebook: use the venv's
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    parked = None if args.scheduler else park_heavy_server(course, args.assignment, args.force)
+    try:
+        return grade_course(args)
+    finally:
+        if parked is not None:  # (the worker that adopted it has ended: reaped here)
+            from neurograder.launch import Servers
+
+            Servers.disown()
+            parked.end()
+
+
+def grade_course(args) -> int:
+    """Screen, grade and report the class (the batch's work after its start)."""
+    course = args.course
     from neurograder.worker import course_api
 
     api = course_api(course)

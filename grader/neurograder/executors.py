@@ -49,28 +49,6 @@ SNAPSHOT = ".neurograder-gradebook-snapshot.db"
 SPREAD_HEAVY = 8
 
 
-def heavy_modules(folder: Path, parsed: dict | None = None) -> tuple:
-    """The course's prewarm modules (torch, scipy) the notebooks in a submission ``folder``
-    mention (sorted; the sandbox's own text search, :func:`neurograder.inside.cells.mentioned`,
-    over every code cell): the fork server a worker needs for this student. A hint for
-    scheduling only; a file that cannot be read counts as needing none. ``parsed``: notebooks
-    read already (path -> notebook, as the screening keeps them), not read again."""
-    from neurograder.grading import PREWARM_MODULES
-    from neurograder.inside.cells import mentioned
-
-    cells = []
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            nb = (parsed or {}).get(path) or json.loads(path.read_text(encoding="utf-8"))
-            for cell in nb.get("cells", []):
-                if isinstance(cell, dict) and cell.get("cell_type") == "code":
-                    src = cell.get("source", "")
-                    cells.append({"source": "".join(src) if isinstance(src, list) else str(src)})
-        except (OSError, ValueError, AttributeError, TypeError):
-            continue
-    return tuple(sorted({m.split(".")[0] for m in mentioned({"prewarm": PREWARM_MODULES, "cells": cells})}))
-
-
 def next_student(queue, heavy: dict, mine: set, elsewhere: set):
     """The queued student a free worker grades next (None: it leaves the rest to the others).
 
@@ -114,6 +92,9 @@ class LocalExecutor:
         self.db_url, self.write_marker = db_url, write_marker
         #: per slot: the heavy-module sets its worker's fork servers have loaded
         self.loaded = [set() for _ in self.pools]
+        #: (slot, heavy modules): the worker forked while this process had a fork server
+        #: parked for it (:meth:`neurograder.launch.Servers.park`), which adopts it
+        self.adopted: tuple | None = None
 
     def _pool(self, slot: int) -> ProcessPoolExecutor:
         if self.pools[slot] is None:
@@ -122,9 +103,26 @@ class LocalExecutor:
             )
         return self.pools[slot]
 
+    def _submit(self, slot: int, *args):
+        """``args`` submitted to the worker of ``slot``, forked now if it is not running. The
+        first worker forked while a fork server is parked here takes it over (its
+        ``warm_up`` adopts it); this process lets go of its copy at once, so that no other
+        worker inherits it."""
+        from neurograder.launch import Servers
+
+        fut = self._pool(slot).submit(*args)
+        if Servers.parked is not None and getattr(self.pools[slot], "_processes", None):
+            (_, heavy), _ = Servers.parked
+            self.adopted = (slot, heavy)
+            self.loaded[slot].add(heavy)
+            Servers.disown()
+        return fut
+
     def _drop(self, slot: int):
         pool, self.pools[slot] = self.pools[slot], None
         self.loaded[slot] = set()
+        if self.adopted and self.adopted[0] == slot:
+            self.adopted = None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -136,16 +134,18 @@ class LocalExecutor:
         :meth:`run` handles."""
         for slot in range(min(workers, len(self.pools))):
             if self.pools[slot] is None:
-                self._pool(slot).submit(self.ready, self.course, assignment, self.db_url)
+                self._submit(slot, self.ready, self.course, assignment, self.db_url)
 
     def run(self, students, assignment: str, force: bool, heavy: dict | None = None, workers: int | None = None):
         """Yield (student, result) as each student finishes, whatever happens to workers.
-        ``heavy``: student -> the heavy modules their code uses (:func:`heavy_modules`), so
+        ``heavy``: student -> the heavy modules their code uses (:func:`neurograder.screening.heavy_modules`), so
         that each heavy fork server is started by as few workers as possible; ``workers``:
         at most this many of the ``jobs`` workers are used."""
         slots = range(min(workers or len(self.pools), len(self.pools)))
         queue, attempts, running, heavy = deque(students), {}, {}, heavy or {}
         self.loaded = [set() for _ in self.pools]
+        if self.adopted is not None:
+            self.loaded[self.adopted[0]].add(self.adopted[1])
 
         def submit(slot: int, sid: str) -> None:
             queue.remove(sid)
@@ -153,10 +153,10 @@ class LocalExecutor:
                 self.loaded[slot].add(heavy[sid])
             args = (self.grade, self.course, assignment, sid, force, self.db_url, self.write_marker)
             try:
-                fut = self._pool(slot).submit(*args)
+                fut = self._submit(slot, *args)
             except BrokenProcessPool:  # (its worker died before this student: a fresh one)
                 self._drop(slot)
-                fut = self._pool(slot).submit(*args)
+                fut = self._submit(slot, *args)
             running[fut] = (slot, sid)
 
         while queue or running:

@@ -31,14 +31,13 @@ from pathlib import Path
 import nbformat
 
 from . import independent, sandbox
+from .launch import PREWARM_MODULES  # (imported once per sandbox, see there)
 
 HIDDEN_RE = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 HIDDEN_NOTE = "# (hidden test: run by the grader, its code is not shown)\n"
 #: modules imported lazily by setup cells (only a check that uses them pays for the import)
 #: (plus each module's own, ``[grading] heavy_modules`` in its manifest)
 HEAVY_MODULES = ["torch", "matplotlib", "scipy", "ipywidgets", "IPython", "h5py", "pandas", "PIL", "tqdm"]
-#: imported once per sandbox (not once per check) when the student's cells import them
-PREWARM_MODULES = ["torch", "scipy"]
 #: longest message from the sandbox kept in a grade's feedback (student text is cut there)
 MAX_MESSAGE = 1500
 

@@ -32,6 +32,11 @@ from .pipes import kill_tree
 from .uids import UidSlot
 from .zygote import RESULT_FD, Warm, Zygote, ZygoteError
 
+#: modules imported once per sandbox (not once per check) when the student's cells import
+#: them (:func:`neurograder.inside.cells.prewarm`); a warm sandbox of such a student comes
+#: from a fork server that has loaded them (:class:`Servers`)
+PREWARM_MODULES = ["torch", "scipy"]
+
 #: NEUROGRADER_WARM=0 turns both off for a grading process: the next student's sandbox started
 #: ahead (Spare) and the fork server each sandbox comes from (Servers); each student then gets
 #: a cold sandbox, started by bubblewrap when the job is there (slower, same isolation)
@@ -259,6 +264,9 @@ class Servers:
     enabled = False
     #: (released folder, heavy modules) -> its fork server
     running: dict = {}
+    #: ((released folder, heavy modules), server): a server this process started for the
+    #: next process it forks (:meth:`park`), which adopts it; None once handed over
+    parked: tuple | None = None
 
     @classmethod
     def get(cls, assignment_dir: str | None, heavy: tuple = ()) -> Zygote | None:
@@ -273,6 +281,45 @@ class Servers:
                 return None
             server.load(list(heavy))  # (imported before its first fork)
         return server
+
+    @classmethod
+    def park(cls, assignment_dir: str, heavy: tuple) -> Zygote | None:
+        """Start a fork server for ``assignment_dir`` that loads ``heavy`` (torch: seconds of
+        import) now, for a process this one forks later: the batch's driver starts the one its
+        students need while it is still importing nbgrader, on the core its start leaves idle.
+        The next process forked adopts it (:meth:`adopt`); this one then lets go of its copy
+        (:meth:`disown`) and, being the server's parent, reaps it at the end (``end()``)."""
+        try:
+            server = Zygote(assignment_dir)
+        except ZygoteError:
+            return None
+        server.load(list(heavy))
+        cls.parked = ((assignment_dir, tuple(heavy)), server)
+        return server
+
+    @classmethod
+    def adopt(cls, assignment_dir: str | None) -> bool:
+        """In the forked process the parked server was started for: keep it as one of this
+        process's servers when it is alive and was started for the same released folder
+        (compared by real path; other servers are unaffected), else let go of it."""
+        parked, cls.parked = cls.parked, None
+        if parked is None:
+            return False
+        (folder, heavy), server = parked
+        same = assignment_dir is not None and os.path.realpath(folder) == os.path.realpath(assignment_dir)
+        key = (assignment_dir, heavy)
+        if cls.enabled and same and key not in cls.running and server.alive():
+            cls.running[key] = server
+            return True
+        server.let_go()
+        return False
+
+    @classmethod
+    def disown(cls) -> None:
+        """Let go of this process's copy of a parked server (handed to a forked process)."""
+        parked, cls.parked = cls.parked, None
+        if parked is not None:
+            parked[1].let_go()
 
     @staticmethod
     def heavy(mode: str, job: dict) -> tuple:
@@ -403,4 +450,5 @@ def start_ahead(assignment_dir: str | None, mode: str) -> None:
 
 def _end_warm() -> None:
     Spare.discard()
+    Servers.disown()
     Servers.end_all()

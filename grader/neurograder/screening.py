@@ -7,10 +7,14 @@ becomes a verdict with its reason, so one odd folder never stops the class.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
 
+#: file in ``autograded/<student>/<assignment>/`` recording a student's last grading (its
+#: fingerprint and timings; :mod:`neurograder.worker` writes it last)
+MARKER = ".neurograder.json"
 #: largest submitted notebook read (bytes); a bigger file is reported, never parsed
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 #: longest grade_id accepted in a submitted cell's nbgrader metadata
@@ -113,6 +117,28 @@ def screen_submission(
     if foreign:
         return "foreign", "; ".join(foreign)
     return "ok", ""
+
+
+def heavy_modules(folder: Path, parsed: dict | None = None) -> tuple:
+    """The course's prewarm modules (torch, scipy) the notebooks in a submission ``folder``
+    mention (sorted; the sandbox's own text search, :func:`neurograder.inside.cells.mentioned`,
+    over every code cell): the fork server a worker needs for this student. A hint for
+    scheduling only; a file that cannot be read counts as needing none. ``parsed``: notebooks
+    read already (path -> notebook, as the screening keeps them), not read again."""
+    from neurograder.inside.cells import mentioned
+    from neurograder.launch import PREWARM_MODULES
+
+    cells = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = (parsed or {}).get(path) or json.loads(path.read_text(encoding="utf-8"))
+            for cell in nb.get("cells", []):
+                if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                    src = cell.get("source", "")
+                    cells.append({"source": "".join(src) if isinstance(src, list) else str(src)})
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return tuple(sorted({m.split(".")[0] for m in mentioned({"prewarm": PREWARM_MODULES, "cells": cells})}))
 
 
 def zero_submission(api, assignment: str, student: str, notebooks: list[str], why: str):

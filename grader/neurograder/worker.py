@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from neurograder import sandbox, warm
+from neurograder.screening import MARKER
 
-MARKER = ".neurograder.json"
 #: least severe message nbgrader's autograde logs in a worker: its INFO lines ("Copying ...",
 #: "<submission> submitted at ...", whose text costs gradebook queries) would only fill the
 #: captured log, which a worker shows for a failed student only when there is no traceback
@@ -210,11 +210,17 @@ def init(course: str, db_url: str | None = None) -> None:
 def start_first_sandbox(api, assignment: str) -> None:
     """The worker's first sandbox for ``assignment`` (and its fork server) started in the
     background while its first student's grading begins, with the released folder and mode
-    the sandboxed preprocessor will ask for."""
+    the sandboxed preprocessor will ask for; a fork server the batch's driver started for
+    this worker (:meth:`neurograder.launch.Servers.park`) kept when it serves that folder."""
+    from neurograder.launch import Servers
     from neurograder.preprocessors import SandboxExecute, _source_paths
 
     _, release = _source_paths(api.config, {"nbgrader": {"assignment": assignment, "notebook": ""}})
     mode = SandboxExecute(config=api.config).sandbox_mode or sandbox.sandbox_mode()
+    if mode == "bwrap":
+        Servers.adopt(release)
+    else:
+        Servers.disown()
     sandbox.start_ahead(release, mode)
 
 

@@ -95,6 +95,9 @@ class Zygote:
             start_new_session=True,
             cwd="/",
         )
+        # whether it still runs, for this process and for a forked one that adopts it (which
+        # is not its parent: Popen.poll cannot tell there)
+        self.pidfd = os.pidfd_open(self.proc.pid)
         boot = {
             "modules": inside.modules(),
             "entry": "neurograder.inside.fork_server",
@@ -126,7 +129,7 @@ class Zygote:
         return bool(todo)
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.pidfd >= 0 and not select.select([self.pidfd], [], [], 0)[0]
 
     def fork(self, cgroup) -> tuple[Warm, int]:
         """A new student's sandbox, moved into ``cgroup``: (the process, the result pipe's
@@ -170,16 +173,30 @@ class Zygote:
             mine.close()
         return warm, rfd
 
-    def end(self) -> None:
-        """Stop the server (the sandboxes it forked have ended or are ended by their owners)."""
+    def let_go(self) -> None:
+        """Close this process's end of the server's socket and leave the server to the
+        process that still holds it (a forked copy of this object): the server ends when the
+        last copy of its socket closes."""
         self.ctl.close()
-        if self.proc.poll() is None:
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+
+    def end(self) -> None:
+        """Stop the server (the sandboxes it forked have ended or are ended by their owners)
+        and reap it when this process is its parent."""
+        self.ctl.close()
+        if self.pidfd < 0 or self.alive():
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if self.pidfd >= 0:
+            select.select([self.pidfd], [], [], 10)  # (its end, whoever its parent is)
+            os.close(self.pidfd)
+            self.pidfd = -1
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=10)  # (returns at once where it is not this process's child)
         except subprocess.TimeoutExpired:
             pass
 

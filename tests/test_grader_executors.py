@@ -188,6 +188,47 @@ def test_torch_students_share_one_worker_and_everyone_is_graded_once(tmp_path):
     assert len({r["pid"] for r in results.values()}) == 2, "both workers graded someone"
 
 
+def _stand_in_grade_leaving_a_file(course, assignment, student, force, db_url, write_marker):
+    """A student's grading that leaves a file named after the student when done."""
+    (Path(course) / f"graded-{student}").write_text(str(os.getpid()))
+    return {"student": student, "status": "graded", "pid": os.getpid()}
+
+
+class _Leaving(_Recording):
+    grade = staticmethod(_stand_in_grade_leaving_a_file)
+
+
+@pytest.mark.timeout(120)
+def test_workers_grade_while_the_class_is_still_being_screened(tmp_path):
+    """Does ``run`` read students from its iterable only as the workers need them, so that
+    the first students are graded while the rest of the class is still being screened, and
+    is everyone graded exactly once? (The stand-in screening gives the third student only
+    once the first has been graded.)"""
+    import time
+
+    students = [f"s{k:02d}" for k in range(12)]
+    read = []
+
+    def screening():
+        for sid in students:
+            if sid == "s02":
+                deadline = time.monotonic() + 60
+                while not (tmp_path / "graded-s00").exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)  # (polled with a bound: a worker writes the file)
+            read.append(sid)
+            yield sid
+
+    pool = _Leaving(str(tmp_path), jobs=2)
+    results = []
+    try:
+        for sid, _ in pool.run(screening(), "module1", force=True):
+            results.append((sid, len(read)))
+    finally:
+        pool.close()
+    assert sorted(sid for sid, _ in results) == students
+    assert results[0][1] < len(students), "the first result came only after the whole class was read"
+
+
 @pytest.mark.timeout(120)
 def test_a_small_class_uses_one_worker_per_core_and_a_large_one_more(tmp_path):
     """Does the batch's default put one worker per core on a class under EXTRA_WORKER_FROM

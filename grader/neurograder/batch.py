@@ -13,9 +13,12 @@ corrupted or foreign submissions.
   unchanged since the last successful grading (fingerprint in
   ``autograded/<student>/<assignment>/.neurograder.json``, written last) is skipped;
   ``--force`` regrades everyone. Interrupt at any time and run again. Those students are
-  found here as each submission is screened (:func:`screen_class`), so a run with nothing
+  found here as each submission is screened (:class:`Screening`), so a run with nothing
   new starts no worker, fork server or sandbox; the first student who needs grading starts
-  the workers (and their first sandboxes), which get ready while the rest is screened.
+  the workers (and their first sandboxes), and the rest of the class is screened while
+  they grade (a student at a time, whenever a worker is free and none waits). When a
+  submission uses a heavy module (torch), its fork server is started before anything else
+  (:func:`park_heavy_server`), while the command imports nbgrader.
 * Every submission is screened inside its own error handling before grading: a folder
   holding anything but plain files (a symlink to a classmate's notebook or to /etc/shadow, a
   pipe, a device) is refused and nothing of it is read or copied; a corrupted notebook (not
@@ -239,37 +242,59 @@ def source_ids(source: Path) -> tuple[list[str], set[str]]:
     return notebooks, ids
 
 
-def screen_class(api, course: Path, assignment: str, force: bool = True, on_work=None) -> tuple[dict, dict]:
-    """Screen every submission folder: refused ones get zero in the gradebook and a report
-    row; without ``force``, a student graded since their last change (:func:`up_to_date`)
-    gets a "skipped" row. Returns (rows so far, {student to grade: the heavy modules their
-    code uses}, from the notebooks as the screening read them). ``on_work(n)`` is called as
-    each student to grade is found, ``n`` of them so far (the rest is screened after it
-    returns)."""
-    notebooks, ids = source_ids(course / "source" / assignment)
-    submitted = course / "submitted"
-    students = sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) if submitted.is_dir() else []
-    rows, todo = {}, {}
-    is_current = None if force else up_to_date(course, assignment)
-    for sid in students:
-        parsed = {}
-        status, message = screen_submission(submitted / sid / assignment, submitted, notebooks, ids, parsed)
-        if status in ("corrupted", "missing"):
-            try:
-                zero_submission(api, assignment, sid, notebooks, printable(message))
-            except Exception as exc:  # noqa: BLE001 - reported below; the class goes on
-                message += f" (not recorded in the gradebook: {type(exc).__name__})"
-            rows[sid] = {"student": sid, "status": status, "message": message}
-            continue
-        if status == "foreign":
-            rows[sid] = {"student": sid, "status": "foreign", "message": message}
-        if is_current is not None and is_current(sid):
-            record_result(rows, sid, {"student": sid, "status": "skipped", "seconds": 0.0})
-            continue
-        todo[sid] = heavy_modules(submitted / sid / assignment, parsed)  # (who needs torch)
-        if on_work is not None:
-            on_work(len(todo))
-    return rows, todo
+class Screening:
+    """The class's submission folders, screened one at a time as the grading asks for the next
+    student to grade (iterating yields them in name order), so the workers grade while the
+    rest of the class is still being screened. Refused folders get zero in the gradebook and
+    a report row; without ``force``, a student graded since their last change
+    (:func:`up_to_date`) gets a "skipped" row. ``rows``: the report rows so far; ``todo``:
+    {student to grade: the heavy modules their code uses, from the notebooks as the
+    screening read them}, each filled before the student is given; ``on_work(n)`` is called
+    as each student to grade is found, ``n`` of them so far; ``seconds``: the time spent
+    screening."""
+
+    def __init__(self, api, course: Path, assignment: str, force: bool = True, on_work=None):
+        self.api, self.course, self.assignment, self.force, self.on_work = api, course, assignment, force, on_work
+        submitted = course / "submitted"
+        self.students = (
+            sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) if submitted.is_dir() else []
+        )
+        self.rows, self.todo, self.seconds = {}, {}, 0.0
+        self._students = self._screen()
+
+    def __iter__(self):
+        return self  # (once: a second loop over it finds the class already screened)
+
+    def __next__(self) -> str:
+        return next(self._students)
+
+    def _screen(self):
+        started = time.monotonic()
+        notebooks, ids = source_ids(self.course / "source" / self.assignment)
+        submitted = self.course / "submitted"
+        is_current = None if self.force else up_to_date(self.course, self.assignment)
+        for sid in self.students:
+            parsed = {}
+            status, message = screen_submission(submitted / sid / self.assignment, submitted, notebooks, ids, parsed)
+            if status in ("corrupted", "missing"):
+                try:
+                    zero_submission(self.api, self.assignment, sid, notebooks, printable(message))
+                except Exception as exc:  # noqa: BLE001 - reported below; the class goes on
+                    message += f" (not recorded in the gradebook: {type(exc).__name__})"
+                self.rows[sid] = {"student": sid, "status": status, "message": message}
+                continue
+            if status == "foreign":
+                self.rows[sid] = {"student": sid, "status": "foreign", "message": message}
+            if is_current is not None and is_current(sid):
+                record_result(self.rows, sid, {"student": sid, "status": "skipped", "seconds": 0.0})
+                continue
+            self.todo[sid] = heavy_modules(submitted / sid / self.assignment, parsed)  # (who needs torch)
+            if self.on_work is not None:
+                self.on_work(len(self.todo))
+            self.seconds += time.monotonic() - started
+            yield sid
+            started = time.monotonic()
+        self.seconds += time.monotonic() - started
 
 
 def up_to_date(course: Path, assignment: str):
@@ -302,18 +327,20 @@ def make_executor(args):
     return executors.LocalExecutor(str(args.course), max(1, args.jobs or default_jobs(EXTRA_WORKER_FROM)))
 
 
-def grade_class(executor, todo: dict, rows: dict, args) -> bool:
-    """Grade ``todo`` (student -> heavy modules) into ``rows`` with a progress bar, ``--jobs``
-    (or :func:`default_jobs`) at once; False when interrupted (Ctrl-C)."""
+def grade_class(executor, screening: Screening, args) -> bool:
+    """Grade the students ``screening`` yields (screened as the workers need them) into its
+    rows with a progress bar, ``--jobs`` (or :func:`default_jobs` of the class's size) at
+    once; False when interrupted (Ctrl-C), screening included."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(todo), unit="student", disable=args.no_progress, desc=args.assignment)
+    bar = tqdm(total=0, unit="student", disable=args.no_progress, desc=args.assignment)
     done = 0
     try:
-        jobs = max(1, args.jobs or default_jobs(len(todo)))
-        for sid, res in executor.run(list(todo), args.assignment, args.force, heavy=todo, workers=jobs):
-            record_result(rows, sid, res)
+        jobs = max(1, args.jobs or default_jobs(len(screening.students)))
+        for sid, res in executor.run(screening, args.assignment, args.force, heavy=screening.todo, workers=jobs):
+            record_result(screening.rows, sid, res)
             done += 1
+            bar.total = len(screening.todo)  # (the students to grade found so far)
             bar.update(1)
     except KeyboardInterrupt:
         # stop now: queued students are dropped, running ones killed (their marker is not
@@ -321,8 +348,8 @@ def grade_class(executor, todo: dict, rows: dict, args) -> bool:
         executor.kill()
         bar.close()
         print(
-            f"\ninterrupted after {done} of {len(todo)} students; run the same command "
-            "again to grade the rest (graded students are skipped)",
+            f"\ninterrupted after {done} of the {len(screening.todo)} students to grade found so far; "
+            "run the same command again to grade the rest (graded students are skipped)",
             file=sys.stderr,
         )
         return False
@@ -379,34 +406,26 @@ def grade_course(args) -> int:
 
     api = course_api(course)
     bounds_line = describe_bounds()  # (found once here: the local workers, forked, inherit it)
-    started = time.monotonic()
-    executor = None
+    executor = make_executor(args)
+    started = []
 
     def start_workers(n: int):  # (a worker per student to grade, up to --jobs: each gets
-        nonlocal executor  # ready while the rest is screened)
-        if executor is None:
-            if not args.scheduler:
-                from neurograder.warm import freeze_heap
-                from neurograder.worker import prepare_class
+        if not started and not args.scheduler:  # ready while the next ones are screened)
+            from neurograder.warm import freeze_heap
+            from neurograder.worker import prepare_class
 
-                prepare_class(str(course), args.assignment)  # (once, before the workers are forked)
-                freeze_heap()  # the workers, forked, inherit a heap their collections never walk
-            executor = make_executor(args)
-        executor.start(args.assignment, min(n, args.jobs or default_jobs(0)))  # (the class's size is not known yet)
+            prepare_class(str(course), args.assignment)  # (once, before the workers are forked)
+            freeze_heap()  # the workers, forked, inherit a heap their collections never walk
+        started.append(n)
+        executor.start(args.assignment, min(n, args.jobs or default_jobs(len(screening.students))))
 
-    try:
-        rows, todo = screen_class(api, course, args.assignment, force=args.force, on_work=start_workers)
-    except KeyboardInterrupt:  # (Ctrl-C while screening: the workers started so far are stopped)
-        if executor is not None:
-            executor.kill()
-        print("\ninterrupted while screening the class; run the same command again", file=sys.stderr)
+    screening = Screening(api, course, args.assignment, force=args.force, on_work=start_workers)
+    started_at = time.monotonic()
+    if not grade_class(executor, screening, args):
         return 130
+    elapsed = time.monotonic() - started_at
+    rows, todo = screening.rows, screening.todo
     checked = len(set(todo) | {sid for sid, r in rows.items() if r["status"] not in ("corrupted", "missing")})
-    screening = time.monotonic() - started
-    started = time.monotonic()
-    if not grade_class(executor or make_executor(args), todo, rows, args):
-        return 130
-    elapsed = time.monotonic() - started
     csv_path = args.csv or course / "grades.csv"
     with class_gradebook(api) as gb:
         export_csv(gb, csv_path)
@@ -415,7 +434,7 @@ def grade_course(args) -> int:
     write_report(table, report)
     counts = print_summary(table, args.assignment, checked, elapsed)
     print(
-        f"screening: {screening:.3f} s for {len(rows) + len(todo) - len(set(rows) & set(todo))} "
+        f"screening: {screening.seconds:.3f} s for {len(rows) + len(todo) - len(set(rows) & set(todo))} "
         f"submissions\ngrades: {csv_path}\nreport: {report}"
     )
     print(bounds_line)

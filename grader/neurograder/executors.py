@@ -138,14 +138,30 @@ class LocalExecutor:
 
     def run(self, students, assignment: str, force: bool, heavy: dict | None = None, workers: int | None = None):
         """Yield (student, result) as each student finishes, whatever happens to workers.
-        ``heavy``: student -> the heavy modules their code uses (:func:`neurograder.screening.heavy_modules`), so
-        that each heavy fork server is started by as few workers as possible; ``workers``:
-        at most this many of the ``jobs`` workers are used."""
+        ``students``: any iterable, read as the workers need students (a class still being
+        screened: the next student is screened whenever a worker is free and none waits,
+        and one more after each look at the workers while all are busy); ``heavy``: student
+        -> the heavy modules their code uses (:func:`neurograder.screening.heavy_modules`),
+        known for each student once ``students`` has given it, so that each heavy fork
+        server is started by as few workers as possible; ``workers``: at most this many of
+        the ``jobs`` workers are used."""
         slots = range(min(workers or len(self.pools), len(self.pools)))
-        queue, attempts, running, heavy = deque(students), {}, {}, heavy or {}
+        source, queue, attempts, running = iter(students), deque(), {}, {}
+        heavy = heavy if heavy is not None else {}
+        more = True  # (students may still come from the source)
         self.loaded = [set() for _ in self.pools]
         if self.adopted is not None:
             self.loaded[self.adopted[0]].add(self.adopted[1])
+
+        def pull() -> bool:
+            """One more student from the source into the queue; False once it has none."""
+            nonlocal more
+            if more:
+                try:
+                    queue.append(next(source))
+                except StopIteration:
+                    more = False
+            return more
 
         def submit(slot: int, sid: str) -> None:
             queue.remove(sid)
@@ -159,16 +175,26 @@ class LocalExecutor:
                 fut = self._submit(slot, *args)
             running[fut] = (slot, sid)
 
-        while queue or running:
+        while queue or running or more:
             for slot in slots:
-                if queue and slot not in {k for k, _ in running.values()}:
+                if slot in {k for k, _ in running.values()}:
+                    continue
+                while not queue and pull():
+                    pass  # (screened until someone is there to grade, or no one is left)
+                if queue:
                     elsewhere = set().union(*(self.loaded[k] for k in slots if k != slot))
                     sid = next_student(queue, heavy, self.loaded[slot], elsewhere)
                     if sid is not None:
                         submit(slot, sid)
             if queue and not running:  # (every worker left the rest to another: the first takes it)
                 submit(0, next_student(queue, heavy, self.loaded[0], set()))
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            if not running:
+                continue
+            if more:  # (the workers are busy: screen one more, then look at them)
+                pull()
+                finished = [fut for fut in running if fut.done()]
+            else:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in finished:
                 slot, sid = running.pop(fut)
                 try:
@@ -241,7 +267,8 @@ class DaskExecutor:
         that they share shards (and fork servers)."""
         from distributed import as_completed
 
-        heavy, students = heavy or {}, list(students)
+        students = list(students)  # (the whole class screened first: it is sharded up front)
+        heavy = heavy if heavy is not None else {}
         order = {sid: k for k, sid in enumerate(students)}
         students.sort(key=lambda sid: (heavy.get(sid, ()), order[sid]))
         course = Path(self.course)

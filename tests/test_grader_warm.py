@@ -288,3 +288,40 @@ def test_the_read_once_exporter_writes_what_nbconverts_exporter_writes(tmp_path,
     for exporter_class in (NotebookExporter, warm.ReadOnceNotebookExporter):
         with pytest.raises(nbformat.ValidationError):
             _export(exporter_class, honest, [_Breaks()], optimistic=optimistic)
+
+
+def _forked_worker_state(notebook: str) -> dict:
+    """(In a forked process) what a worker inherits: the sanitiser's cache on the released
+    notebook's Markdown cells (how many there are, how many the cache missed)."""
+    from neurograder import sanitize
+
+    before = sanitize._sanitize_markdown_cached.cache_info()
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"]
+    for cell in cells:
+        sanitize.sanitize_markdown(cell.source)
+    after = sanitize._sanitize_markdown_cached.cache_info()
+    return {"cells": len(cells), "misses": after.misses - before.misses}
+
+
+@pytest.mark.timeout(300)
+def test_workers_forked_after_prepare_class_inherit_the_chapters_sanitised_markdown(tmp_path, new_course, monkeypatch):
+    """The batch prepares a class once before it forks its workers (neurograder.worker's
+    ``prepare_class``): does a process forked after it find the chapter's Markdown already
+    sanitised (no cache miss on any released Markdown cell), where one forked before it
+    renders every cell?"""
+    import multiprocessing
+
+    from neurograder import worker
+
+    course = new_course(tmp_path / "course")
+    monkeypatch.chdir(course)
+    notebook = str(course / "release" / corpus.ASSIGNMENT / corpus.NOTEBOOK)
+    fork = multiprocessing.get_context("fork")
+    with fork.Pool(1) as pool:
+        cold = pool.apply(_forked_worker_state, (notebook,))
+    worker.prepare_class(str(course), corpus.ASSIGNMENT)
+    with fork.Pool(1) as pool:
+        warm_state = pool.apply(_forked_worker_state, (notebook,))
+    distinct = {c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"}
+    assert cold["cells"] > 10 and cold["misses"] == len(distinct)  # (each text rendered once)
+    assert warm_state["misses"] == 0

@@ -311,12 +311,13 @@ def test_workers_forked_after_prepare_class_inherit_the_chapters_sanitised_markd
     renders every cell?"""
     import multiprocessing
 
-    from neurograder import worker
+    from neurograder import sanitize, worker
 
     course = new_course(tmp_path / "course")
     monkeypatch.chdir(course)
     notebook = str(course / "release" / corpus.ASSIGNMENT / corpus.NOTEBOOK)
     fork = multiprocessing.get_context("fork")
+    sanitize._sanitize_markdown_cached.cache_clear()  # (whatever earlier tests in this process sanitised)
     with fork.Pool(1) as pool:
         cold = pool.apply(_forked_worker_state, (notebook,))
     worker.prepare_class(str(course), corpus.ASSIGNMENT)

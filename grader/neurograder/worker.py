@@ -174,6 +174,14 @@ _STARTED: set = set()
 _FROZEN: set = set()
 
 
+def release_folder(api, assignment: str) -> str | None:
+    """The released folder of ``assignment`` as the sandboxed preprocessor binds it into each
+    sandbox (None when there is none)."""
+    from neurograder.preprocessors import _source_paths
+
+    return _source_paths(api.config, {"nbgrader": {"assignment": assignment, "notebook": ""}})[1]
+
+
 def prepare_class(course: str, assignment: str) -> None:
     """What every worker would otherwise do for its first student, done once in the batch's
     process before its local workers are forked (they inherit it): the course fingerprint,
@@ -186,7 +194,7 @@ def prepare_class(course: str, assignment: str) -> None:
     from sqlalchemy.orm import configure_mappers
 
     from neurograder import grading, sanitize
-    from neurograder.preprocessors import SandboxExecute, _source_paths
+    from neurograder.preprocessors import SandboxExecute
 
     _SHARED[(course, assignment)] = course_fingerprint(Path(course), assignment)
     api = course_api(Path(course))
@@ -195,7 +203,7 @@ def prepare_class(course: str, assignment: str) -> None:
         grading.check_cases(check)
     get_validator(version=nbformat.current_nbformat, version_minor=nbformat.current_nbformat_minor)
     configure_mappers()  # (nbgrader.api's models, imported with nbgrader's API)
-    _, release = _source_paths(api.config, {"nbgrader": {"assignment": assignment, "notebook": ""}})
+    release = release_folder(api, assignment)
     for path in sorted(Path(release).glob("*.ipynb")) if release else []:
         for cell in nbformat.read(str(path), as_version=4).cells:
             if cell.cell_type == "markdown":
@@ -227,9 +235,9 @@ def start_first_sandbox(api, assignment: str) -> None:
     the sandboxed preprocessor will ask for; a fork server the batch's driver started for
     this worker (:meth:`neurograder.launch.Servers.park`) kept when it serves that folder."""
     from neurograder.launch import Servers
-    from neurograder.preprocessors import SandboxExecute, _source_paths
+    from neurograder.preprocessors import SandboxExecute
 
-    _, release = _source_paths(api.config, {"nbgrader": {"assignment": assignment, "notebook": ""}})
+    release = release_folder(api, assignment)
     mode = SandboxExecute(config=api.config).sandbox_mode or sandbox.sandbox_mode()
     if mode == "bwrap":
         Servers.adopt(release)

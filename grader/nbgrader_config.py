@@ -78,6 +78,7 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
         SanitizeStudentHTML,
         SaveAutoGradesOnce,
         StripHiddenTests,
+        in_one_transaction,
     )
 
     # the notebook is validated once, after an exporter's last preprocessor, not after each
@@ -91,11 +92,15 @@ if not os.environ.get("NEUROGRADER_PLAIN"):
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
-        SaveAutoGradesOnce,
-        SaveExtraCredit,
-        FollowHandGrades,
-        ApplyExtensions,
-        AssignLatePenalties,
+        # the results, written in one gradebook transaction per notebook (in the grading
+        # workers, whose gradebook engine is shared; elsewhere each step commits its own)
+        in_one_transaction(
+            SaveAutoGradesOnce,
+            SaveExtraCredit,
+            FollowHandGrades,
+            ApplyExtensions,
+            AssignLatePenalties,
+        ),
     ]
     # feedback: student HTML sanitised again, the late penalty from the current score (hand
     # grades included), ungraded hand-graded answers say so, MathJax

@@ -6,6 +6,7 @@ copy of the same gradebook, SQLite read directly, and the checks' own (uncached)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -104,6 +105,7 @@ def shared_engines(monkeypatch):
     monkeypatch.setattr(warm, "_COURSES", set())
     monkeypatch.setattr(warm, "_FILES", {})
     monkeypatch.setattr(warm, "_SESSIONS", {})
+    monkeypatch.setattr(warm, "_SPANS", {})
     warm.share_gradebook_engines()
     yield Gradebook
     for engine in warm._ENGINES.values():
@@ -135,6 +137,161 @@ def test_a_shared_engine_writes_to_disk_and_new_gradebooks_are_made(tmp_path, sh
         assert gb.engine is not engine
     tables = {r[0] for r in _rows(second, "select name from sqlite_master where type='table'")}
     assert {"student", "grade", "comment", "alembic_version"} <= tables
+
+
+def _student_ids(db: Path) -> list:
+    return sorted(r[0] for r in _rows(db, "select id from student"))
+
+
+@pytest.mark.timeout(120)
+def test_gradebooks_opened_in_one_transaction_write_together_at_its_end(tmp_path, shared_engines):
+    """Inside ``warm.one_transaction``, do gradebooks opened one after the other (each
+    committing and closing, as nbgrader's steps do) write nothing another reader sees until
+    the block ends, and then all of it?"""
+    Gradebook = shared_engines
+    db = tmp_path / "a.db"
+    url = f"sqlite:///{db}"
+    with Gradebook(url) as gb:  # the process's first open (nbgrader's own)
+        gb.update_or_create_student("ada")
+    with warm.one_transaction(url):
+        with Gradebook(url) as gb:
+            gb.update_or_create_student("bob")
+        assert _student_ids(db) == ["ada"]  # another connection: not yet
+        with Gradebook(url) as gb:
+            assert sorted(s.id for s in gb.students) == ["ada", "bob"]  # the block's own writes
+            gb.update_or_create_student("cy")
+        assert _student_ids(db) == ["ada"]
+    assert _student_ids(db) == ["ada", "bob", "cy"]
+
+
+@pytest.mark.timeout(120)
+def test_a_transaction_that_fails_keeps_nothing(tmp_path, shared_engines):
+    """A block that raises, or in which a write was rolled back (nbgrader rolls back a
+    duplicate row and raises InvalidEntry, which a caller might catch), leaves the gradebook
+    as it was before the block: nothing of what was written in it is kept."""
+    from nbgrader.api import InvalidEntry
+
+    Gradebook = shared_engines
+    db = tmp_path / "a.db"
+    url = f"sqlite:///{db}"
+    with Gradebook(url) as gb:
+        gb.add_student("ada")
+    with pytest.raises(KeyError):
+        with warm.one_transaction(url):
+            with Gradebook(url) as gb:
+                gb.add_student("bob")
+            raise KeyError("a later step failed")
+    assert _student_ids(db) == ["ada"]
+    with pytest.raises(RuntimeError, match="rolled back"):
+        with warm.one_transaction(url):
+            with Gradebook(url) as gb:
+                gb.add_student("cy")
+            with Gradebook(url) as gb:
+                with pytest.raises(InvalidEntry):
+                    gb.add_student("ada")  # a duplicate: nbgrader rolls back
+                gb.add_student("dee")
+    assert _student_ids(db) == ["ada"]
+    with Gradebook(url) as gb:  # the gradebook works as before afterwards
+        gb.add_student("eve")
+    assert _student_ids(db) == ["ada", "eve"]
+
+
+@pytest.mark.timeout(120)
+def test_a_score_read_after_a_commit_in_the_transaction_is_the_new_one(tmp_path, shared_engines, new_course):
+    """nbgrader's scores are SQL aggregates loaded with their rows: after a step changes a
+    grade and commits inside the block, does the next step read the notebook's new score
+    (as after a real commit), not the one loaded before?"""
+    Gradebook = shared_engines
+    course = new_course(tmp_path / "course")
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.update_or_create_student(STUDENT)
+        gb.update_or_create_submission(corpus.ASSIGNMENT, STUDENT)
+    with warm.one_transaction(url):
+        with Gradebook(url) as gb:
+            sub = gb.find_submission_notebook(Path(corpus.NOTEBOOK).stem, corpus.ASSIGNMENT, STUDENT)
+            before = sub.score
+            grade = next(g for g in sub.grades if g.max_score > 0)
+            points = grade.auto_score = grade.max_score
+            gb.db.commit()
+            assert sub.score == before + points
+    with Gradebook(url) as gb:
+        sub = gb.find_submission_notebook(Path(corpus.NOTEBOOK).stem, corpus.ASSIGNMENT, STUDENT)
+        assert sub.score == before + points
+
+
+#: a grading worker (``neurograder.worker``, as the batch runs it) grading the course in its
+#: working folder: ``ada`` as usual, then ``bob`` with the results step that follows the
+#: scores failing; prints each one's outcome and how many transactions that wrote to the
+#: gradebook it committed (seen at SQLAlchemy's engine: a commit after an INSERT, UPDATE or
+#: DELETE on the same connection)
+WORKER_SCRIPT = """
+import json, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from neurograder.late import ApplyExtensions
+from neurograder import worker
+
+wrote, written = set(), []
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(conn, cursor, statement, *args):
+    if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+        wrote.add(id(conn.connection.dbapi_connection))
+@event.listens_for(Engine, "commit")
+def _commit(conn):
+    key = id(conn.connection.dbapi_connection)
+    if key in wrote:
+        wrote.discard(key)
+        written.append(1)
+
+def failing(self, nb, resources):
+    raise RuntimeError("extensions unreadable")
+
+worker.warm_up(".", "module1")
+out = {}
+for student in ("ada", "bob"):
+    if student == "bob":
+        ApplyExtensions.preprocess = failing
+    written.clear()
+    result = worker.grade_one(".", "module1", student, True)
+    out[student] = {"status": result["status"], "transactions": len(written)}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_writes_a_student_in_two_transactions_and_keeps_no_half_results(tmp_path, new_course):
+    """A grading worker writes each new student in two gradebook transactions: the student's
+    and submission's rows before the sandbox runs, and every result (scores, extra credit,
+    hand grades, extensions, late penalty) after it. When a results step fails, none of that
+    student's results are kept (the rows made before stay; the student is graded again on the
+    next run), instead of the scores without the rest."""
+    import subprocess
+
+    course = new_course(tmp_path / "course")
+    for student in ("ada", "bob"):
+        corpus.write_submission(course, student, corpus.honest_notebook(course), timestamp=corpus.ON_TIME)
+    run = subprocess.run(
+        [sys.executable, "-c", WORKER_SCRIPT],
+        cwd=course,
+        env=corpus.venv_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out == {"ada": {"status": "graded", "transactions": 2}, "bob": {"status": "error", "transactions": 1}}
+    scores = dict(
+        _rows(
+            course / "gradebook.db",
+            "select submitted_assignment.student_id, count(grade.auto_score) from grade"
+            " join submitted_notebook on grade.notebook_id = submitted_notebook.id"
+            " join submitted_assignment on submitted_notebook.assignment_id = submitted_assignment.id"
+            " group by submitted_assignment.student_id",
+        )
+    )
+    assert scores["ada"] > 0 and scores["bob"] == 0, scores
 
 
 @pytest.mark.timeout(120)

@@ -7,7 +7,8 @@
 * :func:`guard_autograde`: the same check in ``nbgrader autograde``: nbgrader's
   ``Autograde.init_assignment`` (the step that copies the submission into ``autograded/``) is
   wrapped to raise first, so nbgrader reports that one student as failed, copies nothing and
-  goes on with the others.
+  goes on with the others (and, in the grading workers, to make the student's and
+  submission's rows in one gradebook transaction).
 * :func:`printable`: student-controlled text (folder names, notebook fields, error messages)
   with every control character replaced, for the terminal and the report CSV.
 """
@@ -89,11 +90,16 @@ def guard_autograde() -> None:
         return
 
     def init_assignment(self, assignment_id, student_id):
+        from .warm import one_transaction
+
         root = Path(self.coursedir.root) / self.coursedir.submitted_directory
         reasons = refused_entries(root / student_id / assignment_id, root)
         if reasons:
             raise RefusedSubmission(f"submission of {printable(student_id)} refused: " + "; ".join(reasons))
-        return original(self, assignment_id, student_id)
+        # the student's and submission's rows in one gradebook transaction (in the grading
+        # workers; see neurograder.warm.one_transaction)
+        with one_transaction(self.coursedir.db_url):
+            return original(self, assignment_id, student_id)
 
     init_assignment._neurograder_guard = True
     Autograde.init_assignment = init_assignment

@@ -16,6 +16,9 @@ Wired in by ``grader/nbgrader_config.py``:
   own SaveAutoGrades then scores the cells (error -> 0, otherwise full points).
 * :class:`SaveAutoGradesOnce` (autograde step; replaces SaveAutoGrades): nbgrader's own
   SaveAutoGrades with one commit per notebook instead of one per cell.
+* :func:`in_one_transaction` (autograde step): the steps that write a notebook's results to
+  the gradebook (scores, extra credit, hand grades followed, extensions, late penalty) run
+  one after the other in one gradebook transaction.
 * :class:`StripHiddenTests` (feedback step): a safety net removing any hidden-test region.
   (Feedback steps derive from NbGraderPreprocessor: nbgrader registers its preprocessors
   without enabling them, and a plain nbconvert Preprocessor is disabled by default.)
@@ -324,3 +327,28 @@ class SaveAutoGradesOnce(SaveAutoGrades):
             self.gradebook.db = OneTransaction(self.gradebook.db)
             self.gradebook = NotebookRows(self.gradebook, self.notebook_id, self.assignment_id, self.student_id)
         return super().preprocess_cell(cell, resources, index)
+
+
+def in_one_transaction(*steps):
+    """An autograde step running ``steps`` (preprocessor classes, each made as nbconvert
+    makes a chain's steps) in order, with every gradebook write of theirs in one
+    transaction (:func:`neurograder.warm.one_transaction`): a student's results are in the
+    gradebook all together or, if a step fails, not at all (the student is graded again on
+    the next run). Each step decides what it writes exactly as in a chain of its own."""
+
+    class InOneTransaction(NbGraderPreprocessor):
+        STEPS = steps
+
+        def preprocess(self, nb, resources):
+            from .warm import one_transaction
+
+            if not hasattr(self, "_steps"):
+                self._steps = [step(parent=self.parent) for step in self.STEPS]
+            with one_transaction(resources["nbgrader"]["db_url"]):
+                for step in self._steps:
+                    if step.enabled:
+                        nb, resources = step.preprocess(nb, resources)
+            return nb, resources
+
+    InOneTransaction.__name__ = InOneTransaction.__qualname__ = "SaveResults"
+    return InOneTransaction

@@ -4,7 +4,8 @@ Installed by :func:`neurograder.worker.init` in each batch worker process (``mak
 and the shards of a Dask run); ``nbgrader autograde`` itself is left as nbgrader makes it
 (but for :func:`schema_version_in_process`, which the course's ``nbgrader_config.py`` installs
 in every nbgrader command).
-It changes no grade, gradebook row or written file:
+It changes no grade, gradebook row or written file (only how the rows' writes are grouped
+into transactions):
 
 * :func:`share_gradebook_engines`: nbgrader opens its gradebook a dozen times per student
   (``Gradebook(db_url)``), and each open made a new SQLAlchemy engine (an empty SQL compile
@@ -16,6 +17,17 @@ It changes no grade, gradebook row or written file:
   reuses the connection (~0.6 ms less per open). A gradebook file replaced or removed since
   (another file at the same path) gets a new engine, as at its first open, and a forked
   child drops the pooled connections it inherited without closing its parent's.
+* :func:`one_transaction`: the gradebooks a block opens share one session and one
+  transaction, committed at the block's end; each of nbgrader's commits inside it only
+  writes its changes (and expires what was loaded, as a commit does). A worker writes a new
+  student in two transactions, where nbgrader's steps made four: the student's and
+  submission's rows (``intake``), and every result after the sandbox (``preprocessors``'s
+  ``in_one_transaction``: scores, extra credit, hand grades, extensions, late penalty; each
+  step decides what it writes as before). Not one: SQLite takes one writer at a time, and a
+  transaction open from the set-up rows to the results would hold every other worker's
+  writes for the whole sandbox run. If a results step fails, none of that student's results
+  are kept (before, the scores stayed without the rest); no marker is written, so the next
+  run grades the student again.
 * :class:`ReadOnceNotebookExporter` (the exporter of the workers' ``Autograde``, see
   :func:`neurograder.worker.course_api`): nbconvert deep-copies each notebook it converts
   three times (``from_notebook_node``, ``_preprocess``, the validator's ``normalize``) so that
@@ -48,6 +60,7 @@ It changes no grade, gradebook row or written file:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -67,6 +80,8 @@ _COURSES: set = set()
 _FILES: dict = {}
 #: db_url -> the sessionmaker of its shared engine
 _SESSIONS: dict = {}
+#: db_url -> the session of the :func:`one_transaction` running on it in this process
+_SPANS: dict = {}
 
 
 def gradebook_file(db_url: str) -> tuple | None:
@@ -105,12 +120,10 @@ def _shared_init(original):
             _FILES[db_url] = gradebook_file(db_url)
             _COURSES.add((db_url, course_id))
             return
-        from sqlalchemy.orm import scoped_session, sessionmaker
+        from sqlalchemy.orm import scoped_session
 
         self.engine = engine
-        if db_url not in _SESSIONS:
-            _SESSIONS[db_url] = sessionmaker(autoflush=True, bind=engine, future=True)
-        self.db = scoped_session(_SESSIONS[db_url])
+        self.db = _SPANS.get(db_url) or scoped_session(_sessions(db_url))
         if (db_url, course_id) not in _COURSES:  # (a course row is never removed)
             self.check_course(course_id=course_id)
             _COURSES.add((db_url, course_id))
@@ -121,6 +134,15 @@ def _shared_init(original):
     return __init__
 
 
+def _sessions(db_url: str):
+    """The sessionmaker of ``db_url``'s shared engine."""
+    from sqlalchemy.orm import sessionmaker
+
+    if db_url not in _SESSIONS:
+        _SESSIONS[db_url] = sessionmaker(autoflush=True, bind=_ENGINES[db_url], future=True)
+    return _SESSIONS[db_url]
+
+
 def _pooled_close(original):
     def close(self):
         if getattr(self, "_shared_engine", False):
@@ -129,6 +151,61 @@ def _pooled_close(original):
             original(self)
 
     return close
+
+
+class _SpanSession:
+    """The session of a :func:`one_transaction` as every gradebook opened in it sees it.
+
+    ``commit()`` sends the pending changes to the database (a flush: a constraint broken
+    fails there, as at a commit) and expires every loaded row, as a commit does, so what is
+    read next comes from the database (a notebook's score after its grades changed); the
+    transaction stays open. A gradebook closing (``remove()``) leaves it open.
+    ``rollback()`` ends it: nothing written in it is kept, and the span fails."""
+
+    def __init__(self, session):
+        self._session = session
+        self.rolled_back = False
+
+    def commit(self):
+        self._session.flush()
+        self._session.expire_all()
+
+    def remove(self):
+        pass
+
+    def rollback(self):
+        self.rolled_back = True
+        self._session.rollback()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+@contextlib.contextmanager
+def one_transaction(db_url: str):
+    """Every gradebook of ``db_url`` opened in this process inside the ``with`` block writes
+    in one transaction, committed when the block ends (and rolled back, nothing of it kept,
+    when the block raises or a write in it was rolled back). SQLite takes one writer at a
+    time, so a block holds the gradebook for writing from its first write to its end: keep
+    it short. Only where the gradebook's engine is shared (:func:`share_gradebook_engines`,
+    after its first open in the process); elsewhere each gradebook keeps its own
+    transactions, as nbgrader makes them."""
+    if db_url in _SPANS or db_url not in _ENGINES or gradebook_file(db_url) != _FILES.get(db_url):
+        yield  # (nested, or no shared engine for this file: the gradebooks' own transactions)
+        return
+    span = _SpanSession(_sessions(db_url)())
+    _SPANS[db_url] = span
+    try:
+        yield
+        if span.rolled_back:
+            raise RuntimeError(f"a write to {db_url} was rolled back: nothing of this transaction is kept")
+        span._session.commit()
+    except BaseException:
+        span._session.rollback()
+        raise
+    finally:
+        del _SPANS[db_url]
+        span._session.close()
 
 
 def _drop_inherited() -> None:

@@ -34,6 +34,7 @@ PHASE_OF = {
     "SandboxExecute": "sandbox and judging",
     "SaveAutoGrades": "gradebook writes",
     "SaveAutoGradesOnce": "gradebook writes",
+    "SaveResults": "gradebook writes",
     "SaveExtraCredit": "gradebook writes",
     "FollowHandGrades": "gradebook writes",
     "ApplyExtensions": "gradebook writes",
@@ -226,6 +227,13 @@ def init(course: str, db_url: str | None = None) -> None:
     key = (course, db_url)
     if key not in _APIS:
         _APIS[key] = course_api(Path(course), db_url)
+        # the gradebook's first open in this process (its shared engine made), so even the
+        # first student's rows are written in one transaction each (warm.one_transaction)
+        from nbgrader.api import Gradebook
+
+        coursedir = _APIS[key].coursedir
+        with Gradebook(coursedir.db_url, coursedir.course_id):
+            pass
         warm.freeze_heap()
 
 

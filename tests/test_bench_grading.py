@@ -32,3 +32,10 @@ def test_the_honest_class_holds_only_honest_submissions_and_as_many_as_asked(tmp
     assert set(out.values()) == {"honest"}
     texts = {(tmp_path / "class" / "submitted" / s / "module1" / "neurons.ipynb").read_text() for s in on_disk}
     assert texts == {"s00_honest", "s12_partial"}
+
+
+def test_the_two_versions_take_turns_at_running_first():
+    """Does each round run the pair (ours, the earlier version) in the order opposite to the
+    round before, so that neither is always the second of two runs (measured faster)?"""
+    orders = [bench_grading.pair_order(r) for r in range(4)]
+    assert orders == [("ours", "before"), ("before", "ours"), ("ours", "before"), ("before", "ours")]

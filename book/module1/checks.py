@@ -94,6 +94,22 @@ def _raster(rng, channels, steps, density=0.15):
     return (rng.random((channels, steps)) < density).astype(float)
 
 
+def _telling(r, tau, threshold=None):
+    """Does the surface of raster ``r`` tell a neuron apart from the mistakes a surface can
+    hide? Its state must outlast an input (some channel still holds v > 0 at a step with no
+    input spike: a neuron that forgets, or one that spikes at every input and resets, gives
+    the input back), and, for more than one channel, running the neuron along the channel
+    axis must give another surface. (A low threshold with a short tau makes the LIF neuron
+    spike at every input spike and reset: the surface is then the raster, whatever the code.)"""
+    if threshold is None:
+        run = lambda x: _li(x, tau)  # noqa: E731
+    else:
+        run = lambda x: _lif(x, tau, threshold)[1]  # noqa: E731
+    membrane = run(r)
+    remembers = bool(np.any((r == 0) & (membrane > ATOL)))
+    return remembers and (r.shape[0] == 1 or not close(run(r.T).T, membrane))
+
+
 def _surface_cases(with_threshold):
     rng = course_rng(3 if with_threshold else 4)
     cases = []
@@ -103,10 +119,12 @@ def _surface_cases(with_threshold):
             r = _raster(rng, c, t, density=float(rng.uniform(0.05, 0.4)))
             tau = float(rng.choice([1.0, 2.0, 4.0, 7.5, 15.0]))
             if not with_threshold:
-                cases.append((r.tolist(), tau))
-                break
+                if _telling(r, tau):
+                    cases.append((r.tolist(), tau))
+                    break
+                continue
             threshold = round(float(rng.uniform(0.1, 0.6)), 3)
-            if _clear_of_threshold(r, tau, threshold):
+            if _clear_of_threshold(r, tau, threshold) and _telling(r, tau, threshold):
                 cases.append((r.tolist(), tau, threshold))
                 break
     return cases

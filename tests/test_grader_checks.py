@@ -96,56 +96,68 @@ def test_cases_depend_on_the_salt_and_the_course_secret(tmp_path, monkeypatch):
 #: itself (short taus, low thresholds: the neuron spiked at each input spike and reset), so
 #: wrong surfaces passed; then as many random secrets
 SECRETS = ["c14f1b23fdb4e72bc00161170abd1a4023b57e4ab011dca5aa25ad5e516e8c1b"] + [
-    f"{k:064x}" for k in np.random.default_rng(2026).integers(1, 2**62, 40)
+    f"{k:064x}" for k in np.random.default_rng(2026).integers(1, 2**62, 30)
 ]
-SURFACES = ("task41_li_surface_hidden", "task42_lif_surface_hidden")
-
-
 REFERENCE = Path(__file__).resolve().parents[1] / "solutions" / "reference.py"
 
 
-def _student_functions(cells: dict) -> dict:
+def _student_namespace(cells: dict) -> dict:
     """The notebook's namespace of a student who wrote ``cells`` (the corpus' code by
     solution cell) and the reference answer everywhere else, as the notebook runs them: one
     namespace, so a surface calls the student's own integrator."""
+    from corpus import module1
+
     ns = {"np": np, "__name__": "notebook"}
-    exec(compile(REFERENCE.read_text(), str(REFERENCE), "exec"), ns)
+    exec(compile(REFERENCE.read_text(), str(REFERENCE), "exec"), ns)  # the functions
+    answers = module1.CORRECT["vectorised_lif_surface_and_other_answers"]  # the values
+    for cell in ("task0_input_data_solution", "task3_max_x_spiking_solution", "task3_max_x_silent_solution"):
+        exec(answers[cell], ns)
     for code in cells.values():
         exec(code, ns)
     return ns
 
 
+def _passes(check, ns: dict, cases: list) -> bool:
+    """Does the student's code in ``ns`` pass ``check`` on ``cases`` (run in this process as
+    in a kernel: the engine's collect and judge; the student's code raising loses)?"""
+    try:
+        engine.judge(check, engine.collect(check, ns, cases), cases)
+    except Exception:  # CheckFailed, or the student's code raised
+        return False
+    return True
+
+
 @pytest.mark.timeout(300)
-def test_the_hidden_surface_cases_catch_each_wrong_answer_under_any_course_secret(tmp_path, monkeypatch):
-    """Under 41 course secrets (one that once let wrong surfaces through, 40 random), does
-    every wrong answer of the corpus that must fail a time-surface hidden test fail it, and
-    the correct ones pass? (A case must tell a neuron from the raster: a LIF neuron that
-    spikes at every input spike and resets gives the raster back whatever the code.)"""
+def test_the_hidden_cases_catch_each_wrong_answer_under_any_course_secret(tmp_path, monkeypatch):
+    """Under 31 course secrets (one that once let wrong time surfaces through, 30 random),
+    does every hidden test fail every wrong answer of the corpus that must fail it, and pass
+    the reference answer? The cases are drawn from the course secret, so they must tell the
+    mistakes apart whatever it is (a LIF time surface case must not be the raster itself: a
+    neuron that spikes at every input spike and resets gives it back whatever the code)."""
     from corpus import module1
 
     checks = manifest.module("module1").code("checks").CHECKS
-    wrong = {name: e for name, e in module1.WRONG.items() if set(SURFACES) & e["fails"]}
-    assert len(wrong) >= 10
-    right = _student_functions({})
-    missed = []
+    reference = _student_namespace({})
+    namespaces = {name: _student_namespace(entry["cells"]) for name, entry in module1.WRONG.items()}
+    surfaces = [
+        n for n, e in module1.WRONG.items() if {"task41_li_surface_hidden", "task42_lif_surface_hidden"} & e["fails"]
+    ]
+    assert len(surfaces) >= 10
+    missed, refused = [], []
     for k, secret in enumerate(SECRETS):
         path = tmp_path / f"secret{k}"
         path.write_text(secret + "\n")
         monkeypatch.setenv("NEUROGRADER_SECRET_FILE", str(path))
-        for gid in SURFACES:
-            check = checks[gid]
+        for gid, check in checks.items():
             cases = check.cases()
-            check.judge(cases, [right[check.name](*case) for case in cases])  # the right answer passes
-            for name, entry in wrong.items():
-                if gid not in entry["fails"]:
-                    continue
-                fn = _student_functions(entry["cells"])[check.name]
-                try:
-                    check.judge(cases, [fn(*case) for case in cases])
-                except Exception:  # CheckFailed, or the student's code raised: no points
-                    continue
-                missed.append((secret[:8], gid, name))
-    assert missed == []
+            if not _passes(check, reference, cases):
+                refused.append((secret[:8], gid))
+            missed += [
+                (secret[:8], gid, name)
+                for name, entry in module1.WRONG.items()
+                if gid in entry["fails"] and _passes(check, namespaces[name], cases)
+            ]
+    assert refused == [] and missed == []
 
 
 FINGERPRINT = textwrap.dedent("""
